@@ -1,0 +1,103 @@
+"""Command-line entry: global options, subcommands, and the one place errors become exits.
+
+    dhitui [-H HOST | -c CONTEXT] [--toolbox IMAGE]            the interactive browser
+    dhitui info   [--json]                                    endpoint and capabilities
+    dhitui ls     [--json] [--all]                            containers, classified
+    dhitui debug  CONTAINER|--image IMAGE [...] [-- CMD ...]  a debug session
+    dhitui doctor [--json] [CONTAINER ...]                    diagnostics with fixes
+
+Global options are accepted before or after the subcommand. Exit codes: see `ExitCode`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from dhitui import __version__
+from dhitui.commands.base import Invocation
+from dhitui.errors import DhituiError, ExitCode
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors exit with our documented code and one short line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"dhitui: error: {message}\n")
+        raise SystemExit(ExitCode.USAGE)
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    g = parser.add_argument_group("engine selection (like the docker CLI)")
+    g.add_argument(
+        "-H", "--host", default=default, metavar="HOST",
+        help="engine address, e.g. unix:///var/run/docker.sock or tcp://HOST:2376",
+    )
+    g.add_argument(
+        "-c", "--context", default=default, metavar="NAME",
+        help="docker context to use (overrides DOCKER_HOST and DOCKER_CONTEXT)",
+    )
+    parser.add_argument(
+        "--toolbox", default=default, metavar="IMAGE",
+        help="image with debugging tools, present locally (default: busybox, or config.toml)",
+    )
+
+
+def _command_modules() -> list[ModuleType]:
+    from dhitui.commands import debug, doctor, info, ls
+
+    return [info, ls, debug, doctor]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="dhitui",
+        description="Browse running containers, see which are hardened or shell-less and why, "
+        "and open a debug session into any of them with one key.",
+        epilog="Run `dhitui COMMAND --help` for a command's options. "
+        "Exit codes: 0 ok, 1 failed check, 2 usage, 3 configuration, 4 engine unreachable, "
+        "5 not found, 6 not possible here.",
+    )
+    parser.add_argument("--version", action="version", version=f"dhitui {__version__}")
+    _global_options(parser, suppress=False)
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, suppress=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in _command_modules():
+        module.register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    inv = Invocation(args)
+    try:
+        if args.command is None:
+            from dhitui.commands.tui import run as run_tui
+
+            return run_tui(inv)
+        runner: Callable[[Invocation], int] = args.func
+        return int(runner(inv))
+    except DhituiError as exc:
+        report(exc)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("dhitui: interrupted\n")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # Output piped into `head` and friends: not an error worth a traceback.
+        sys.stderr.close()
+        return int(ExitCode.OK)
+
+
+def report(exc: DhituiError) -> None:
+    from dhitui.textsafe import clean
+
+    sys.stderr.write(f"dhitui: error: {clean(exc.message, keep_newlines=False)}\n")
+    if exc.hint:
+        sys.stderr.write(f"  hint: {clean(exc.hint, keep_newlines=False)}\n")

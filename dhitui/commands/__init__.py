@@ -1,0 +1,1 @@
+"""The `dhitui` subcommands, one module each; heavy imports stay inside `run()`."""

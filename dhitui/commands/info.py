@@ -1,0 +1,111 @@
+"""`dhitui info`: which engine, why, and what it allows."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from dhitui.commands.base import Invocation, console, print_json
+from dhitui.errors import EngineUnavailable, ExitCode
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "info",
+        parents=[common],
+        help="show the chosen engine endpoint, why it was chosen, and its capabilities",
+        description="Show the engine endpoint dhitui uses, why it was chosen, and what the "
+        "engine and this machine allow (image mounts, docker debug, toolbox image, ...).",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def run(inv: Invocation) -> int:
+    from dhitui.engine.capabilities import probe_capabilities
+
+    endpoint = inv.endpoint
+    try:
+        engine = inv.connect()
+    except EngineUnavailable as exc:
+        if inv.args.json:
+            print_json(
+                {
+                    "endpoint": endpoint.url,
+                    "source": endpoint.source,
+                    "reason": endpoint.reason,
+                    "context": endpoint.context,
+                    "error": {"kind": exc.kind, "message": exc.message},
+                }
+            )
+            return int(ExitCode.UNREACHABLE)
+        raise
+    try:
+        caps = probe_capabilities(engine, inv.toolbox, inv.env)
+    finally:
+        engine.close()
+    if inv.args.json:
+        print_json(caps.to_json())
+    else:
+        _print_human(caps.to_json())
+    return int(ExitCode.OK)
+
+
+def _yes(v: object) -> str:
+    return "[green]yes[/]" if v else "[dim]no[/]"
+
+
+def _print_human(c: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from dhitui.textsafe import markup_safe as m
+
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("Endpoint", m(c["endpoint"]))
+    t.add_row("  chosen by", f"[dim]{c['source']}[/]: {m(c['reason'])}")
+    t.add_row(
+        "Engine",
+        f"{m(c['engine_version'])} (API {m(c['api_version'])}, using "
+        f"{m(c['negotiated_api_version'])}) {m(c['os'])}/{m(c['arch'])}",
+    )
+    t.add_row("  host", f"{m(c['operating_system'])}, kernel {m(c['kernel'])}")
+    seccomp = m(c["seccomp_profile"]) if c["seccomp_profile"] else "[dim]off[/]"
+    t.add_row(
+        "Security",
+        f"rootless {_yes(c['rootless'])}  userns {_yes(c['userns'])}  seccomp {seccomp}  "
+        f"apparmor {_yes(c['apparmor'])}  selinux {_yes(c['selinux'])}",
+    )
+    t.add_row(
+        "  cgroup",
+        f"v{m(c['cgroup_version'] or '?')} ({m(c['cgroup_driver'] or '?')}), "
+        f"storage {m(c['storage_driver'] or '?')}",
+    )
+    mounts = (
+        "[green]yes[/] (API 1.48+)"
+        if c["image_mounts"]
+        else f"[yellow]no[/] (needs API 1.48 / Engine 28; this engine speaks {m(c['api_version'])})"
+    )
+    t.add_row("Image mounts", mounts)
+    cli = (
+        f"{m(c['docker_cli'])} [dim]{m(c['docker_cli_path'])}[/]"
+        if c["docker_cli"]
+        else "[yellow]not on PATH[/]"
+    )
+    t.add_row("docker CLI", cli)
+    plugin = c["docker_debug_plugin"]
+    if plugin and c["docker_debug"]:
+        dbg = f"[green]installed[/] {m(plugin['version'])} [dim]{m(plugin['path'])}[/]"
+    elif plugin:
+        dbg = f"[yellow]plugin found but no docker CLI to run it[/] [dim]{m(plugin['path'])}[/]"
+    else:
+        dbg = "[dim]not installed (a Docker Desktop CLI plugin)[/]"
+    t.add_row("docker debug", dbg)
+    box = (
+        "[green]present locally[/]"
+        if c["toolbox_image_present"]
+        else "[yellow]not present locally[/] (debug sessions that mount it will not work)"
+    )
+    t.add_row("Toolbox image", f"{m(c['toolbox_image'])}: {box}")
+    console().print(t)

@@ -1,0 +1,61 @@
+"""User defaults from `$XDG_CONFIG_HOME/dhitui/config.toml` (default `~/.config/dhitui/`).
+
+    toolbox = "busybox"          # image with the debugging tools (must be present locally)
+    strategy = "auto"            # auto | docker-debug | image-mount | toolbox | exec
+
+Command-line options win over the file. The endpoint is not configured here on purpose: the
+docker CLI's own settings (`DOCKER_HOST`, contexts) already say which engine to use, and a
+third place would only make "why this engine?" harder to answer.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dhitui.errors import ConfigError
+
+STRATEGY_NAMES = ("auto", "docker-debug", "image-mount", "toolbox", "exec")
+
+
+@dataclass(frozen=True)
+class Settings:
+    toolbox: str = "busybox"
+    strategy: str = "auto"
+    path: str | None = None  # the file the values came from, if any
+
+
+def config_path(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    base = env.get("XDG_CONFIG_HOME") or str(
+        Path(env.get("HOME") or os.path.expanduser("~")) / ".config"
+    )
+    return Path(base) / "dhitui" / "config.toml"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    path = config_path(env)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Settings()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - {"toolbox", "strategy"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}",
+                          hint="known settings: toolbox, strategy")
+    toolbox = data.get("toolbox", Settings.toolbox)
+    strategy = data.get("strategy", Settings.strategy)
+    if not isinstance(toolbox, str) or not toolbox.strip():
+        raise ConfigError(f"{path}: toolbox must be a non-empty image reference")
+    if strategy not in STRATEGY_NAMES:
+        raise ConfigError(f"{path}: strategy must be one of {', '.join(STRATEGY_NAMES)}")
+    return Settings(toolbox=toolbox.strip(), strategy=strategy, path=str(path))

@@ -1,0 +1,260 @@
+"""A connection to one Docker Engine: the only module that imports docker-py.
+
+`connect()` turns an `Endpoint` into an `Engine`: it checks a unix socket before touching it
+(so "missing", "not a socket" and "permission denied" are told apart without guessing from
+message text), asks `/version` once and negotiates the API version from that answer, and
+classifies any failure by errno into an `EngineUnavailable` with a `kind`.
+
+Everything else in dhitui talks to the engine through `Engine`'s small, typed surface.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import ssl
+import stat
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from dhitui.engine.endpoint import Endpoint
+from dhitui.errors import ConfigError, EngineUnavailable
+
+if TYPE_CHECKING:
+    import docker
+
+# The newest Engine API this code knows. Requests use min(this, the server's version).
+MAX_API_VERSION = "1.51"
+# Image mounts (`Mount.Type == "image"`) arrived with API 1.48 / Engine 28.0.
+IMAGE_MOUNT_API = "1.48"
+DEFAULT_TIMEOUT = 15.0
+
+# Failure kinds (stable identifiers; diagnostics and JSON output use them).
+PERMISSION = "permission-denied"
+MISSING = "missing"
+NOT_A_SOCKET = "not-a-socket"
+REFUSED = "refused"
+TLS = "tls"
+TIMEOUT = "timeout"
+UNREACHABLE = "unreachable"
+API_ERROR = "api-error"
+
+
+def api_tuple(version: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in version.split("."))
+    except ValueError:
+        return (0,)
+
+
+def min_api(a: str, b: str) -> str:
+    return a if api_tuple(a) <= api_tuple(b) else b
+
+
+def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, its causes/contexts, and exceptions carried in their args
+    (urllib3 wraps the OSError it saw inside its own errors' args)."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        e = todo.pop(0)
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        for nxt in (e.__cause__, e.__context__, getattr(e, "reason", None)):
+            if isinstance(nxt, BaseException):
+                todo.append(nxt)
+        todo.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
+
+
+def classify_error(exc: BaseException) -> str:
+    """Classify a connection failure by errno and exception type, never by message text."""
+    chain = list(_exception_chain(exc))
+    for e in chain:
+        if isinstance(e, ssl.SSLError):
+            return TLS
+        if isinstance(e, PermissionError) or getattr(e, "errno", None) in (
+            errno.EACCES,
+            errno.EPERM,
+        ):
+            return PERMISSION
+        if isinstance(e, FileNotFoundError) or getattr(e, "errno", None) == errno.ENOENT:
+            return MISSING
+        if isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) == errno.ECONNREFUSED:
+            return REFUSED
+        if isinstance(e, TimeoutError) or getattr(e, "errno", None) == errno.ETIMEDOUT:
+            return TIMEOUT
+    names = {type(e).__name__ for e in chain}
+    if names & {"ReadTimeout", "ConnectTimeout", "ReadTimeoutError", "ConnectTimeoutError"}:
+        return TIMEOUT
+    if names & {"SSLError"}:
+        return TLS
+    if names & {"APIError"}:
+        return API_ERROR
+    return UNREACHABLE
+
+
+def precheck_socket(path: str) -> EngineUnavailable | None:
+    """What is wrong with a unix socket path before we try it, if anything."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return EngineUnavailable(f"no socket at {path}", kind=MISSING)
+    except PermissionError:
+        return EngineUnavailable(
+            f"permission denied looking up {path} (a parent directory is not searchable)",
+            kind=PERMISSION,
+        )
+    except OSError as exc:
+        return EngineUnavailable(f"cannot stat {path}: {exc.strerror}", kind=UNREACHABLE)
+    if not stat.S_ISSOCK(st.st_mode):
+        what = "a directory" if stat.S_ISDIR(st.st_mode) else "a regular file"
+        if not stat.S_ISDIR(st.st_mode) and not stat.S_ISREG(st.st_mode):
+            what = "not a socket"
+        return EngineUnavailable(f"{path} is {what}, not a socket", kind=NOT_A_SOCKET)
+    return None
+
+
+_KIND_TEXT = {
+    PERMISSION: "permission denied",
+    MISSING: "no socket",
+    NOT_A_SOCKET: "not a socket",
+    REFUSED: "connection refused (nothing is listening; is the daemon running?)",
+    TLS: "TLS handshake failed",
+    TIMEOUT: "timed out",
+    UNREACHABLE: "cannot connect",
+    API_ERROR: "the engine answered with an error",
+}
+
+
+def unavailable(endpoint: Endpoint, exc: BaseException) -> EngineUnavailable:
+    kind = classify_error(exc)
+    where = endpoint.socket_path or endpoint.url
+    return EngineUnavailable(
+        f"cannot reach the Docker Engine at {where}: {_KIND_TEXT[kind]}",
+        kind=kind,
+        hint="run `dhitui doctor` for the cause and the safest fix",
+    )
+
+
+class Engine:
+    """One connected engine. Thread-safe for concurrent reads (one HTTP pool per client)."""
+
+    def __init__(self, endpoint: Endpoint, api: docker.APIClient, version: dict[str, Any]):
+        self.endpoint = endpoint
+        self.api = api
+        self.version_info = version
+        self._info: dict[str, Any] | None = None
+
+    # ---- identity
+    @property
+    def server_api_version(self) -> str:
+        return str(self.version_info.get("ApiVersion", "0"))
+
+    @property
+    def api_version(self) -> str:
+        """The API version requests use (negotiated)."""
+        return str(self.api.api_version)
+
+    @property
+    def engine_version(self) -> str:
+        return str(self.version_info.get("Version", "unknown"))
+
+    @property
+    def supports_image_mounts(self) -> bool:
+        return api_tuple(self.server_api_version) >= api_tuple(IMAGE_MOUNT_API)
+
+    def info(self) -> dict[str, Any]:
+        if self._info is None:
+            self._info = dict(self.api.info())
+        return self._info
+
+    def ping(self) -> float:
+        """Round trip to `/_ping` in seconds; raises EngineUnavailable."""
+        start = time.perf_counter()
+        try:
+            self.api.ping()
+        except Exception as exc:
+            raise unavailable(self.endpoint, exc) from None
+        return time.perf_counter() - start
+
+    # ---- reads used across dhitui
+    def image_exists(self, ref: str) -> bool:
+        import docker.errors
+
+        try:
+            self.api.inspect_image(ref)
+        except docker.errors.ImageNotFound:
+            return False
+        except docker.errors.NotFound:
+            return False
+        return True
+
+    def close(self) -> None:
+        self.api.close()
+
+
+def _tls_config(endpoint: Endpoint) -> Any:
+    if endpoint.tls is None:
+        return False
+    import docker.tls
+
+    t = endpoint.tls
+    client_cert = (t.client_cert, t.client_key) if t.client_cert and t.client_key else None
+    try:
+        return docker.tls.TLSConfig(
+            client_cert=client_cert,
+            ca_cert=t.ca_cert if t.verify else None,
+            verify=t.ca_cert if (t.verify and t.ca_cert) else t.verify,
+        )
+    except Exception as exc:  # docker.errors.TLSParameterError and friends
+        raise ConfigError(f"bad TLS configuration for {endpoint.url}: {exc}") from None
+
+
+def connect(endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT) -> Engine:
+    """Connect and negotiate the API version; raise EngineUnavailable when no engine answers."""
+    if endpoint.socket_path:
+        problem = precheck_socket(endpoint.socket_path)
+        if problem is not None:
+            if endpoint.source in ("default", "well-known") and problem.kind == MISSING:
+                problem.message = (
+                    f"no Docker Engine found: {problem.message}, and no other well-known "
+                    "socket exists"
+                )
+                problem.hint = (
+                    "start the engine, or choose one with -H/--host, DOCKER_HOST or --context; "
+                    "`dhitui doctor` shows where it looked"
+                )
+            else:
+                problem.message = f"cannot reach the Docker Engine: {problem.message}"
+                problem.hint = "run `dhitui doctor` for the cause and the safest fix"
+            raise problem
+    import docker
+    import docker.errors
+
+    base_url = endpoint.url
+    if endpoint.tls is not None and base_url.startswith("tcp://"):
+        base_url = "https://" + base_url[len("tcp://") :]
+    tls = _tls_config(endpoint)
+    try:
+        # A fixed, old version for the constructor avoids docker-py's own /version round trip;
+        # we ask /version once ourselves and negotiate from the answer.
+        api = docker.APIClient(
+            base_url=base_url,
+            version="1.24",
+            timeout=timeout,
+            tls=tls,
+            use_ssh_client=endpoint.scheme == "ssh",
+        )
+    except docker.errors.DockerException as exc:
+        raise ConfigError(f"cannot use {endpoint.url}: {exc}") from None
+    try:
+        version = api.version(api_version=False)
+    except Exception as exc:
+        api.close()
+        raise unavailable(endpoint, exc) from None
+    server = str(version.get("ApiVersion", "1.24"))
+    api._version = min_api(server, MAX_API_VERSION)  # docker-py keeps it here, see __init__
+    return Engine(endpoint, api, dict(version))

@@ -1,0 +1,61 @@
+"""Errors the user can act on, each with its documented exit code.
+
+Anything raised as a `DhituiError` reaches the user as one clear line (plus an optional hint)
+and a non-zero exit; anything else is a bug. The exit codes are part of the CLI contract and
+are listed in the README.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1  # doctor: a check failed; generic failure
+    USAGE = 2  # bad arguments, conflicting options, unknown strategy
+    CONFIG = 3  # malformed DOCKER_HOST, corrupt config.json, unknown context, TLS files missing
+    UNREACHABLE = 4  # no engine answers: missing socket, permission denied, refused, timeout
+    NOT_FOUND = 5  # unknown container or image
+    UNAVAILABLE = 6  # the action cannot be done here: container stopped, toolbox missing, ...
+    INTERRUPTED = 130
+
+
+class DhituiError(Exception):
+    """An error with a message meant for the user."""
+
+    exit_code: ExitCode = ExitCode.FAILED
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(DhituiError):
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(DhituiError):
+    exit_code = ExitCode.CONFIG
+
+
+class EngineUnavailable(DhituiError):
+    """No engine answered at the endpoint; `kind` classifies why (see diagnostics)."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+    def __init__(self, message: str, *, kind: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.kind = kind
+
+
+class NotFound(DhituiError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class Unavailable(DhituiError):
+    exit_code = ExitCode.UNAVAILABLE

@@ -1,0 +1,239 @@
+"""Shared test plumbing: the real test engines, the dhitui CLI as a subprocess, users.
+
+Engine tests need the engines from `scripts/test-engines up` (its `env` command prints the
+variables read here). Without them the engine tests are skipped with a reason, unless
+DHITUI_REQUIRE_ENGINES is set (as `scripts/test` and CI do): then a missing engine fails.
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+STANDIN_PLUGIN = FIXTURES / "cli-plugins" / "docker-debug"
+TEST_LABEL = "dhitui.test"
+CLI_TIMEOUT = 90
+
+# The fixture images scripts/test-engines builds on every engine.
+TOOLBOX_IMAGE = "busybox:latest"
+HARDENED_IMAGE = "dhi.io/fixture-app:1.0"
+DEV_IMAGE = "dhi.io/fixture-app:1.0-dev"
+FIPS_IMAGE = "dhi.io/fixture-app:1.0-fips"
+DISTROLESS_IMAGE = "gcr.io/distroless/static-debian12:nonroot"
+CHAINGUARD_IMAGE = "cgr.dev/chainguard/static:latest"
+STANDARD_IMAGE = "example.org/fixture/standard:1.0"
+
+ENGINE_VARS = {"e20": "DHITUI_TEST_ENGINE_20", "e28": "DHITUI_TEST_ENGINE_28"}
+
+
+def engines_required() -> bool:
+    return bool(os.environ.get("DHITUI_REQUIRE_ENGINES") or os.environ.get("CI"))
+
+
+def _missing(reason: str) -> None:
+    if engines_required():
+        pytest.fail(f"test engines required but unavailable: {reason}", pytrace=False)
+    pytest.skip(f"no test engines ({reason}); run `sudo scripts/test-engines up` and "
+                "`eval \"$(scripts/test-engines env)\"`")
+
+
+@dataclass(frozen=True)
+class EngineUnderTest:
+    name: str  # e20 | e28
+    host: str  # unix:///...
+
+    @property
+    def socket(self) -> str:
+        return self.host[len("unix://"):]
+
+    @property
+    def image_mounts(self) -> bool:
+        return self.name != "e20"
+
+
+def docker_cli_path() -> str:
+    path = os.environ.get("DHITUI_TEST_DOCKER_CLI") or shutil.which("docker")
+    if not path:
+        _missing("no docker CLI (DHITUI_TEST_DOCKER_CLI unset and none on PATH)")
+    assert path
+    return path
+
+
+def docker(engine: EngineUnderTest, *args: str, check: bool = True, timeout: float = CLI_TIMEOUT,
+           input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The real docker CLI against a test engine, bounded by a timeout (see FACTS: 20.10 can
+    wedge under bulk work)."""
+    proc = subprocess.run([docker_cli_path(), "-H", engine.host, *args], capture_output=True,
+                          text=True, timeout=timeout, input=input)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout}{proc.stderr}")
+    return proc
+
+
+def _ping(host: str) -> bool:
+    import socket as s
+
+    sock = s.socket(s.AF_UNIX, s.SOCK_STREAM)
+    sock.settimeout(5)
+    try:
+        sock.connect(host[len("unix://"):])
+        sock.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+        return b"OK" in sock.recv(4096)
+    except OSError:
+        return False
+    finally:
+        sock.close()
+
+
+def _engine(name: str) -> EngineUnderTest:
+    host = os.environ.get(ENGINE_VARS[name])
+    if not host:
+        _missing(f"{ENGINE_VARS[name]} is not set")
+    assert host
+    if not _ping(host):
+        _missing(f"{name} at {host} does not answer /_ping")
+    return EngineUnderTest(name, host)
+
+
+@pytest.fixture(params=["e20", "e28"])
+def engine(request: pytest.FixtureRequest) -> EngineUnderTest:
+    """Each engine in turn."""
+    return _engine(request.param)
+
+
+@pytest.fixture
+def engine20() -> EngineUnderTest:
+    return _engine("e20")
+
+
+@pytest.fixture
+def engine28() -> EngineUnderTest:
+    return _engine("e28")
+
+
+def cli_env(extra: Mapping[str, str] | None = None, *, drop: Sequence[str] = ()) -> dict[str, str]:
+    """Environment for running dhitui: the test docker CLI first on PATH, the repo importable,
+    and none of the caller's engine selection leaking in."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_TLS_VERIFY",
+                        "DOCKER_CERT_PATH", "DOCKER_TLS", *drop)}
+    cli = os.environ.get("DHITUI_TEST_DOCKER_CLI")
+    if cli:
+        env["PATH"] = f"{Path(cli).parent}:{env.get('PATH', '/usr/bin:/bin')}"
+    env["PYTHONPATH"] = str(REPO)
+    env.setdefault("COLUMNS", "160")
+    env.update(extra or {})
+    return env
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    uid: int
+    gid: int
+
+    def setpriv(self, groups: Sequence[int] = ()) -> list[str]:
+        """argv prefix that runs a command as this user (optionally with extra groups)."""
+        group_opt = ["--groups", ",".join(map(str, groups))] if groups else ["--clear-groups"]
+        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", *group_opt,
+                "--reset-env"]
+
+
+def run_dhitui(*args: str, env: Mapping[str, str] | None = None, user: User | None = None,
+               groups: Sequence[int] = (), timeout: float = CLI_TIMEOUT,
+               input: str | None = None, cwd: str | None = None
+               ) -> subprocess.CompletedProcess[str]:
+    """Run the dhitui CLI from this checkout as a subprocess (optionally as another user)."""
+    run_env = cli_env() if env is None else dict(env)
+    argv = [sys.executable, "-m", "dhitui", *args]
+    if user is not None:
+        # setpriv --reset-env clears the environment: carry ours over explicitly.
+        run_env.update(HOME=f"/tmp/dhitui-home-{user.uid}", USER=user.name, LOGNAME=user.name)
+        Path(run_env["HOME"]).mkdir(exist_ok=True)
+        os.chown(run_env["HOME"], user.uid, user.gid)
+        argv = [*user.setpriv(groups), "env", *(f"{k}={v}" for k, v in run_env.items()), *argv]
+    return subprocess.run(argv, capture_output=True, text=True, env=run_env, timeout=timeout,
+                          input=input, cwd=cwd)
+
+
+def run_json(*args: str, **kwargs: object) -> tuple[int, object]:
+    proc = run_dhitui(*args, **kwargs)  # type: ignore[arg-type]
+    try:
+        return proc.returncode, json.loads(proc.stdout)
+    except json.JSONDecodeError as exc:
+        raise AssertionError(f"not JSON ({exc}):\nstdout={proc.stdout!r}\nstderr={proc.stderr!r}"
+                             ) from None
+
+
+@pytest.fixture(scope="session")
+def unprivileged_user() -> User:
+    """A real unprivileged account (created once, needs root)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to create a test user")
+    name = "dhitui-tester"
+    try:
+        pw = pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                        name], check=True, timeout=30)
+        pw = pwd.getpwnam(name)
+    user = User(name, pw.pw_uid, pw.pw_gid)
+    probe = subprocess.run([*user.setpriv(), sys.executable, "-c", "import dhitui"],
+                           capture_output=True, text=True, timeout=30, env=cli_env())
+    if probe.returncode != 0:
+        pytest.fail(f"{name} cannot run {sys.executable} ({probe.stderr.strip()}); run the tests "
+                    "with a Python every user can execute, as scripts/test does (Debian's "
+                    "/usr/bin/python3 in a venv outside /root)", pytrace=False)
+    return user
+
+
+def group_gid(name: str) -> int:
+    return grp.getgrnam(name).gr_gid
+
+
+@pytest.fixture
+def containers() -> Iterator[Callable[..., str]]:
+    """Factory: start a labelled fixture container (`--network none`), removed afterwards.
+
+    containers(engine, image, *run_args, name=None, command=(), start=True) -> container id
+    """
+    made: list[tuple[EngineUnderTest, str]] = []
+
+    def make(engine: EngineUnderTest, image: str, *run_args: str, name: str | None = None,
+             command: Sequence[str] = (), start: bool = True) -> str:
+        name = name or f"dhitui-test-{uuid.uuid4().hex[:10]}"
+        verb = ["run", "-d"] if start else ["create"]
+        proc = docker(engine, *verb, "--network", "none", "--label", TEST_LABEL + "=1",
+                      "--name", name, *run_args, image, *command)
+        cid = proc.stdout.strip().splitlines()[-1]
+        made.append((engine, cid))
+        return cid
+
+    yield make
+    for eng, cid in reversed(made):
+        docker(eng, "rm", "-f", cid, check=False)
+
+
+@pytest.fixture
+def standin_plugin_config(tmp_path: Path) -> Path:
+    """A DOCKER_CONFIG directory with the stand-in `docker-debug` plugin installed."""
+    cfg = tmp_path / "docker-config"
+    (cfg / "cli-plugins").mkdir(parents=True)
+    target = cfg / "cli-plugins" / "docker-debug"
+    shutil.copy2(STANDIN_PLUGIN, target)
+    target.chmod(0o755)
+    return cfg
