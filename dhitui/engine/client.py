@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from dhitui.engine.endpoint import Endpoint
-from dhitui.errors import ConfigError, EngineUnavailable
+from dhitui.errors import ConfigError, DhituiError, EngineUnavailable, NotFound
 
 if TYPE_CHECKING:
     import docker
@@ -139,6 +139,14 @@ def unavailable(endpoint: Endpoint, exc: BaseException) -> EngineUnavailable:
     )
 
 
+class EngineError(DhituiError):
+    """The engine answered, but with an error (other than "not found")."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class Engine:
     """One connected engine. Thread-safe for concurrent reads (one HTTP pool per client)."""
 
@@ -181,16 +189,111 @@ class Engine:
         return time.perf_counter() - start
 
     # ---- reads used across dhitui
+    # Each raises dhitui.errors.NotFound for a missing object and EngineUnavailable when the
+    # engine stops answering; other engine errors surface as EngineError.
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        import docker.errors
+        import requests
+
+        try:
+            return fn(*args, **kwargs)
+        except docker.errors.NotFound:
+            raise NotFound(f"no such {what}: {args[0] if args else ''}") from None
+        except docker.errors.APIError as exc:
+            raise EngineError(f"{what}: {exc.explanation or exc}", status=exc.status_code) from None
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise unavailable(self.endpoint, exc) from None
+
     def image_exists(self, ref: str) -> bool:
+        try:
+            self.inspect_image(ref)
+        except NotFound:
+            return False
+        return True
+
+    def list_containers(self, *, all: bool = False) -> list[dict[str, Any]]:
+        """`GET /containers/json` as the engine returns it."""
+        return list(self._call("container list", self.api.containers, all=all))
+
+    def inspect_container(self, ref: str) -> dict[str, Any]:
+        return dict(self._call("container", self.api.inspect_container, ref))
+
+    def inspect_image(self, ref: str) -> dict[str, Any]:
+        return dict(self._call("image", self.api.inspect_image, ref))
+
+    def stat_path(self, container: str, path: str) -> dict[str, Any] | None:
+        """Stat a path inside a container without running anything in it:
+        `HEAD /containers/{id}/archive?path=...`. Returns the decoded
+        `X-Docker-Container-Path-Stat` ({name, size, mode, mtime, linkTarget}) or None when
+        the path does not exist. Symlinks are not followed (see `linkTarget`). A missing
+        container also answers 404: callers must know the container exists."""
+        import base64
+        import json
+
+        url = self.api._url("/containers/{0}/archive", container)
+        try:
+            res = self.api.head(url, params={"path": path})
+        except Exception as exc:
+            raise unavailable(self.endpoint, exc) from None
+        if res.status_code == 404:
+            return None
+        if res.status_code != 200:
+            raise EngineError(f"stat {path}: HTTP {res.status_code}", status=res.status_code)
+        header = res.headers.get("X-Docker-Container-Path-Stat", "")
+        try:
+            return dict(json.loads(base64.b64decode(header)))
+        except ValueError:
+            raise EngineError(f"stat {path}: unreadable path stat header") from None
+
+    def read_file(self, container: str, path: str, limit: int = 1 << 20) -> bytes | None:
+        """A small regular file from a container's filesystem (`GET .../archive`), or None
+        if it does not exist. Files larger than `limit` are not read."""
+        import io
+        import tarfile
+
         import docker.errors
 
         try:
-            self.api.inspect_image(ref)
-        except docker.errors.ImageNotFound:
-            return False
+            stream, st = self.api.get_archive(container, path)
         except docker.errors.NotFound:
-            return False
-        return True
+            return None
+        except docker.errors.APIError as exc:
+            raise EngineError(f"read {path}: {exc.explanation or exc}", status=exc.status_code
+                              ) from None
+        except Exception as exc:
+            raise unavailable(self.endpoint, exc) from None
+        if int(st.get("size", 0)) > limit:
+            return None
+        data = b"".join(stream)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar:
+                if member.isfile():
+                    f = tar.extractfile(member)
+                    return f.read(limit) if f else None
+        return None
+
+    def logs(self, container: str, *, tail: int = 200) -> bytes:
+        return bytes(
+            self._call("container", self.api.logs, container, tail=tail, timestamps=False)
+        )
+
+    def events(self, *, since: int | None = None, filters: dict[str, Any] | None = None
+               ) -> Iterator[dict[str, Any]]:
+        """The engine's event stream, decoded; blocks until events arrive. Close the returned
+        generator (or the engine) to stop it."""
+        try:
+            stream = self.api.events(since=since, filters=filters, decode=True)
+        except Exception as exc:
+            raise unavailable(self.endpoint, exc) from None
+        try:
+            yield from stream
+        except Exception as exc:
+            raise unavailable(self.endpoint, exc) from None
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()
 
     def close(self) -> None:
         self.api.close()
