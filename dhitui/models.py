@@ -163,6 +163,20 @@ class Classification:
     evidence: tuple[str, ...]
     probe_errors: tuple[str, ...] = ()
 
+    @property
+    def summary(self) -> str:
+        """The verdict's key facts in a few words, for tables."""
+        if self.verdict == "unknown":
+            return self.probe_errors[0] if self.probe_errors else "not probed"
+        parts = [f"shell {self.shell}" if self.shell else "no shell"]
+        if self.package_manager:
+            parts.append(self.package_manager)
+        root = self.user.is_root
+        parts.append("root" if root else f"user {self.user.display}")
+        if self.source != "other":
+            parts.append(self.source)
+        return ", ".join(parts)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.container_id,
@@ -179,5 +193,6 @@ class Classification:
             "variant": self.variant,
             "verdict": self.verdict,
             "evidence": list(self.evidence),
+            "summary": self.summary,
             "probe_errors": list(self.probe_errors),
         }

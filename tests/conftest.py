@@ -73,11 +73,15 @@ def docker_cli_path() -> str:
 
 
 def docker(engine: EngineUnderTest, *args: str, check: bool = True, timeout: float = CLI_TIMEOUT,
-           input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """The real docker CLI against a test engine, bounded by a timeout (see FACTS: 20.10 can
-    wedge under bulk work)."""
-    proc = subprocess.run([docker_cli_path(), "-H", engine.host, *args], capture_output=True,
-                          text=True, timeout=timeout, input=input)
+           input: str | bytes | None = None) -> subprocess.CompletedProcess[str]:
+    """The real docker CLI against a test engine, bounded by a timeout (Engine 20.10 has been
+    seen to wedge under bulk work; a hung call must fail the test, not hang the suite)."""
+    raw = subprocess.run([docker_cli_path(), "-H", engine.host, *args], capture_output=True,
+                         timeout=timeout,
+                         input=input.encode() if isinstance(input, str) else input)
+    proc = subprocess.CompletedProcess(raw.args, raw.returncode,
+                                       raw.stdout.decode(errors="replace"),
+                                       raw.stderr.decode(errors="replace"))
     if check and proc.returncode != 0:
         raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n"
                              f"{proc.stdout}{proc.stderr}")

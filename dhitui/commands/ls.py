@@ -1,18 +1,90 @@
-"""`dhitui ls`: placeholder until its issue lands (replaced, not extended)."""
+"""`dhitui ls`: containers with their hardened / shell-less verdict and its evidence."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
-from dhitui.commands.base import Invocation
-from dhitui.errors import Unavailable
+from dhitui.commands.base import Invocation, console, print_json
+from dhitui.errors import ExitCode
+
+if TYPE_CHECKING:
+    from dhitui.models import Classification
+
+VERDICT_STYLE = {
+    "hardened": "bold green",
+    "shell-less": "bold yellow",
+    "standard": "dim",
+    "unknown": "bold red",
+}
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("ls", parents=[common], help="(not built yet)")
+    p = sub.add_parser(
+        "ls",
+        parents=[common],
+        help="list containers, marking hardened and shell-less ones with the evidence",
+        description="List containers with who they run as, whether they have a shell or a "
+        "package manager, where their image comes from, and the verdict (hardened, "
+        "shell-less, standard) with the evidence for it. Nothing is executed in the "
+        "containers: files are checked through the Engine API.",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("-a", "--all", action="store_true", help="include stopped containers")
+    p.add_argument("-e", "--evidence", action="store_true",
+                   help="print every piece of evidence under each container")
     p.set_defaults(func=run)
 
 
 def run(inv: Invocation) -> int:
-    raise Unavailable("`dhitui ls` is not built yet")
+    from dhitui.detect import Classifier, list_summaries
+
+    engine = inv.connect()
+    try:
+        summaries = list_summaries(engine, all=inv.args.all)
+        order = {s.id: i for i, s in enumerate(summaries)}
+        gone: list[str] = []
+        results = list(Classifier(engine).classify_many(summaries, on_gone=gone.append))
+    finally:
+        engine.close()
+    results.sort(key=lambda c: order.get(c.container_id, len(order)))
+    if inv.args.json:
+        print_json([c.to_json() for c in results])
+    else:
+        _print_table(results, gone, inv.args.evidence)
+    return int(ExitCode.OK)
+
+
+def _print_table(results: list[Classification], gone: list[str], evidence: bool) -> None:
+    from rich.table import Table
+
+    from dhitui.textsafe import markup_safe as m
+
+    out = console()
+    if not results:
+        out.print("[dim]No containers.[/] (stopped ones are listed with --all)")
+        return
+    t = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("NAME", "IMAGE", "STATE", "USER", "SHELL", "VERDICT", "VARIANT", "WHY"):
+        t.add_column(col, no_wrap=True, overflow="ellipsis", max_width=48)
+    for c in results:
+        style = VERDICT_STYLE.get(c.verdict, "")
+        t.add_row(
+            m(c.name, keep_newlines=False),
+            m(c.image, keep_newlines=False),
+            m(c.state),
+            m(c.user.display),
+            m(c.shell) if c.shell else "[dim]none[/]",
+            f"[{style}]{c.verdict}[/]",
+            m(c.variant or "-"),
+            m(c.summary, keep_newlines=False),
+        )
+    out.print(t)
+    if evidence:
+        for c in results:
+            out.print(f"\n[bold]{m(c.name)}[/] [{VERDICT_STYLE.get(c.verdict, '')}]{c.verdict}[/]")
+            for item in c.evidence:
+                out.print(f"  - {m(item, keep_newlines=False)}")
+    if gone:
+        sys.stderr.write(f"({len(gone)} container(s) went away while being checked)\n")

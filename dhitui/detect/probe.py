@@ -1,0 +1,349 @@
+"""The finding-out part of detection: file probes without exec, cached per image.
+
+Files are probed with `HEAD /containers/{id}/archive?path=…` (a path stat; nothing runs in
+the container). The engine resolves symlinks in parent directories (merged /usr) but not in
+the last component, so a symlinked shell (`/bin/sh -> /bin/busybox`) is followed by probing its
+target too: a dangling link is not a shell.
+
+Cost model (what we chose and why): a shell or package manager lives in the image's layers,
+so file facts are cached per **image ID** and probed once through any container of that
+image. A container's writable layer could add one (`docker cp` of a static busybox), but that
+is rare and re-probing every container would make the cost grow with containers, which is
+what this design avoids. The container's own settings (its user, entrypoint, cmd, which can
+be overridden at `docker run`) come from one inspect per container. So classifying N
+containers of K images costs N inspects + K x (1 image inspect + a few path stats + 2 small
+file reads). `forget_image()` drops a cached image (the TUI calls it on image events).
+
+Because a vanished container also answers 404 to a path stat, a probe run ends by statting
+`/` (which always exists); if that is gone too, the results are discarded and the probe is
+retried through another container of the same image, if any.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from dhitui.detect import rules
+from dhitui.engine.client import Engine, EngineError
+from dhitui.errors import NotFound
+from dhitui.models import (
+    Classification,
+    ContainerSummary,
+    UserSource,
+    parse_group,
+    parse_passwd,
+    resolve_user,
+)
+
+# Shells in the order we prefer them for a session. /bin/sh first: most images have it, and
+# when it is there one stat (plus its link target) settles the question.
+SHELLS = (
+    "/bin/sh", "/bin/bash", "/usr/bin/bash", "/bin/ash", "/bin/dash", "/usr/bin/sh",
+    "/busybox/sh", "/bin/zsh",
+)
+PACKAGE_MANAGERS = (
+    ("apt", "/usr/bin/apt-get"),
+    ("apk", "/sbin/apk"),
+    ("apk", "/usr/bin/apk"),
+    ("dnf", "/usr/bin/dnf"),
+    ("microdnf", "/usr/bin/microdnf"),
+    ("yum", "/usr/bin/yum"),
+    ("tdnf", "/usr/bin/tdnf"),
+    ("zypper", "/usr/bin/zypper"),
+    ("pacman", "/usr/bin/pacman"),
+)
+# Not dpkg or rpm: busybox ships a `dpkg` applet, and neither installs anything by itself.
+GO_MODE_DIR = 1 << 31
+GO_MODE_SYMLINK = 1 << 27
+MAX_LINK_HOPS = 8
+DEFAULT_CONCURRENCY = 8
+
+
+class ContainerGone(Exception):
+    """The container went away while we looked at it."""
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What one image's filesystem holds, as far as classification cares."""
+
+    image_id: str
+    shell: str | None
+    shell_evidence: tuple[str, ...]
+    package_manager: str | None
+    package_manager_path: str | None
+    passwd: dict[str, tuple[int, int]] | None
+    groups: dict[str, int] | None
+    config_user: str
+    entrypoint: tuple[str, ...]
+    cmd: tuple[str, ...]
+    labels: dict[str, str]
+    tags: tuple[str, ...]
+    probe_errors: tuple[str, ...] = ()
+    stats: int = field(default=0, compare=False)  # path stats spent on this image
+
+    @property
+    def probed(self) -> bool:
+        return not self.probe_errors
+
+
+@dataclass(frozen=True)
+class _FileFacts:
+    shell: str | None
+    shell_evidence: tuple[str, ...]
+    package_manager: str | None
+    package_manager_path: str | None
+    passwd: dict[str, tuple[int, int]]
+    groups: dict[str, int]
+    stats: int
+
+
+class _Prober:
+    """Path stats through one container, counting what they cost."""
+
+    def __init__(self, engine: Engine, container_id: str) -> None:
+        self.engine = engine
+        self.container_id = container_id
+        self.stats = 0
+        self._cache: dict[str, dict[str, Any] | None] = {}
+
+    def stat(self, path: str) -> dict[str, Any] | None:
+        if path not in self._cache:
+            self.stats += 1
+            self._cache[path] = self.engine.stat_path(self.container_id, path)
+        return self._cache[path]
+
+    def resolve(self, path: str) -> tuple[str | None, list[str]]:
+        """Follow a symlink chain to an executable regular file; (final path, hops)."""
+        hops: list[str] = []
+        current = path
+        for _ in range(MAX_LINK_HOPS):
+            st = self.stat(current)
+            if st is None:
+                return None, hops
+            mode = int(st.get("mode", 0))
+            target = st.get("linkTarget") or ""
+            if mode & GO_MODE_SYMLINK and target:
+                if not target.startswith("/"):
+                    target = current.rsplit("/", 1)[0] + "/" + target
+                hops.append(target)
+                current = target
+                continue
+            if mode & GO_MODE_DIR or not mode & 0o111:
+                return None, hops
+            return current, hops
+        return None, hops
+
+
+def _probe_image_files(engine: Engine, container_id: str) -> _FileFacts:
+    prober = _Prober(engine, container_id)
+    shell = None
+    shell_evidence: list[str] = []
+    dangling: list[str] = []
+    for candidate in SHELLS:
+        final, hops = prober.resolve(candidate)
+        if final:
+            shell = candidate
+            shell_evidence.append(
+                f"shell {candidate}" + (f" -> {' -> '.join(hops)}" if hops else "")
+            )
+            break
+        if hops:
+            dangling.append(f"{candidate} -> {hops[-1]} (target missing)")
+    if shell is None:
+        shell_evidence.append(
+            f"no shell ({SHELLS[0]} and {len(SHELLS) - 1} other shell paths are absent)"
+        )
+        shell_evidence.extend(dangling)
+    pm = pm_path = None
+    for name, path in PACKAGE_MANAGERS:
+        if prober.resolve(path)[0]:
+            pm, pm_path = name, path
+            break
+    passwd_raw = engine.read_file(container_id, "/etc/passwd", limit=256 * 1024)
+    group_raw = engine.read_file(container_id, "/etc/group", limit=256 * 1024)
+    # The sentinel: "/" exists in every container; 404 now means the container is gone and
+    # every "missing" above may have been a lie.
+    if engine.stat_path(container_id, "/") is None:
+        raise ContainerGone(container_id)
+    return _FileFacts(
+        shell=shell,
+        shell_evidence=tuple(shell_evidence),
+        package_manager=pm,
+        package_manager_path=pm_path,
+        passwd=parse_passwd(passwd_raw.decode(errors="replace")) if passwd_raw else {},
+        groups=parse_group(group_raw.decode(errors="replace")) if group_raw else {},
+        stats=prober.stats + 1,  # + the sentinel
+    )
+
+
+def summary_from_api(item: dict[str, Any]) -> ContainerSummary:
+    """A `GET /containers/json` entry as a ContainerSummary."""
+    names = item.get("Names") or []
+    name = names[0].lstrip("/") if names else item.get("Id", "")[:12]
+    return ContainerSummary(
+        id=item["Id"],
+        name=name,
+        image=item.get("Image", ""),
+        image_id=item.get("ImageID", ""),
+        state=item.get("State", ""),
+        status=item.get("Status", ""),
+        labels=dict(item.get("Labels") or {}),
+        created=int(item.get("Created") or 0),
+    )
+
+
+class Classifier:
+    """Classifies containers, caching image facts; safe to use from several threads."""
+
+    def __init__(self, engine: Engine, *, concurrency: int = DEFAULT_CONCURRENCY) -> None:
+        self.engine = engine
+        self.concurrency = max(1, concurrency)
+        self._lock = threading.Lock()
+        self._images: dict[str, Future[ImageFacts]] = {}
+        self.path_stats = 0  # total path stats spent (for tests and benchmarks)
+
+    # ---- cache control
+    def forget_image(self, image_id: str) -> None:
+        with self._lock:
+            self._images.pop(image_id, None)
+
+    def cached_images(self) -> set[str]:
+        with self._lock:
+            return {k for k, f in self._images.items() if f.done() and not f.exception()}
+
+    # ---- classification
+    def classify(self, container: str | ContainerSummary) -> Classification:
+        """Classify one container; raises NotFound when it does not exist (any more)."""
+        ref = container.id if isinstance(container, ContainerSummary) else container
+        inspect = self.engine.inspect_container(ref)
+        image_id = inspect.get("Image", "")
+        try:
+            facts = self._image_facts(image_id, inspect["Id"])
+        except ContainerGone:
+            raise NotFound(f"container {ref} went away while it was being probed") from None
+        return self._combine(inspect, facts)
+
+    def classify_many(
+        self,
+        containers: Iterable[str | ContainerSummary],
+        on_gone: Callable[[str], None] | None = None,
+    ) -> Iterator[Classification]:
+        """Classify concurrently (bounded), yielding results as they complete. Containers
+        that disappear are skipped (reported to `on_gone`)."""
+        items = list(containers)
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="dhitui-classify") as pool:
+            pending = {pool.submit(self.classify, c): c for c in items}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    c = pending.pop(fut)
+                    try:
+                        yield fut.result()
+                    except NotFound:
+                        if on_gone:
+                            on_gone(c.id if isinstance(c, ContainerSummary) else c)
+
+    # ---- internals
+    def _image_facts(self, image_id: str, via_container: str) -> ImageFacts:
+        with self._lock:
+            fut = self._images.get(image_id)
+            owner = fut is None
+            if owner:
+                fut = Future()
+                self._images[image_id] = fut
+        assert fut is not None
+        if not owner:
+            try:
+                return fut.result()
+            except ContainerGone:
+                # The probing container vanished; try again through ours.
+                return self._image_facts(image_id, via_container)
+        try:
+            facts = self._probe_image(image_id, via_container)
+        except BaseException as exc:
+            # Nothing is cached on failure: the next container of this image probes again.
+            with self._lock:
+                self._images.pop(image_id, None)
+            fut.set_exception(exc)
+            raise
+        fut.set_result(facts)
+        return facts
+
+    def _probe_image(self, image_id: str, via_container: str) -> ImageFacts:
+        try:
+            image = self.engine.inspect_image(image_id)
+        except NotFound:
+            image = {}
+        config = image.get("Config") or {}
+        config_user = config.get("User") or ""
+        entrypoint = tuple(config.get("Entrypoint") or ())
+        cmd = tuple(config.get("Cmd") or ())
+        labels = dict(config.get("Labels") or {})
+        tags = tuple(image.get("RepoTags") or ()) + tuple(image.get("RepoDigests") or ())
+        try:
+            files = _probe_image_files(self.engine, via_container)
+        except EngineError as exc:
+            return ImageFacts(
+                image_id=image_id, shell=None, shell_evidence=(), package_manager=None,
+                package_manager_path=None, passwd=None, groups=None, config_user=config_user,
+                entrypoint=entrypoint, cmd=cmd, labels=labels, tags=tags,
+                probe_errors=(f"probe failed: {exc}",),
+            )
+        with self._lock:
+            self.path_stats += files.stats
+        return ImageFacts(
+            image_id=image_id, shell=files.shell, shell_evidence=files.shell_evidence,
+            package_manager=files.package_manager,
+            package_manager_path=files.package_manager_path, passwd=files.passwd,
+            groups=files.groups, config_user=config_user, entrypoint=entrypoint, cmd=cmd,
+            labels=labels, tags=tags, stats=files.stats,
+        )
+
+    def _combine(self, inspect: dict[str, Any], facts: ImageFacts) -> Classification:
+        config = inspect.get("Config") or {}
+        state = (inspect.get("State") or {}).get("Status", "")
+        image_ref = config.get("Image") or ""
+        raw_user = config.get("User") or ""
+        user_source: UserSource = "image" if raw_user == facts.config_user else "container"
+        if not raw_user:
+            user_source = "default"
+        user = resolve_user(raw_user, user_source, facts.passwd, facts.groups)
+        labels = {**facts.labels, **(config.get("Labels") or {})}
+        source, source_ev = rules.image_source([image_ref, *facts.tags], labels)
+        tag = rules.parse_reference(image_ref).tag if image_ref else None
+        var, var_ev = rules.variant(tag, labels, source)
+        verdict, verdict_ev = rules.verdict(
+            shell=facts.shell,
+            shell_evidence=list(facts.shell_evidence),
+            package_manager=facts.package_manager,
+            user=user,
+            source=source,
+            probed=facts.probed,
+        )
+        return Classification(
+            container_id=inspect["Id"],
+            name=(inspect.get("Name") or "").lstrip("/"),
+            image=image_ref,
+            image_id=facts.image_id,
+            state=state,
+            user=user,
+            entrypoint=tuple(config.get("Entrypoint") or ()),
+            cmd=tuple(config.get("Cmd") or ()),
+            shell=facts.shell,
+            package_manager=facts.package_manager,
+            source=source,
+            variant=var,
+            verdict=verdict,
+            evidence=tuple([*verdict_ev, *source_ev, *var_ev, *facts.probe_errors]),
+            probe_errors=facts.probe_errors,
+        )
+
+
+def list_summaries(engine: Engine, *, all: bool = False) -> list[ContainerSummary]:
+    return [summary_from_api(c) for c in engine.list_containers(all=all)]
+

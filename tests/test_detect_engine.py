@@ -1,0 +1,304 @@
+"""Detection against the real engines: every fixture classified with its evidence, the probe
+cost growing with images (counted at the HTTP transport), and containers that vanish."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from conftest import (
+    CHAINGUARD_IMAGE,
+    DEV_IMAGE,
+    DISTROLESS_IMAGE,
+    FIPS_IMAGE,
+    HARDENED_IMAGE,
+    STANDARD_IMAGE,
+    TOOLBOX_IMAGE,
+    EngineUnderTest,
+    docker,
+    docker_cli_path,
+    run_dhitui,
+    run_json,
+)
+from dhitui.detect import Classifier
+from dhitui.detect.probe import SHELLS
+from dhitui.engine.client import Engine, connect
+from dhitui.engine.endpoint import resolve_endpoint
+from dhitui.errors import NotFound
+from dhitui.models import Classification
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture
+def api(engine: EngineUnderTest) -> Iterator[Engine]:
+    e = connect(resolve_endpoint(host=engine.host))
+    yield e
+    e.close()
+
+
+def count_requests(engine: Engine) -> Counter[tuple[str, str]]:
+    """Count the HTTP requests the engine client sends, by (method, path kind)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    session_send = engine.api.send
+
+    def send(request: Any, **kwargs: Any) -> Any:
+        path = request.path_url.split("?")[0]
+        parts = path.split("/")
+        # /v1.41/containers/<id>/archive -> containers/*/archive
+        kind = "/".join("*" if len(p) >= 32 else p for p in parts[2:])
+        counts[(request.method, kind)] += 1
+        counts[(request.method, "target:" + "/".join(parts[2:4]))] += 1
+        return session_send(request, **kwargs)
+
+    engine.api.send = send  # type: ignore[method-assign]
+    return counts
+
+
+def classify(api: Engine, cid: str) -> Classification:
+    return Classifier(api).classify(cid)
+
+
+EXPECTED = {
+    # image: (verdict, shell, package manager, variant, source, uid)
+    HARDENED_IMAGE: ("hardened", None, None, "runtime", "dhi", 65532),
+    FIPS_IMAGE: ("hardened", None, None, "fips", "dhi", 65532),
+    DEV_IMAGE: ("standard", "/bin/sh", "apt", "dev", "dhi", 0),
+    DISTROLESS_IMAGE: ("hardened", None, None, "runtime", "distroless", 65532),
+    CHAINGUARD_IMAGE: ("hardened", None, None, "runtime", "chainguard", 65532),
+    STANDARD_IMAGE: ("standard", "/bin/sh", None, None, "other", 0),
+}
+
+
+@pytest.mark.parametrize("image", list(EXPECTED))
+def test_fixture_classified(engine: EngineUnderTest, api: Engine,
+                            containers: Callable[..., str], image: str) -> None:
+    cid = containers(engine, image)
+    c = classify(api, cid)
+    verdict, shell, pm, variant, source, uid = EXPECTED[image]
+    assert (c.verdict, c.shell, c.package_manager, c.variant, c.source, c.user.uid) == (
+        verdict, shell, pm, variant, source, uid), c.evidence
+    assert c.state == "running"
+    evidence = " | ".join(c.evidence)
+    if shell is None:
+        assert "no shell" in evidence
+        assert c.user.display == "65532 (nonroot)"  # named from the image's /etc/passwd
+        assert c.entrypoint == ("/app/app",)
+    else:
+        assert f"shell {shell}" in evidence
+    if variant == "fips":
+        assert "tag suffix -fips" in evidence and "com.docker.dhi.compliance" in evidence
+    if variant == "dev":
+        assert "tag suffix -dev" in evidence and "package manager apt" in evidence
+    if source == "dhi":
+        assert "registry dhi.io" in evidence
+
+
+def test_container_user_overrides_image_user(engine: EngineUnderTest, api: Engine,
+                                             containers: Callable[..., str]) -> None:
+    cid = containers(engine, STANDARD_IMAGE, "--user", "1234:5678")
+    c = classify(api, cid)
+    assert (c.user.uid, c.user.gid, c.user.source) == (1234, 5678, "container")
+    assert any("set on the container (--user)" in e for e in c.evidence)
+    cid = containers(engine, HARDENED_IMAGE, "--user", "0")
+    c = classify(api, cid)
+    assert c.user.is_root and c.user.source == "container"
+    assert c.verdict == "hardened" and "known hardened source: dhi" in c.evidence
+
+
+def test_created_and_exited_containers_are_classified(engine: EngineUnderTest, api: Engine,
+                                                      containers: Callable[..., str]) -> None:
+    created = containers(engine, HARDENED_IMAGE, start=False)
+    exited = containers(engine, STANDARD_IMAGE)
+    docker(engine, "stop", "-t", "5", exited)
+    assert classify(api, created).verdict == "hardened"
+    c = classify(api, exited)
+    assert (c.state, c.shell) == ("exited", "/bin/sh")
+
+
+def build_image(engine: EngineUnderTest, entries: dict[str, str | bytes | None],
+                *changes: str) -> str:
+    """docker import a tiny rootfs: value bytes = file, str = symlink target, None = dir."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, value in entries.items():
+            ti = tarfile.TarInfo(name)
+            if value is None:
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(ti)
+            elif isinstance(value, str):
+                ti.type, ti.linkname = tarfile.SYMTYPE, value
+                tar.addfile(ti)
+            else:
+                ti.size, ti.mode = len(value), 0o755
+                tar.addfile(ti, io.BytesIO(value))
+    tag = f"dhitui-test/probe-{uuid.uuid4().hex[:8]}:1"
+    args: list[str] = []
+    for ch in changes:
+        args += ["-c", ch]
+    docker(engine, "import", *args, "-", tag, input=buf.getvalue())
+    return tag
+
+
+@pytest.fixture
+def app_binary(engine: EngineUnderTest) -> bytes:
+    """The static fixture app, copied out of the hardened image (`docker cp` streams a tar)."""
+    cid = docker(engine, "create", HARDENED_IMAGE).stdout.strip()
+    try:
+        raw = subprocess.run([docker_cli_path(), "-H", engine.host, "cp", f"{cid}:/app/app", "-"],
+                             capture_output=True, timeout=60, check=True).stdout
+    finally:
+        docker(engine, "rm", "-f", cid, check=False)
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        member = tar.extractfile("app")
+        assert member is not None
+        return member.read()
+
+
+def test_symlinked_shell_is_followed(engine: EngineUnderTest, api: Engine, app_binary: bytes,
+                                     containers: Callable[..., str]) -> None:
+    """Merged /usr (/bin -> usr/bin) with sh -> busybox, as in Debian-based images."""
+    busybox = open("/bin/busybox", "rb").read()
+    image = build_image(engine, {
+        "usr": None, "usr/bin": None, "usr/bin/busybox": busybox, "usr/bin/sh": "busybox",
+        "bin": "usr/bin", "app": None, "app/app": app_binary,
+    }, 'ENTRYPOINT ["/app/app"]')
+    try:
+        c = classify(api, containers(engine, image))
+        assert c.shell == "/bin/sh"
+        assert any(e.startswith("shell /bin/sh -> /usr/bin/busybox") for e in c.evidence)
+    finally:
+        docker(engine, "rmi", "-f", image, check=False)
+
+
+def test_dangling_shell_symlink_is_not_a_shell(engine: EngineUnderTest, api: Engine,
+                                               app_binary: bytes,
+                                               containers: Callable[..., str]) -> None:
+    image = build_image(engine, {
+        "bin": None, "bin/sh": "/bin/busybox", "app": None, "app/app": app_binary,
+    }, 'ENTRYPOINT ["/app/app"]', "USER 1000")
+    try:
+        c = classify(api, containers(engine, image))
+        assert c.shell is None and c.verdict == "hardened"
+        assert "/bin/sh -> /bin/busybox (target missing)" in c.evidence
+        assert c.user.uid == 1000 and c.user.gid == 0  # no /etc/passwd: runc's gid 0
+    finally:
+        docker(engine, "rmi", "-f", image, check=False)
+
+
+def test_probe_cost_grows_with_images_not_containers(
+    engine: EngineUnderTest, api: Engine, containers: Callable[..., str]
+) -> None:
+    """50 containers of 2 images: file probes for 2 images, one inspect per container."""
+    ids = [containers(engine, HARDENED_IMAGE if i % 2 else STANDARD_IMAGE, start=False)
+           for i in range(50)]
+    counts = count_requests(api)
+    classifier = Classifier(api)
+    results = list(classifier.classify_many(ids))
+    assert len(results) == 50
+    assert Counter(r.verdict for r in results) == {"hardened": 25, "standard": 25}
+    heads = sum(n for (m, kind), n in counts.items() if m == "HEAD" and kind.endswith("archive"))
+    # Every path stat went through one container per image.
+    targets = {kind for (m, kind) in counts if m == "HEAD" and kind.startswith("target:")}
+    assert len(targets) == 2
+    per_image_max = len(SHELLS) + 10 + 4  # shells, package managers, link targets, sentinel
+    assert heads <= 2 * per_image_max
+    assert counts[("GET", "containers/*/json")] == 50
+    assert counts[("GET", "images/*/json")] == 2
+    assert classifier.path_stats == heads
+    assert len(classifier.cached_images()) == 2
+    # A second pass costs no file probes at all.
+    before = heads
+    list(classifier.classify_many(ids[:10]))
+    after = sum(n for (m, kind), n in counts.items() if m == "HEAD" and kind.endswith("archive"))
+    assert after == before
+
+
+def test_container_removed_mid_probe_is_not_misclassified(
+    engine: EngineUnderTest, api: Engine, containers: Callable[..., str]
+) -> None:
+    """The container is really removed after the first path stat: the "missing" answers that
+    follow must not turn into a "no shell" verdict."""
+    cid = containers(engine, STANDARD_IMAGE, start=False)
+    original = api.stat_path
+    calls = {"n": 0}
+
+    def stat_path(container: str, path: str) -> dict[str, Any] | None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            docker(engine, "rm", "-f", container)
+        return original(container, path)
+
+    api.stat_path = stat_path  # type: ignore[method-assign]
+    classifier = Classifier(api)
+    with pytest.raises(NotFound):
+        classifier.classify(cid)
+    assert classifier.cached_images() == set()  # nothing wrong was cached
+    gone: list[str] = []
+    assert list(classifier.classify_many([cid], on_gone=gone.append)) == []
+    assert gone == [cid]
+
+
+def test_unknown_container(api: Engine) -> None:
+    with pytest.raises(NotFound):
+        Classifier(api).classify("no-such-container-" + uuid.uuid4().hex)
+
+
+# ------------------------------------------------------------------ dhitui ls
+
+
+LS_KEYS = {"id", "name", "image", "state", "user", "shell", "package_manager", "source",
+           "variant", "verdict", "evidence", "entrypoint", "cmd"}
+
+
+def test_ls_json(engine: EngineUnderTest, containers: Callable[..., str]) -> None:
+    running = containers(engine, HARDENED_IMAGE)
+    stopped = containers(engine, DEV_IMAGE, start=False)
+    code, data = run_json("ls", "--json", "-H", engine.host)
+    assert code == 0 and isinstance(data, list)
+    by_id = {row["id"]: row for row in data}
+    assert running in by_id and stopped not in by_id
+    row = by_id[running]
+    assert LS_KEYS <= row.keys()
+    assert (row["verdict"], row["shell"], row["source"], row["user"]["uid"]) == (
+        "hardened", None, "dhi", 65532)
+    code, data = run_json("ls", "--json", "--all", "-H", engine.host)
+    assert code == 0 and isinstance(data, list)
+    assert {running, stopped} <= {row["id"] for row in data}
+    assert {row["id"]: row for row in data}[stopped]["shell"] == "/bin/sh"
+
+
+def test_ls_table_and_escaping(engine: EngineUnderTest, containers: Callable[..., str]) -> None:
+    name = f"dhitui-test-{uuid.uuid4().hex[:6]}"
+    containers(engine, HARDENED_IMAGE, "--label", "com.docker.dhi.[bold]x[/bold]=1",
+               "--label", "com.docker.dhi.variant=runtime\x1b]0;pwned\x07", name=name)
+    proc = run_dhitui("ls", "-e", "-H", engine.host)
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith(name))
+    assert "hardened" in line and "65532 (nonroot)" in line and HARDENED_IMAGE in line
+    assert "com.docker.dhi.[bold]x[/bold]" in proc.stdout  # markup shown literally
+    assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout
+    assert "pwned" not in proc.stdout  # the whole OSC sequence is gone, not just its ESC
+
+
+def test_ls_unreachable_engine(tmp_path: Any) -> None:
+    proc = run_dhitui("ls", "--json", "-H", f"unix://{tmp_path}/no.sock")
+    assert proc.returncode == 4 and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_ls_toolbox_fixture_has_busybox_shell(engine: EngineUnderTest,
+                                              containers: Callable[..., str]) -> None:
+    """Busybox-only images have a shell: peers that probe with `which` get this wrong."""
+    cid = containers(engine, TOOLBOX_IMAGE, command=["sleep", "600"])
+    code, data = run_json("ls", "--json", "-H", engine.host)
+    assert code == 0 and isinstance(data, list)
+    row = {r["id"]: r for r in data}[cid]
+    assert row["shell"] == "/bin/sh" and row["verdict"] == "standard"
