@@ -9,10 +9,10 @@ import tarfile
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import (
     CHAINGUARD_IMAGE,
     DEV_IMAGE,
@@ -27,6 +27,7 @@ from conftest import (
     run_dhitui,
     run_json,
 )
+
 from dhitui.detect import Classifier
 from dhitui.detect.probe import SHELLS
 from dhitui.engine.client import Engine, connect
@@ -165,7 +166,7 @@ def app_binary(engine: EngineUnderTest) -> bytes:
 def test_symlinked_shell_is_followed(engine: EngineUnderTest, api: Engine, app_binary: bytes,
                                      containers: Callable[..., str]) -> None:
     """Merged /usr (/bin -> usr/bin) with sh -> busybox, as in Debian-based images."""
-    busybox = open("/bin/busybox", "rb").read()
+    busybox = Path("/bin/busybox").read_bytes()
     image = build_image(engine, {
         "usr": None, "usr/bin": None, "usr/bin/busybox": busybox, "usr/bin/sh": "busybox",
         "bin": "usr/bin", "app": None, "app/app": app_binary,
@@ -266,7 +267,7 @@ def test_ls_json(engine: EngineUnderTest, containers: Callable[..., str]) -> Non
     by_id = {row["id"]: row for row in data}
     assert running in by_id and stopped not in by_id
     row = by_id[running]
-    assert LS_KEYS <= row.keys()
+    assert row.keys() >= LS_KEYS
     assert (row["verdict"], row["shell"], row["source"], row["user"]["uid"]) == (
         "hardened", None, "dhi", 65532)
     code, data = run_json("ls", "--json", "--all", "-H", engine.host)
