@@ -7,9 +7,9 @@ import pkgutil
 import subprocess
 import sys
 
-from conftest import REPO
-
 import dhitui
+
+from conftest import REPO
 
 
 def _modules_loaded_by(code: str) -> set[str]:

@@ -13,6 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from dhitui.detect import Classifier
+from dhitui.detect.probe import SHELLS
+from dhitui.engine.client import Engine, connect
+from dhitui.engine.endpoint import resolve_endpoint
+from dhitui.errors import NotFound
+from dhitui.models import Classification
+
 from conftest import (
     CHAINGUARD_IMAGE,
     DEV_IMAGE,
@@ -27,13 +35,6 @@ from conftest import (
     run_dhitui,
     run_json,
 )
-
-from dhitui.detect import Classifier
-from dhitui.detect.probe import SHELLS
-from dhitui.engine.client import Engine, connect
-from dhitui.engine.endpoint import resolve_endpoint
-from dhitui.errors import NotFound
-from dhitui.models import Classification
 
 pytestmark = pytest.mark.engine
 

@@ -231,7 +231,7 @@ class Classifier:
     def classify_many(
         self,
         containers: Iterable[str | ContainerSummary],
-        on_gone: Callable[[str], None] | None = None,
+        on_gone: Callable[[str], object] | None = None,
     ) -> Iterator[Classification]:
         """Classify concurrently (bounded), yielding results as they complete. Containers
         that disappear are skipped (reported to `on_gone`)."""

@@ -10,6 +10,7 @@ Everything else in dhitui talks to the engine through `Engine`'s small, typed su
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import ssl
@@ -212,9 +213,10 @@ class Engine:
             return False
         return True
 
-    def list_containers(self, *, all: bool = False) -> list[dict[str, Any]]:
+    def list_containers(self, *, all: bool = False,
+                        filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """`GET /containers/json` as the engine returns it."""
-        return list(self._call("container list", self.api.containers, all=all))
+        return list(self._call("container list", self.api.containers, all=all, filters=filters))
 
     def inspect_container(self, ref: str) -> dict[str, Any]:
         return dict(self._call("container", self.api.inspect_container, ref))
@@ -278,25 +280,47 @@ class Engine:
             self._call("container", self.api.logs, container, tail=tail, timestamps=False)
         )
 
-    def events(self, *, since: int | None = None, filters: dict[str, Any] | None = None
-               ) -> Iterator[dict[str, Any]]:
-        """The engine's event stream, decoded; blocks until events arrive. Close the returned
-        generator (or the engine) to stop it."""
+    def event_stream(self, *, since: int | None = None,
+                     filters: dict[str, Any] | None = None) -> EventStream:
+        """The engine's event stream (`GET /events`), decoded. Iterating blocks until events
+        arrive; `close()` (from any thread) ends it. Raises EngineUnavailable when the
+        connection breaks."""
         try:
             stream = self.api.events(since=since, filters=filters, decode=True)
         except Exception as exc:
             raise unavailable(self.endpoint, exc) from None
-        try:
-            yield from stream
-        except Exception as exc:
-            raise unavailable(self.endpoint, exc) from None
-        finally:
-            close = getattr(stream, "close", None)
-            if close:
-                close()
+        return EventStream(self.endpoint, stream)
 
     def close(self) -> None:
         self.api.close()
+
+
+class EventStream:
+    """An open `/events` stream that another thread can close."""
+
+    def __init__(self, endpoint: Endpoint, stream: Any) -> None:
+        self._endpoint = endpoint
+        self._stream = stream
+        self._closed = False
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        try:
+            for event in self._stream:
+                if isinstance(event, dict):
+                    yield event
+        except Exception as exc:
+            if self._closed:
+                return
+            raise unavailable(self._endpoint, exc) from None
+        if not self._closed:
+            # The engine ended the stream: it is going away.
+            raise EngineUnavailable("the engine closed its event stream", kind=UNREACHABLE)
+
+    def close(self) -> None:
+        self._closed = True
+        # Already closed or never connected: nothing to do.
+        with contextlib.suppress(Exception):
+            self._stream.close()
 
 
 def _tls_config(endpoint: Endpoint) -> Any:

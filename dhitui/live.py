@@ -1,0 +1,242 @@
+"""The engine as an interactive front end sees it: connecting, the container list, the
+classification stream, the event stream, and the reads behind the keys.
+
+No Textual here: the TUI calls these from worker threads and turns the callbacks into
+messages. Each method is a blocking call that raises `DhituiError`s (EngineUnavailable when
+the engine goes away); none of them touches UI state.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dhitui.textsafe import clean
+
+if TYPE_CHECKING:
+    from dhitui.detect import Classifier
+    from dhitui.engine.capabilities import Capabilities
+    from dhitui.engine.client import Engine, EventStream
+    from dhitui.engine.endpoint import Endpoint
+    from dhitui.models import Classification, ContainerSummary
+
+# Container actions after which the row must be re-read (state, name or existence changed).
+_ROW_ACTIONS = {
+    "create", "start", "restart", "die", "stop", "kill", "pause", "unpause", "rename",
+    "destroy", "oom", "health_status",
+}
+# Actions that may mean a new filesystem to look at (a new container).
+_CLASSIFY_ACTIONS = {"create", "start"}
+
+
+@dataclass(frozen=True)
+class ContainerChange:
+    """One container row to add/update (`summary`) or remove (`summary` None)."""
+
+    container_id: str
+    summary: ContainerSummary | None
+    reclassify: bool
+
+
+def _new_classifier(engine: Engine) -> Classifier:
+    from dhitui.detect import Classifier
+
+    return Classifier(engine)
+
+
+class Backend:
+    """One engine, resolved the docker CLI's way, with a classifier that outlives reconnects.
+
+    Thread-safe: the TUI calls it from several worker threads at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str | None = None,
+        context: str | None = None,
+        toolbox: str = "busybox",
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.host = host
+        self.context = context
+        self.toolbox = toolbox
+        self.env = dict(os.environ if env is None else env)
+        self._lock = threading.Lock()
+        self._engine: Engine | None = None
+        self._endpoint: Endpoint | None = None
+        self._classifier: Classifier | None = None
+        self._caps: Capabilities | None = None
+        self._stream: EventStream | None = None
+
+    # ---- connection
+    @property
+    def endpoint(self) -> Endpoint:
+        """The resolved endpoint; raises ConfigError/UsageError for bad configuration."""
+        if self._endpoint is None:
+            from dhitui.engine.endpoint import resolve_endpoint
+
+            self._endpoint = resolve_endpoint(self.host, self.context, self.env)
+        return self._endpoint
+
+    def connect(self) -> Engine:
+        """Connect (or return the live connection)."""
+        with self._lock:
+            if self._engine is not None:
+                return self._engine
+        from dhitui.engine.client import connect
+
+        engine = connect(self.endpoint)
+        with self._lock:
+            winner = self._adopt(engine)
+        if winner is not engine:  # another thread connected meanwhile
+            engine.close()
+        return winner
+
+    def _adopt(self, engine: Engine) -> Engine:
+        if self._engine is None:
+            self._engine = engine
+            self._classifier = _new_classifier(engine)
+            self._caps = None
+        return self._engine
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            return self.connect()
+        return self._engine
+
+    @property
+    def classifier(self) -> Classifier:
+        self.engine  # noqa: B018 - connects if needed, which creates the classifier
+        assert self._classifier is not None
+        return self._classifier
+
+    def wait_until_back(self, stop: threading.Event, *, interval: float = 1.0) -> bool:
+        """After the engine went away: ping until it answers again (True) or `stop` is set
+        (False). The connection object survives a daemon restart; only the version and
+        capabilities are refreshed."""
+        from dhitui.errors import DhituiError
+
+        delay = interval
+        while not stop.wait(delay):
+            try:
+                self.engine.ping()
+            except DhituiError:
+                delay = min(delay * 1.5, 5.0)
+                continue
+            with self._lock:
+                self._caps = None
+            return True
+        return False
+
+    def capabilities(self) -> Capabilities:
+        with self._lock:
+            if self._caps is not None:
+                return self._caps
+        from dhitui.engine.capabilities import probe_capabilities
+
+        caps = probe_capabilities(self.engine, self.toolbox, self.env)
+        with self._lock:
+            self._caps = caps
+        return caps
+
+    def close(self) -> None:
+        self.stop_events()
+        with self._lock:
+            engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
+
+    # ---- the list
+    def containers(self, *, all: bool = False) -> list[ContainerSummary]:
+        from dhitui.detect import list_summaries
+
+        return list_summaries(self.engine, all=all)
+
+    def summary(self, container_id: str) -> ContainerSummary | None:
+        """One container's list row, or None when it is gone."""
+        from dhitui.detect import summary_from_api
+
+        rows = self.engine.list_containers(all=True, filters={"id": container_id})
+        return summary_from_api(rows[0]) if rows else None
+
+    def classify(
+        self,
+        summaries: Iterable[ContainerSummary],
+        on_batch: Callable[[list[Classification]], object],
+        *,
+        on_gone: Callable[[str], object] | None = None,
+        batch_interval: float = 0.05,
+    ) -> None:
+        """Classify concurrently, handing results over in small batches (at most one call
+        per `batch_interval`, so a UI is not flooded with one message per container)."""
+        batch: list[Classification] = []
+        last = time.monotonic()
+        for result in self.classifier.classify_many(summaries, on_gone=on_gone):
+            batch.append(result)
+            now = time.monotonic()
+            if now - last >= batch_interval:
+                on_batch(batch)
+                batch, last = [], now
+        if batch:
+            on_batch(batch)
+
+    # ---- events
+    def open_events(self) -> EventStream:
+        """Subscribe to the engine's events. Subscribe *before* listing: events that happen
+        while the list is read are then queued on the stream instead of lost."""
+        stream = self.engine.event_stream(filters={"type": ["container", "image"]})
+        with self._lock:
+            old, self._stream = self._stream, stream
+        if old is not None:
+            old.close()
+        return stream
+
+    def follow_events(self, stream: EventStream,
+                      on_change: Callable[[ContainerChange], object]) -> None:
+        """Block, turning engine events into row changes, until `stop_events()` is called
+        (returns) or the engine goes away (raises EngineUnavailable)."""
+        try:
+            for event in stream:
+                change = self._change_for(event)
+                if change is not None:
+                    on_change(change)
+        finally:
+            with self._lock:
+                if self._stream is stream:
+                    self._stream = None
+
+    def stop_events(self) -> None:
+        with self._lock:
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
+
+    def _change_for(self, event: dict[str, Any]) -> ContainerChange | None:
+        kind = event.get("Type")
+        action = str(event.get("Action") or event.get("status") or "").split(":", 1)[0]
+        actor_id = (event.get("Actor") or {}).get("ID") or event.get("id") or ""
+        if kind == "image":
+            if action in ("delete", "untag", "tag", "import", "load", "pull"):
+                self.classifier.forget_image(actor_id)
+            return None
+        if kind != "container" or action not in _ROW_ACTIONS or not actor_id:
+            return None
+        if action == "destroy":
+            return ContainerChange(actor_id, None, reclassify=False)
+        summary = self.summary(actor_id)
+        return ContainerChange(actor_id, summary, reclassify=action in _CLASSIFY_ACTIONS)
+
+    # ---- reads behind the keys
+    def inspect(self, container_id: str) -> dict[str, Any]:
+        return self.engine.inspect_container(container_id)
+
+    def logs(self, container_id: str, *, tail: int = 200) -> str:
+        """Recent logs as text, with terminal control sequences removed."""
+        raw = self.engine.logs(container_id, tail=tail)
+        return clean(raw.decode("utf-8", errors="replace"))

@@ -1,0 +1,361 @@
+"""The dhitui application: the container browser with its side panel.
+
+The app owns no engine logic. A `Backend` (dhitui.live) is injected; every engine call runs
+in a thread worker and comes back as a message (see messages.py). One worker follows the
+engine's event stream; when the engine goes away it waits for it to return and reloads, so
+the app survives daemon restarts. A slow timer re-lists as a safety net only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from dhitui.errors import DhituiError, EngineUnavailable
+from dhitui.live import Backend
+from dhitui.models import ContainerSummary
+from dhitui.ui import render
+from dhitui.ui.messages import (
+    CapabilitiesReady,
+    Classified,
+    ContainerChanged,
+    ContainersLoaded,
+    EngineConnected,
+    EngineFailed,
+    EngineLost,
+)
+from dhitui.ui.widgets.container_table import ContainerTable
+from dhitui.ui.widgets.side_panel import SidePanel
+
+SAFETY_NET_SECONDS = 60.0
+
+
+class DhituiApp(App[int]):
+    """Browse containers, see which are hardened and why, debug any of them with one key."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    TITLE = "dhitui"
+    BINDINGS = [
+        Binding("d", "debug", "Debug", id="debug"),
+        Binding("D", "choose_strategy", "Strategy…", id="choose_strategy"),
+        Binding("c", "copy_command", "Copy cmd", id="copy_command"),
+        Binding("i", "inspect", "Inspect", id="inspect"),
+        Binding("l", "logs", "Logs", id="logs"),
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("a", "toggle_all", "All", id="toggle_all"),
+        Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(self, backend: Backend, *, show_all: bool = False) -> None:
+        super().__init__()
+        self.backend = backend
+        self.show_all = show_all
+        self.engine_state = "connecting"
+        self.engine_error: DhituiError | None = None
+        self.caps: Any = None
+        self._stop = threading.Event()
+
+    # ---- layout
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                yield Input(placeholder="filter: name, image, verdict, user…", id="filter")
+                yield Static("", id="notice", markup=False)
+                yield ContainerTable(id="containers")
+            yield SidePanel(id="panel")
+        yield Footer()
+
+    @property
+    def table(self) -> ContainerTable:
+        return self.query_one(ContainerTable)
+
+    @property
+    def panel(self) -> SidePanel:
+        return self.query_one(SidePanel)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.table.focus()
+        self._show_engine()
+        self._show_notice("Connecting to the engine…")
+        self.run_engine()
+        self.set_interval(SAFETY_NET_SECONDS, self._safety_net)
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+        self.backend.stop_events()
+
+    # ---- workers (threads; results come back as messages)
+    @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
+    def run_engine(self) -> None:
+        """Connect, list, then follow events until the app stops; ride out engine restarts."""
+        while not self._stop.is_set():
+            try:
+                self.backend.connect()
+                events = self.backend.open_events()
+                self.post_message(ContainersLoaded(self.backend.containers(all=self.show_all)))
+                self.post_message(EngineConnected(self.backend.endpoint))
+                self.probe_capabilities()
+                self.backend.follow_events(
+                    events, lambda ch: self.post_message(ContainerChanged(ch))
+                )
+                return  # stop_events() was called: the app is closing
+            except EngineUnavailable as exc:
+                if self._stop.is_set():
+                    return
+                self.post_message(EngineLost(exc))
+                if not self.backend.wait_until_back(self._stop):
+                    return
+            except DhituiError as exc:
+                self.post_message(EngineFailed(exc))
+                return
+
+    @work(thread=True, group="caps", exit_on_error=False)
+    def probe_capabilities(self) -> None:
+        try:
+            self.post_message(CapabilitiesReady(self.backend.capabilities()))
+        except DhituiError:
+            pass  # the engine worker reports connection problems
+
+    @work(thread=True, group="classify", exit_on_error=False)
+    def classify(self, summaries: list[ContainerSummary]) -> None:
+        try:
+            self.backend.classify(
+                summaries,
+                lambda batch: self.post_message(Classified(batch)),
+                on_gone=lambda cid: self.post_message(
+                    ContainerChanged(_gone(cid))
+                ),
+            )
+        except DhituiError:
+            pass  # the engine worker notices and reconnects
+
+    @work(thread=True, group="relist", exclusive=True, exit_on_error=False)
+    def relist(self) -> None:
+        try:
+            self.post_message(ContainersLoaded(self.backend.containers(all=self.show_all)))
+        except DhituiError:
+            pass
+
+    # ---- messages from workers
+    def on_engine_connected(self, message: EngineConnected) -> None:
+        self.engine_state = "connected"
+        self.engine_error = None
+        self.sub_title = message.endpoint.url
+        self._show_engine()
+        self._update_notice()
+
+    def on_engine_lost(self, message: EngineLost) -> None:
+        self.engine_state = "unreachable — waiting for it to come back"
+        self.engine_error = message.error
+        self._show_engine()
+        self._show_notice(f"No engine: {message.error.message}. Retrying…")
+
+    def on_engine_failed(self, message: EngineFailed) -> None:
+        self.engine_state = "not configured"
+        self.engine_error = message.error
+        self._show_engine()
+        self._show_notice(f"{message.error.message}")
+
+    def on_capabilities_ready(self, message: CapabilitiesReady) -> None:
+        self.caps = message.caps
+        self._show_engine()
+
+    def on_containers_loaded(self, message: ContainersLoaded) -> None:
+        fresh = self.table.replace_all(message.summaries)
+        self._update_notice()
+        if fresh:
+            self.classify(fresh)
+        self._show_selected()
+
+    def on_container_changed(self, message: ContainerChanged) -> None:
+        change = message.change
+        s = change.summary
+        if s is None or (not self.show_all and not s.running):
+            self.table.remove_container(change.container_id)
+        else:
+            self.table.upsert_container(s)
+            row = self.table.rows_by_id.get(s.id)
+            if change.reclassify or (row is not None and row.classification is None):
+                self.classify([s])
+        self._update_notice()
+        if change.container_id == self.table.selected_id or s is None:
+            self._show_selected()
+
+    def on_classified(self, message: Classified) -> None:
+        self.table.set_classifications(message.results)
+        selected = self.table.selected_id
+        if any(c.container_id == selected for c in message.results):
+            self._show_selected()
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_selected()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_debug()
+
+    # ---- filter
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        # Focus now, not on the next tick: keys typed right after "/" belong to the filter.
+        self.screen.set_focus(box)
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.set_filter(event.value)
+        self._update_notice()
+        self._show_selected()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.table.focus()
+
+    def on_key(self, event: Any) -> None:
+        box = self.query_one("#filter", Input)
+        if event.key == "escape" and box.display:
+            box.value = ""
+            box.display = False
+            self.table.focus()
+            event.stop()
+
+    # ---- actions
+    def action_toggle_all(self) -> None:
+        self.show_all = not self.show_all
+        self.notify("Showing all containers" if self.show_all else "Showing running containers")
+        self.relist()
+
+    def action_refresh(self) -> None:
+        """Forget what is cached and look again (a reconnect attempt if the engine is down)."""
+        if self.engine_state == "connected":
+            for row in self.table.rows_by_id.values():
+                self.backend.classifier.forget_image(row.summary.image_id)
+            self.table.replace_all([])
+            self.relist()
+            self.probe_capabilities()
+        self.notify("Refreshing…", timeout=2)
+
+    def action_help(self) -> None:
+        from dhitui.ui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_inspect(self) -> None:
+        row = self.table.selected
+        if row is not None:
+            self._inspect(row.summary.id, row.summary.name)
+
+    @work(thread=True, group="view", exclusive=True, exit_on_error=False)
+    def _inspect(self, container_id: str, name: str) -> None:
+        import json
+
+        try:
+            data = self.backend.inspect(container_id)
+        except DhituiError as exc:
+            self.call_from_thread(self.notify, exc.message, severity="error")
+            return
+        self.call_from_thread(self._view, f"inspect {name}", json.dumps(data, indent=2))
+
+    def action_logs(self) -> None:
+        row = self.table.selected
+        if row is not None:
+            self._logs(row.summary.id, row.summary.name)
+
+    @work(thread=True, group="view", exclusive=True, exit_on_error=False)
+    def _logs(self, container_id: str, name: str) -> None:
+        try:
+            text = self.backend.logs(container_id, tail=500)
+        except DhituiError as exc:
+            self.call_from_thread(self.notify, exc.message, severity="error")
+            return
+        self.call_from_thread(self._view, f"logs {name} (last 500 lines)", text)
+
+    def _view(self, title: str, text: str) -> None:
+        from dhitui.ui.screens.text_view import TextViewScreen
+
+        self.push_screen(TextViewScreen(title, text))
+
+    def action_debug(self) -> None:
+        self.notify("Debug sessions are not available in this build yet.", severity="warning")
+
+    def action_choose_strategy(self) -> None:
+        self.action_debug()
+
+    def action_copy_command(self) -> None:
+        self.action_debug()
+
+    # ---- command palette
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding_id, title, help_text in (
+            ("debug", "Debug selected container", "Open a debug shell with the best strategy"),
+            ("choose_strategy", "Debug with a chosen strategy", "Pick how to debug"),
+            ("copy_command", "Copy debug command", "Copy the exact command to the clipboard"),
+            ("inspect", "Inspect selected container", "The engine's JSON for the container"),
+            ("logs", "Show recent logs", "The last lines the container wrote"),
+            ("filter", "Filter containers", "Type to filter by name, image, verdict…"),
+            ("toggle_all", "Toggle stopped containers", "Show all or only running"),
+            ("refresh", "Refresh", "Re-list and re-check every container"),
+        ):
+            yield SystemCommand(title, help_text, getattr(self, f"action_{binding_id}"))
+
+    # ---- view helpers
+    def _safety_net(self) -> None:
+        if self.engine_state == "connected":
+            self.relist()
+
+    def _show_engine(self) -> None:
+        endpoint = None
+        try:
+            endpoint = self.backend.endpoint
+        except DhituiError:
+            pass
+        err = self.engine_error
+        self.panel.show("engine", render.engine_section(
+            endpoint, self.caps, state=self.engine_state,
+            error=err.message if err else None, hint=err.hint if err else None,
+        ))
+
+    def _show_selected(self) -> None:
+        row = self.table.selected
+        if row is None:
+            self.panel.show("container", render.txt("No container selected.", "dim"))
+            return
+        self.panel.show("container", render.container_section(row.summary, row.classification))
+
+    def _show_notice(self, text: str) -> None:
+        notice = self.query_one("#notice", Static)
+        notice.update(text)
+        notice.display = bool(text)
+
+    def _update_notice(self) -> None:
+        t = self.table
+        if self.engine_state != "connected":
+            return
+        if not t.rows_by_id:
+            self._show_notice("No containers are running." if not self.show_all
+                              else "No containers.")
+        elif t.row_count == 0:
+            self._show_notice(f"No container matches {t.filter_text!r}.")
+        else:
+            self._show_notice("")
+
+
+def _gone(container_id: str) -> Any:
+    from dhitui.live import ContainerChange
+
+    return ContainerChange(container_id, None, reclassify=False)

@@ -1,0 +1,52 @@
+"""Messages the worker threads post to the app (`post_message` is thread-safe)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from dhitui.engine.capabilities import Capabilities
+from dhitui.engine.endpoint import Endpoint
+from dhitui.errors import DhituiError
+from dhitui.live import ContainerChange
+from dhitui.models import Classification, ContainerSummary
+
+
+@dataclass
+class EngineConnected(Message):
+    endpoint: Endpoint
+
+
+@dataclass
+class EngineLost(Message):
+    """The engine stopped answering (or never did); workers keep trying."""
+
+    error: DhituiError
+
+
+@dataclass
+class EngineFailed(Message):
+    """A problem retrying cannot fix (bad configuration)."""
+
+    error: DhituiError
+
+
+@dataclass
+class ContainersLoaded(Message):
+    summaries: list[ContainerSummary]
+
+
+@dataclass
+class ContainerChanged(Message):
+    change: ContainerChange
+
+
+@dataclass
+class Classified(Message):
+    results: list[Classification]
+
+
+@dataclass
+class CapabilitiesReady(Message):
+    caps: Capabilities

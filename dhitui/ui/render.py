@@ -1,0 +1,158 @@
+"""Rich renderables for the TUI: table cells, badges and the side panel's sections.
+
+Everything that came from the engine is put into `Text` objects (never parsed as markup)
+after `textsafe.clean()`; styles are applied around it. Pure functions, no Textual.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from dhitui.textsafe import clean, one_line
+
+if TYPE_CHECKING:
+    from dhitui.engine.capabilities import Capabilities
+    from dhitui.engine.endpoint import Endpoint
+    from dhitui.models import Classification, ContainerSummary
+
+VERDICT_BADGE = {
+    "hardened": ("● hardened", "bold green"),
+    "shell-less": ("◐ shell-less", "bold yellow"),
+    "standard": ("○ standard", "dim"),
+    "unknown": ("? unknown", "bold red"),
+}
+STATE_STYLE = {
+    "running": "green",
+    "paused": "yellow",
+    "restarting": "yellow",
+    "exited": "dim",
+    "created": "dim",
+    "dead": "red",
+    "removing": "red",
+}
+PENDING = Text("…", style="dim")
+
+
+def txt(value: object, style: str = "") -> Text:
+    """Engine text as a single-line Text, control sequences removed, never markup."""
+    return Text(one_line(value), style=style)
+
+
+def verdict_badge(verdict: str | None) -> Text:
+    if verdict is None:
+        return Text("… probing", style="dim italic")
+    label, style = VERDICT_BADGE.get(verdict, (verdict, ""))
+    return Text(label, style=style)
+
+
+def row_cells(s: ContainerSummary, c: Classification | None) -> list[Text]:
+    """Cells for the container table, in column order (see ContainerTable.COLUMNS)."""
+    if c is None:
+        user = shell = variant = PENDING
+    else:
+        user = txt(c.user.display, "" if c.user.is_root is False else "yellow")
+        shell = txt(c.shell) if c.shell else Text("none", style="bold")
+        variant = txt(c.variant or "")
+    return [
+        txt(s.name, "bold"),
+        verdict_badge(c.verdict if c else None),
+        user,
+        shell,
+        variant,
+        txt(s.state, STATE_STYLE.get(s.state, "")),
+        txt(s.image, "cyan"),
+    ]
+
+
+def _kv(table: Table, key: str, value: RenderableType | str, style: str = "") -> None:
+    table.add_row(Text(key, style="bold"), value if not isinstance(value, str)
+                  else Text(clean(value), style=style))
+
+
+def _grid() -> Table:
+    t = Table.grid(padding=(0, 1))
+    t.add_column(no_wrap=True, min_width=10)
+    t.add_column(overflow="fold")
+    return t
+
+
+def engine_section(
+    endpoint: Endpoint | None,
+    caps: Capabilities | None,
+    *,
+    state: str,
+    error: str | None = None,
+    hint: str | None = None,
+) -> RenderableType:
+    """The engine: where, why, what it allows, and whether it answers right now."""
+    t = _grid()
+    status_style = {"connected": "green", "connecting": "yellow"}.get(state, "bold red")
+    _kv(t, "Status", Text(state, style=status_style))
+    if endpoint is not None:
+        _kv(t, "Endpoint", endpoint.url)
+        _kv(t, "Why", endpoint.reason, "dim")
+    if error:
+        _kv(t, "Error", Text(clean(error), style="red"))
+    if hint:
+        _kv(t, "Hint", Text(clean(hint), style="yellow"))
+    if caps is not None:
+        _kv(t, "Engine", f"{caps.engine_version} (API {caps.api_version})")
+        _kv(t, "Image mounts", Text("yes" if caps.image_mounts else "no (needs Engine 28+)",
+                                    style="green" if caps.image_mounts else "yellow"))
+        if caps.docker_debug:
+            dbg = Text("installed", style="green")
+        else:
+            dbg = Text("not installed", style="dim")
+        _kv(t, "docker debug", dbg)
+        if caps.docker_cli:
+            _kv(t, "docker CLI", caps.docker_cli)
+        else:
+            _kv(t, "docker CLI", Text("not on PATH", style="yellow"))
+        present = caps.toolbox_image_present
+        _kv(t, "Toolbox", Text.assemble(
+            txt(caps.toolbox_image),
+            Text(" present" if present else " not present locally",
+                 style="green" if present else "yellow"),
+        ))
+        flags = [n for n, on in (("rootless", caps.rootless), ("userns", caps.userns),
+                                 ("selinux", caps.selinux), ("apparmor", caps.apparmor)) if on]
+        if flags:
+            _kv(t, "Security", ", ".join(flags))
+    return t
+
+
+def container_section(s: ContainerSummary, c: Classification | None) -> RenderableType:
+    """The selected container: identity, who it runs as, what it runs, verdict + evidence."""
+    t = _grid()
+    _kv(t, "Name", txt(s.name, "bold"))
+    _kv(t, "ID", s.short_id)
+    _kv(t, "Image", txt(s.image, "cyan"))
+    _kv(t, "State", txt(f"{s.state} ({s.status})", STATE_STYLE.get(s.state, "")))
+    parts: list[RenderableType] = [t]
+    if c is None:
+        parts.append(Text("Checking the container's files…", style="dim italic"))
+        return Group(*parts)
+    _kv(t, "User", txt(f"{c.user.display} ({c.user.source})"))
+    _kv(t, "Entrypoint", Text(clean(_argv(c.entrypoint)) or "(none)"))
+    _kv(t, "Cmd", Text(clean(_argv(c.cmd)) or "(none)"))
+    _kv(t, "Shell", txt(c.shell or "none"))
+    _kv(t, "Pkg manager", txt(c.package_manager or "none"))
+    _kv(t, "Source", txt(c.source + (f" / {c.variant}" if c.variant else "")))
+    _kv(t, "Verdict", verdict_badge(c.verdict))
+    evidence = Table.grid(padding=(0, 1))
+    evidence.add_column(style="dim", no_wrap=True)
+    evidence.add_column(overflow="fold")
+    for item in c.evidence:
+        evidence.add_row("•", Text(clean(item, keep_newlines=False)))
+    parts += [Text("Evidence", style="bold underline"), evidence]
+    return Group(*parts)
+
+
+def _argv(argv: tuple[str, ...]) -> str:
+    import shlex
+
+    return shlex.join(argv) if argv else ""

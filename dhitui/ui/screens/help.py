@@ -1,0 +1,68 @@
+"""The help screen: keys, verdicts and debug strategies in one page."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# dhitui
+
+Containers on the engine, which of them are **hardened** or **shell-less**, and a debug
+shell next to any of them with one key.
+
+| key | action |
+|---|---|
+| `enter` / `d` | debug the selected container with the best strategy |
+| `D` | choose the debug strategy (unavailable ones say why) |
+| `c` | copy the debug command (OSC 52) and show it |
+| `i` | inspect the container (JSON) |
+| `l` | recent logs |
+| `/` | filter as you type (`esc` clears) |
+| `a` | show stopped containers too / running only |
+| `r` | refresh everything |
+| `ctrl+p` | command palette |
+| `?` | this help |
+| `q` | quit |
+
+## Verdicts
+
+- **● hardened**: no shell, and a nonroot user (or a known hardened image source).
+- **◐ shell-less**: no shell, runs as root, unknown provenance.
+- **○ standard**: a shell is there; `docker exec` works.
+- **? unknown**: the engine could not be asked (the evidence says why).
+
+Nothing runs inside a container to find this out: files are checked through the Engine API.
+
+## Debug strategies (best first)
+
+1. **docker-debug**: `docker debug`, when the Docker Desktop plugin is installed.
+2. **image-mount**: a sidecar on the target's own image with the toolbox mounted read-only
+   at `/dbg` (Engine 28+), sharing the target's PID namespace; the target's files are at
+   `/proc/1/root`.
+3. **toolbox**: a sidecar whose root is the toolbox image, sharing PID and network.
+4. **exec**: `docker exec` with the container's own shell.
+
+Sidecars are removed when the session ends (`--rm`, and checked afterwards).
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 90; max-width: 96%; height: 90%;
+        border: round $primary; background: $surface; padding: 0 1;
+    }
+    """
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Markdown(HELP)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

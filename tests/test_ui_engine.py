@@ -1,0 +1,118 @@
+"""The TUI against the real engines, driven by Textual's pilot."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+from dhitui.live import Backend
+from dhitui.ui.app import DhituiApp
+
+from conftest import HARDENED_IMAGE, STANDARD_IMAGE, EngineUnderTest, cli_env, docker
+from uitools import panel_text, verdict_of, wait_for
+
+pytestmark = pytest.mark.engine
+SIZE = (150, 45)
+
+
+def make_app(engine: EngineUnderTest) -> DhituiApp:
+    return DhituiApp(Backend(host=engine.host, env=cli_env()))
+
+
+async def test_fixtures_appear_with_their_badges(engine: EngineUnderTest,
+                                                 containers: Callable[..., str]) -> None:
+    hardened = containers(engine, HARDENED_IMAGE)
+    standard = containers(engine, STANDARD_IMAGE)
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: verdict_of(app, hardened) == "● hardened"
+                       and verdict_of(app, standard) == "○ standard", "both verdicts")
+        assert app.table.get_cell(hardened, "user").plain == "65532 (nonroot)"
+        assert app.table.get_cell(hardened, "shell").plain == "none"
+        assert app.table.get_cell(standard, "shell").plain == "/bin/sh"
+        assert "connected" in panel_text(app, "engine")
+
+
+async def test_containers_come_and_go_without_a_key_press(
+    engine: EngineUnderTest, containers: Callable[..., str]
+) -> None:
+    app = make_app(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.engine_state == "connected", "connection")
+        cid = containers(engine, HARDENED_IMAGE)
+        await wait_for(pilot, lambda: verdict_of(app, cid) == "● hardened", "the new row")
+        docker(engine, "stop", "-t", "5", cid)
+        await wait_for(pilot, lambda: cid not in app.table.visible_ids(), "stopped row gone")
+        await pilot.press("a")  # show stopped containers too
+        await wait_for(pilot, lambda: cid in app.table.visible_ids(), "stopped row shown")
+        assert app.table.get_cell(cid, "state").plain == "exited"
+        docker(engine, "rm", "-f", cid)
+        await wait_for(pilot, lambda: cid not in app.table.rows_by_id, "removed row gone")
+
+
+async def test_filter_as_you_type(engine28: EngineUnderTest,
+                                  containers: Callable[..., str]) -> None:
+    tag = uuid.uuid4().hex[:6]
+    a = containers(engine28, HARDENED_IMAGE, name=f"dhitui-test-alpha-{tag}")
+    b = containers(engine28, STANDARD_IMAGE, name=f"dhitui-test-beta-{tag}")
+    app = make_app(engine28)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: {a, b} <= set(app.table.visible_ids()), "both rows")
+        await pilot.press("slash", *f"alpha-{tag}")
+        await wait_for(pilot, lambda: app.table.visible_ids() == [a], "only alpha")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: {a, b} <= set(app.table.visible_ids()), "filter cleared")
+        await wait_for(pilot, lambda: verdict_of(app, b) == "○ standard", "verdict of beta")
+        await pilot.press("slash", *f"{tag} standard")  # terms match name and verdict
+        await wait_for(pilot, lambda: app.table.visible_ids() == [b], "only beta")
+        assert app.focused is not None and app.focused.id == "filter"
+        await pilot.press("enter")
+        assert app.focused is app.table
+
+
+async def test_side_panel_follows_the_selection(engine28: EngineUnderTest,
+                                                containers: Callable[..., str]) -> None:
+    tag = uuid.uuid4().hex[:6]
+    first = containers(engine28, HARDENED_IMAGE, name=f"dhitui-test-a-{tag}")
+    second = containers(engine28, STANDARD_IMAGE, name=f"dhitui-test-b-{tag}")
+    app = make_app(engine28)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *tag, "enter")
+        await wait_for(pilot, lambda: app.table.visible_ids() == [first, second],
+                       f"two rows (filter={app.table.filter_text!r})")
+        await wait_for(pilot, lambda: "no shell" in panel_text(app, "container"), "evidence")
+        text = panel_text(app, "container")
+        assert f"dhitui-test-a-{tag}" in text and "/app/app" in text
+        await pilot.press("down")
+        await wait_for(pilot, lambda: f"dhitui-test-b-{tag}" in panel_text(app, "container"),
+                       "panel shows the second container")
+        await wait_for(pilot, lambda: "shell /bin/sh" in panel_text(app, "container"),
+                       "second container's evidence")
+
+
+async def test_markup_and_escapes_in_labels_render_literally(
+    engine28: EngineUnderTest, containers: Callable[..., str]
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    cid = containers(engine28, HARDENED_IMAGE, "--label", "com.docker.dhi.[bold]x[/bold]=1",
+                     "--label", "com.docker.dhi.variant=\x1b]0;pwned\x07runtime",
+                     name=f"dhitui-test-m-{tag}")
+    app = make_app(engine28)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *tag, "enter")
+        await wait_for(pilot, lambda: verdict_of(app, cid) is not None
+                       and "Evidence" in panel_text(app, "container"), "evidence")
+        text = panel_text(app, "container")
+        assert "com.docker.dhi.[bold]x[/bold]" in text
+        assert "\x1b" not in text and "pwned" not in text
+
+
+async def test_unreachable_engine_is_explained(tmp_path: object) -> None:
+    app = DhituiApp(Backend(host=f"unix://{tmp_path}/none.sock", env=cli_env()))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "unreachable" in app.engine_state, "lost state")
+        text = panel_text(app, "engine")
+        assert "no socket at" in text and "dhitui doctor" in text
+        assert app.table.row_count == 0

@@ -1,0 +1,38 @@
+"""Helpers for driving the TUI in tests (Textual's pilot)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.console import Console
+from textual.pilot import Pilot
+
+from dhitui.ui.app import DhituiApp
+from dhitui.ui.widgets.side_panel import Section
+
+
+async def wait_for(pilot: Pilot[int], cond: Callable[[], bool], what: str,
+                   timeout: float = 30.0) -> None:
+    """Poll `cond` while the app runs, failing after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def panel_text(app: DhituiApp, section: str) -> str:
+    """The plain text a side panel section shows."""
+    content = app.query_one(f"#{section}", Section).content
+    console = Console(width=80, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(content)
+    return console.export_text()
+
+
+def verdict_of(app: DhituiApp, container_id: str) -> str | None:
+    table = app.table
+    if container_id not in table.visible_ids():
+        return None
+    return str(table.get_cell(container_id, "verdict").plain)
