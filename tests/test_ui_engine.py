@@ -116,3 +116,31 @@ async def test_unreachable_engine_is_explained(tmp_path: object) -> None:
         text = panel_text(app, "engine")
         assert "no socket at" in text and "dhitui doctor" in text
         assert app.table.row_count == 0
+
+
+async def test_survives_the_daemon_restarting(engine20: EngineUnderTest,
+                                              containers: Callable[..., str]) -> None:
+    """Stop the real daemon under the running app, start it again: the panel says so, the
+    app keeps running, and the list comes back without a restart of the app."""
+    import subprocess
+
+    from conftest import REPO
+
+    script = str(REPO / "scripts" / "test-engines")
+    cid = containers(engine20, HARDENED_IMAGE, "--restart", "always")
+    app = make_app(engine20)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: verdict_of(app, cid) == "● hardened", "the row")
+        try:
+            subprocess.run([script, "down", "--only", "e20"], check=True, timeout=120,
+                           capture_output=True)
+            await wait_for(pilot, lambda: "unreachable" in app.engine_state, "engine lost")
+            assert "unreachable" in panel_text(app, "engine")
+        finally:
+            subprocess.run([script, "up", "--only", "e20"], check=True, timeout=300,
+                           capture_output=True)
+        await wait_for(pilot, lambda: app.engine_state == "connected", "reconnected", 60)
+        # --restart always: the engine brings the container back; the list shows it again.
+        await wait_for(pilot, lambda: verdict_of(app, cid) == "● hardened"
+                       and app.table.get_cell(cid, "state").plain == "running",
+                       "the row back", 60)
