@@ -7,8 +7,9 @@ import pkgutil
 import subprocess
 import sys
 
-import dhitui
 from conftest import REPO
+
+import dhitui
 
 
 def _modules_loaded_by(code: str) -> set[str]:
