@@ -150,7 +150,7 @@ class HostView:
         return cls(True, "", remapped)
 
 
-def _go_mtime_ns(text: str) -> int | None:
+def go_mtime_ns(text: str) -> int | None:
     """RFC 3339 with nanoseconds (Go's time format) to integer nanoseconds since the epoch."""
     m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)", text)
     if not m:
@@ -178,7 +178,7 @@ def same_file(local: PathFacts, remote: Mapping[str, Any] | None) -> bool:
         return False
     if bool(go_mode & _GO_SOCKET) != stat.S_ISSOCK(local.mode):
         return False
-    return _go_mtime_ns(str(remote.get("mtime", ""))) == local.mtime_ns
+    return go_mtime_ns(str(remote.get("mtime", ""))) == local.mtime_ns
 
 
 # ---------------------------------------------------------------- per-image facts, cached
