@@ -118,6 +118,27 @@ def test_permission_denied_then_group_fixes_it(engine20: EngineUnderTest,
     assert "engine.skipped" not in ids(checks) and "engine.version" in ids(checks)
 
 
+@pytest.mark.root
+def test_socket_behind_an_unsearchable_directory(unprivileged_user: User) -> None:
+    import shutil
+    import tempfile
+
+    # Not under tmp_path: pytest's own base directory is 0700 and would block first.
+    base = Path(tempfile.mkdtemp(prefix="dhitui-doctor-"))
+    try:
+        os.chmod(base, 0o755)
+        locked = base / "locked"
+        locked.mkdir(mode=0o700)
+        _, checks = doctor("-H", f"unix://{locked}/docker.sock", user=unprivileged_user,
+                           expect=1)
+    finally:
+        shutil.rmtree(base)
+    sock = one(checks, "host.socket")
+    assert sock["status"] == "fail" and sock["data"]["error"] == "permission-denied"
+    assert sock["data"]["blocked_at"] == str(locked)
+    assert f"{locked} is not searchable" in sock["summary"]
+
+
 # ---------------------------------------------------------------- broken sockets and input
 
 
@@ -561,3 +582,57 @@ def test_tls_failure_is_classified(tls_server: tuple[int, Path]) -> None:
     daemon = one(checks, "host.daemon")
     assert daemon["data"]["kind"] == "tls"
     assert "DOCKER_CERT_PATH" in daemon["fix"]
+
+
+# ---------------------------------------------------------------- the API the TUI will use
+
+
+@pytest.mark.engine
+def test_in_process_api_reads_each_image_once(engine28: EngineUnderTest,
+                                              containers: Callable[..., str]) -> None:
+    """run_container_checks with a shared cache: concurrent checks of four containers of one
+    image inspect the image once and read /etc/passwd and /etc/group once."""
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dhitui.diagnostics import Check, ImageFileCache, run_container_checks
+    from dhitui.engine.capabilities import probe_capabilities
+    from dhitui.engine.client import Engine, connect
+    from dhitui.engine.endpoint import Endpoint
+
+    class CountingEngine(Engine):
+        """The real engine, counting the calls that should not grow with containers."""
+
+        calls: Counter[str] = Counter()
+        lock = threading.Lock()
+
+        def _count(self, name: str) -> None:
+            with self.lock:
+                self.calls[name] += 1
+
+        def inspect_image(self, ref: str) -> dict[str, Any]:
+            self._count("inspect_image")
+            return super().inspect_image(ref)
+
+        def read_file(self, container: str, path: str, limit: int = 1 << 20) -> bytes | None:
+            self._count(f"read_file {path}")
+            return super().read_file(container, path, limit)
+
+    cids = [containers(engine28, HARDENED_IMAGE) for _ in range(4)]
+    real = connect(Endpoint(url=engine28.host, source="flag", reason="test"))
+    eng = CountingEngine(real.endpoint, real.api, real.version_info)
+    try:
+        caps = probe_capabilities(eng, env=cli_env())
+        CountingEngine.calls.clear()
+        cache = ImageFileCache()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results: list[list[Check]] = list(pool.map(
+                lambda c: run_container_checks(eng, c, caps=caps, cache=cache), cids))
+    finally:
+        eng.close()
+    assert CountingEngine.calls == Counter({"inspect_image": 1, "read_file /etc/passwd": 1,
+                                            "read_file /etc/group": 1})
+    for cid, checks in zip(cids, results, strict=True):
+        assert {c.container.id for c in checks if c.container} == {cid}
+        assert any(c.id == "container.debug" and c.data["chosen"] == "image-mount"
+                   for c in checks)

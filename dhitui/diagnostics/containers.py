@@ -31,6 +31,7 @@ import shlex
 import stat
 import threading
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -186,8 +187,13 @@ def same_file(local: PathFacts, remote: Mapping[str, Any] | None) -> bool:
 
 @dataclass(frozen=True)
 class ImageFiles:
-    """What the container's filesystem says: users, groups, a shell (cached per image ID)."""
+    """What an image says about its containers: its inspect data, users, groups, a shell.
 
+    The files are read through the first container of the image that is checked: a
+    container that rewrites its /etc/passwd at runtime is judged by that first one's view.
+    """
+
+    image: dict[str, Any]
     passwd: dict[str, tuple[int, int]] | None
     groups: dict[str, tuple[int, tuple[str, ...]]] | None
     shell: str | None
@@ -195,19 +201,28 @@ class ImageFiles:
 
 @dataclass
 class ImageFileCache:
-    """Per image ID, so the cost of reading files grows with distinct images."""
+    """Per image ID and single-flight (concurrent checks of one image wait for the first
+    read), so the engine calls grow with distinct images, not with containers."""
 
-    _items: dict[str, ImageFiles] = field(default_factory=dict)
+    _items: dict[str, Future[ImageFiles]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def get(self, engine: Engine, image_id: str, container_id: str) -> ImageFiles:
         with self._lock:
-            hit = self._items.get(image_id)
-        if hit is not None:
-            return hit
-        files = read_image_files(engine, container_id)
-        with self._lock:
-            self._items.setdefault(image_id, files)
+            future = self._items.get(image_id)
+            owner = future is None
+            if future is None:
+                future = self._items[image_id] = Future()
+        if not owner:
+            return future.result()
+        try:
+            files = read_image_files(engine, image_id, container_id)
+        except BaseException as exc:
+            future.set_exception(exc)
+            with self._lock:
+                del self._items[image_id]  # let the next container try again
+            raise
+        future.set_result(files)
         return files
 
 
@@ -241,10 +256,15 @@ def find_shell(engine: Engine, cid: str) -> str | None:
     return None
 
 
-def read_image_files(engine: Engine, cid: str) -> ImageFiles:
+def read_image_files(engine: Engine, image_id: str, cid: str) -> ImageFiles:
+    try:
+        image = engine.inspect_image(image_id)
+    except NotFound:
+        image = {}  # removed with --force while the container lives on
     passwd_text = _read_text(engine, cid, "/etc/passwd")
     group_text = _read_text(engine, cid, "/etc/group")
     return ImageFiles(
+        image=image,
         passwd=parse_passwd(passwd_text) if passwd_text is not None else None,
         groups=parse_group_members(group_text) if group_text is not None else None,
         shell=find_shell(engine, cid),
@@ -286,12 +306,9 @@ def _checks_for(engine: Engine, info: dict[str, Any], ref: ContainerRef,
     host_config = info.get("HostConfig") or {}
     state = str((info.get("State") or {}).get("Status", "unknown"))
     image_id = str(info.get("Image", ""))
-    try:
-        image = engine.inspect_image(image_id)
-    except NotFound:
-        image = {}
-    image_config = image.get("Config") or {}
     files = cache.get(engine, image_id, ref.id)
+    image = files.image
+    image_config = image.get("Config") or {}
     raw_user = str(config.get("User") or "")
     image_user = str(image_config.get("User") or "")
     source: UserSource = "default" if not raw_user else (

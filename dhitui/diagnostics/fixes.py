@@ -64,7 +64,7 @@ def other_engine_fix(url: str) -> str:
     return cmd("export", f"DOCKER_HOST={url}")
 
 
-def _elsewhere(answering: Sequence[str]) -> list[str]:
+def other_engines(answering: Sequence[str]) -> list[str]:
     """At most one "use the other engine" alternative; host.other-engines lists them all."""
     return [f"use the engine that answers at {u}: `{other_engine_fix(u)}`"
             for u in answering[:1]]
@@ -98,7 +98,7 @@ def socket_permission(*, group: str | None, gid: int, user_name: str | None,
                f"back in (or `newgrp {shlex.quote(gname)}` for this shell)")
         caution = group_equivalence(gname)
     alternatives.append(rootless_fix())
-    alternatives.extend(_elsewhere(answering_elsewhere))
+    alternatives.extend(other_engines(answering_elsewhere))
     return Fixes(fix, tuple(alternatives), f"{caution} {NEVER_CHMOD}")
 
 
@@ -112,7 +112,7 @@ def socket_parent_blocked(blocked_at: str) -> Fixes:
 def start_engine(socket_path: str | None, *, systemd: bool,
                  answering_elsewhere: Sequence[str]) -> Fixes:
     """Nothing listens (missing or stale socket)."""
-    alternatives = _elsewhere(answering_elsewhere)
+    alternatives = other_engines(answering_elsewhere)
     if socket_path in (DEFAULT_SOCKET, "/run/docker.sock"):
         fix = ("start the engine: `sudo systemctl start docker`" if systemd
                else "start the engine: `sudo service docker start` (or run `sudo dockerd`)")
@@ -134,7 +134,7 @@ def not_a_socket(path: str, kind: str | None, answering_elsewhere: Sequence[str]
                    "host at the time: Docker creates the missing source as a directory.")
     fix = (f"move the {kind or 'file'} at {path} aside and restart the engine so it can "
            "create its socket there, or point DOCKER_HOST at the engine's real socket")
-    return Fixes(fix, tuple(_elsewhere(answering_elsewhere)), caution)
+    return Fixes(fix, tuple(other_engines(answering_elsewhere)), caution)
 
 
 def tls_failure(url: str) -> Fixes:

@@ -312,7 +312,7 @@ def _socket_check(ep: Endpoint, facts: HostFacts, systemd: bool) -> Check:
 # ---------------------------------------------------------------- daemon
 
 _KIND_WHY = {
-    "permission-denied": "permission denied (see host.socket)",
+    "permission-denied": "permission denied (see the socket check above)",
     "missing": "no socket there",
     "not-a-socket": "the path is not a socket",
     "refused": "connection refused: a stale socket with no engine listening",
@@ -346,7 +346,10 @@ def _daemon_check(ep: Endpoint, attempt: ConnectionAttempt, facts: HostFacts,
     answering = facts.answering_elsewhere
     fx = fixes.Fixes()
     socket_said_it = kind in ("permission-denied", "missing", "not-a-socket") and ep.socket_path
-    if kind == "refused":
+    if kind == "refused" and ep.socket_path is None:
+        fx = fixes.Fixes(f"check the address in {ep.url} and that the engine there listens "
+                         "on TCP (dockerd -H tcp://...)", tuple(fixes.other_engines(answering)))
+    elif kind == "refused":
         fx = fixes.start_engine(ep.socket_path, systemd=probe.has_systemd(),
                                 answering_elsewhere=answering)
     elif kind == "tls":
@@ -361,8 +364,10 @@ def _daemon_check(ep: Endpoint, attempt: ConnectionAttempt, facts: HostFacts,
     detail = f"{message}."
     if socket_said_it:
         detail += " The socket check above has the cause and the fix."
-    return Check("host.daemon", "fail",
-                 f"no engine answers at {ep.url}: {_KIND_WHY.get(kind, kind)}",
+    why = _KIND_WHY.get(kind, kind)
+    if kind == "refused" and ep.socket_path is None:
+        why = "connection refused: nothing listens at that address"
+    return Check("host.daemon", "fail", f"no engine answers at {ep.url}: {why}",
                  detail=detail, fix=fx.fix, alternatives=fx.alternatives, data=data)
 
 
