@@ -636,3 +636,43 @@ def test_in_process_api_reads_each_image_once(engine28: EngineUnderTest,
         assert {c.container.id for c in checks if c.container} == {cid}
         assert any(c.id == "container.debug" and c.data["chosen"] == "image-mount"
                    for c in checks)
+
+
+@pytest.mark.engine
+def test_socket_mount_of_a_missing_socket_became_a_directory(
+        engine20: EngineUnderTest, containers: Callable[..., str], tmp_path: Path) -> None:
+    src = tmp_path / "gone" / "docker.sock"  # Docker creates it, as a directory
+    cid = containers(engine20, HARDENED_IMAGE, "-v", f"{src}:/var/run/docker.sock")
+    assert src.is_dir()
+    _, checks = doctor("-H", engine20.host, cid, expect=1)
+    c = one(checks, "container.socket", cid)
+    assert c["status"] == "fail" and "that is a directory, not a socket" in c["summary"]
+    assert c["fix"] == f"recreate the container once the engine's socket exists at {src}"
+
+
+@pytest.mark.engine
+def test_host_paths_are_not_judged_when_they_cannot_be_seen(
+        engine28: EngineUnderTest, containers: Callable[..., str], tmp_path: Path) -> None:
+    """A remote or remapped engine: the same mounts that fail above are "cannot check from
+    here" warnings, never a guess."""
+    from dhitui.diagnostics import HostView, run_container_checks
+    from dhitui.engine.client import connect
+    from dhitui.engine.endpoint import Endpoint
+
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    cid = containers(engine28, HARDENED_IMAGE, "-v", f"{private}:/data",
+                     "-v", f"{engine28.socket}:/var/run/docker.sock")
+    eng = connect(Endpoint(url=engine28.host, source="flag", reason="test"))
+    try:
+        local = run_container_checks(eng, cid)
+        remote = run_container_checks(eng, cid, view=HostView(False, "the engine is remote"))
+        remapped = run_container_checks(eng, cid, view=HostView(True, remapped="userns"))
+    finally:
+        eng.close()
+    statuses = {c.id: c.status for c in local if c.id in ("container.mount", "container.socket")}
+    assert statuses == {"container.mount": "fail", "container.socket": "fail"}
+    for checks, why in ((remote, "the engine is remote"), (remapped, "the engine is userns")):
+        judged = [c for c in checks if c.id in ("container.mount", "container.socket")]
+        assert [c.status for c in judged] == ["warn", "warn"]
+        assert all("cannot check" in c.summary and why in c.detail for c in judged)

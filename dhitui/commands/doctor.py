@@ -116,19 +116,22 @@ def print_human(checks: list[Check]) -> None:
         sections[keys[key]][1].append(c)
     for title, items in sections:
         out.print(f"\n[bold]{title}[/]")
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(width=3, justify="right", no_wrap=True)
-        grid.add_column(overflow="fold")
         for c in items:
             symbol, colour = _STYLE[c.status]
-            lines = [m(c.summary, keep_newlines=False)]
+            text = m(c.summary, keep_newlines=False)
             if c.detail and c.status != "ok":
-                lines.append(f"[dim]{m(c.detail)}[/]")
+                text += f"\n[dim]{m(c.detail)}[/]"
+            # Summary and detail wrap with a hanging indent...
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(width=3, justify="right", no_wrap=True)
+            grid.add_column(overflow="fold")
+            grid.add_row(f"[{colour}]{symbol}[/]", text)
+            out.print(grid)
+            # ...fixes do not: a command folded by Rich would not paste as one line.
             if c.fix:
-                lines.append(f"[bold cyan]fix:[/] {m(c.fix)}")
-            lines.extend(f"[cyan]or:[/]  {m(alt)}" for alt in c.alternatives)
-            grid.add_row(f"[{colour}]{symbol}[/]", "\n".join(lines))
-        out.print(grid)
+                out.print(f"    [bold cyan]fix:[/] {m(c.fix)}", soft_wrap=True)
+            for alt in c.alternatives:
+                out.print(f"    [cyan]or:[/]  {m(alt)}", soft_wrap=True)
     n = counts(checks)
     parts = [f"[green]{n['ok']} ok[/]"]
     if n["warn"]:

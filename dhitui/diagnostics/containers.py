@@ -391,14 +391,12 @@ def _socket_mount_check(engine: Engine, ref: ContainerRef, m: Mapping[str, Any],
     data["socket"] = facts.to_json()
     assert facts.mode is not None and facts.uid is not None and facts.gid is not None
     if facts.kind != "socket":
+        fx = fixes.socket_source_not_a_socket(src)
         return Check("container.socket", "fail",
                      f"mounts {src} at {dest}, but on the host that is a {facts.kind}, not a "
                      "socket",
-                     detail="Docker creates a missing bind-mount source as a directory: the "
-                            "socket did not exist when the container was created. Clients in "
-                            "the container cannot connect.",
-                     fix="recreate the container once the engine's socket exists at "
-                         f"{src}", container=ref, data={**data, "can_use": False})
+                     detail=f"{fx.caution} Clients in the container cannot connect.",
+                     fix=fx.fix, container=ref, data={**data, "can_use": False})
     acc = access_for(facts.mode, facts.uid, facts.gid, uid, user.gids)
     data.update(can_use=acc.write, via=acc.via, via_gid=acc.via_gid)
     seen = (f"On the host {src} is owned by {facts.owner_display}, group "

@@ -98,7 +98,7 @@ def _docker_debug(caps: Capabilities) -> Check:
         return Check("engine.docker-debug", "warn",
                      "the docker-debug plugin is installed but there is no docker CLI on PATH "
                      "to run it", detail=f"Plugin at {plugin.get('path', '?')}.",
-                     fix="install the docker CLI, or let dhitui use its own sidecars",
+                     fix=fixes.plugin_without_cli().fix,
                      data=data)
     return Check("engine.docker-debug", "ok",
                  "`docker debug` not installed (optional; dhitui uses its own sidecars)",

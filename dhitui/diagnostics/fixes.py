@@ -186,11 +186,36 @@ def endpoint_generic(hint: str | None) -> Fixes:
     return Fixes(hint or "choose the engine explicitly with -H/--host", ())
 
 
+def endpoint_host_flag() -> Fixes:
+    return Fixes("pass a valid address to -H/--host (unix:///path/to/docker.sock, "
+                 "tcp://HOST:PORT or ssh://USER@HOST)", ())
+
+
+def endpoint_tls_files(hint: str | None) -> Fixes:
+    return Fixes(hint or "set DOCKER_CERT_PATH to the directory holding ca.pem, cert.pem and "
+                 "key.pem, or unset DOCKER_TLS_VERIFY", ())
+
+
+def tcp_refused(url: str, answering_elsewhere: Sequence[str]) -> Fixes:
+    return Fixes(f"check the address in {url} and that the engine there listens on TCP "
+                 "(dockerd -H tcp://...)", tuple(other_engines(answering_elsewhere)))
+
+
+def plugin_without_cli() -> Fixes:
+    return Fixes("install the docker CLI, or let dhitui use its own sidecars", ())
+
+
 def dhitui_settings(path: str) -> Fixes:
     return Fixes(f"fix or remove {path} (keys: toolbox, strategy)", ())
 
 
 # ---------------------------------------------------------------- containers
+
+
+def socket_source_not_a_socket(host_path: str) -> Fixes:
+    return Fixes(f"recreate the container once the engine's socket exists at {host_path}", (),
+                 "Docker creates a missing bind-mount source as a directory: the socket did not "
+                 "exist when the container was created.")
 
 
 def group_add(gid: int, host_socket: str, container_socket: str) -> Fixes:

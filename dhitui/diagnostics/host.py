@@ -196,8 +196,7 @@ def _endpoint_failure_check(failure: EndpointFailure, env: Mapping[str, str],
     docker_host = env.get("DOCKER_HOST", "").strip()
     if failure.host:
         problem = "host-flag"
-        fx = fixes.Fixes("pass a valid address to -H/--host (unix:///path/to/docker.sock, "
-                         "tcp://HOST:PORT or ssh://USER@HOST)", ())
+        fx = fixes.endpoint_host_flag()
     elif failure.context:
         problem = "context"
         fx = fixes.endpoint_context(failure.context, "--context", list_contexts(env))
@@ -210,8 +209,7 @@ def _endpoint_failure_check(failure: EndpointFailure, env: Mapping[str, str],
         else:
             if url.startswith("tcp://"):
                 problem = "tls"
-                fx = fixes.Fixes(exc.hint or "set DOCKER_CERT_PATH to the directory holding "
-                                 "ca.pem, cert.pem and key.pem, or unset DOCKER_TLS_VERIFY", ())
+                fx = fixes.endpoint_tls_files(exc.hint)
     elif env.get("DOCKER_CONTEXT", "").strip():
         problem = "context"
         fx = fixes.endpoint_context(env["DOCKER_CONTEXT"].strip(), "DOCKER_CONTEXT",
@@ -347,8 +345,7 @@ def _daemon_check(ep: Endpoint, attempt: ConnectionAttempt, facts: HostFacts,
     fx = fixes.Fixes()
     socket_said_it = kind in ("permission-denied", "missing", "not-a-socket") and ep.socket_path
     if kind == "refused" and ep.socket_path is None:
-        fx = fixes.Fixes(f"check the address in {ep.url} and that the engine there listens "
-                         "on TCP (dockerd -H tcp://...)", tuple(fixes.other_engines(answering)))
+        fx = fixes.tcp_refused(ep.url, answering)
     elif kind == "refused":
         fx = fixes.start_engine(ep.socket_path, systemd=probe.has_systemd(),
                                 answering_elsewhere=answering)
