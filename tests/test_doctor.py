@@ -511,7 +511,7 @@ def test_doctor_changes_nothing(engine20: EngineUnderTest, containers: Callable[
     def snapshot() -> tuple[object, ...]:
         s, p = os.stat(engine20.socket), os.stat(private)
         listing = docker(engine20, "ps", "-a", "--no-trunc", "--format",
-                         "{{.ID}} {{.Status}} {{.Labels}}").stdout
+                         "{{.ID}} {{.State}} {{.Labels}}").stdout
         return (s.st_mode, s.st_uid, s.st_gid, p.st_mode, p.st_uid, p.st_gid,
                 sorted(listing.splitlines()))
 
