@@ -44,7 +44,7 @@ class Check:
     fix: str | None = None
     alternatives: tuple[str, ...] = ()
     container: ContainerRef | None = None
-    data: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict, hash=False)  # keeps Check hashable
 
     @property
     def area(self) -> str:
