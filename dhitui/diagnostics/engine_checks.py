@@ -1,0 +1,195 @@
+"""Checks about the connected engine: version, what debugging it allows, leftovers.
+
+Check ids and the keys of their `data`:
+
+  engine.version         {engine_version, api_version, negotiated_api_version, os, arch}
+  engine.image-mounts    {supported, api_version, needs: "1.48"}
+  engine.docker-debug    {available, plugin, docker_cli}
+  engine.toolbox         {image, present}
+  engine.security        {rootless, userns, seccomp_profile, apparmor, selinux}
+  engine.sidecars        dhitui sidecars whose target is gone or stopped
+                         {sidecars: [{id, name, state, target, orphan, reason}], orphans: [id]}
+  engine.skipped         no engine answered: why the engine and container checks did not run
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from dhitui.diagnostics import fixes
+from dhitui.diagnostics.check import Check
+from dhitui.engine.capabilities import Capabilities
+from dhitui.engine.client import IMAGE_MOUNT_API, Engine
+from dhitui.errors import DhituiError
+
+SIDECAR_LABEL = "dhitui.sidecar"
+TARGET_LABEL = "dhitui.target"
+
+
+def run_engine_checks(engine: Engine, caps: Capabilities,
+                      containers: Sequence[dict[str, Any]] | None = None) -> list[Check]:
+    """Engine checks; `containers` is `list_containers(all=True)` when the caller has it."""
+    checks = [
+        _version(caps),
+        _image_mounts(caps),
+        _docker_debug(caps),
+        _toolbox(engine, caps),
+        _security(caps),
+    ]
+    try:
+        listing = list(containers) if containers is not None \
+            else engine.list_containers(all=True)
+    except DhituiError as exc:
+        checks.append(Check("engine.sidecars", "warn",
+                            f"could not list containers to look for orphan sidecars: {exc}"))
+    else:
+        checks.append(orphan_sidecar_check(engine, listing))
+    return checks
+
+
+def skipped_check(reason: str, containers: Sequence[str] = ()) -> Check:
+    named = f" ({', '.join(containers)} not checked)" if containers else ""
+    return Check("engine.skipped", "warn",
+                 f"engine and container checks skipped: {reason}{named}",
+                 detail="They need an engine that answers; the host checks explain why none "
+                        "does.", data={"reason": reason, "containers": list(containers)})
+
+
+def _version(caps: Capabilities) -> Check:
+    return Check(
+        "engine.version", "ok",
+        f"Docker Engine {caps.engine_version} (API {caps.api_version}), "
+        f"{caps.os}/{caps.arch}",
+        detail=f"dhitui speaks API {caps.negotiated_api_version} with it; "
+               f"{caps.operating_system or 'unknown OS'}, kernel {caps.kernel or '?'}, "
+               f"storage {caps.storage_driver or '?'}.",
+        data={"engine_version": caps.engine_version, "api_version": caps.api_version,
+              "negotiated_api_version": caps.negotiated_api_version, "os": caps.os,
+              "arch": caps.arch},
+    )
+
+
+def _image_mounts(caps: Capabilities) -> Check:
+    data = {"supported": caps.image_mounts, "api_version": caps.api_version,
+            "needs": IMAGE_MOUNT_API}
+    if caps.image_mounts:
+        return Check("engine.image-mounts", "ok", "image mounts supported (API 1.48+)",
+                     detail="Debug sidecars can run on the target's own image with the toolbox "
+                            "mounted read-only at /dbg.", data=data)
+    fx = fixes.upgrade_for_image_mounts()
+    return Check("engine.image-mounts", "warn",
+                 f"no image mounts: this engine speaks API {caps.api_version}, they need "
+                 f"{IMAGE_MOUNT_API} (Engine 28)",
+                 detail="Debug sidecars fall back to the toolbox image as their root, so the "
+                        "target's files are reached through /proc/1/root instead of being the "
+                        "sidecar's own.", fix=fx.fix, data=data)
+
+
+def _docker_debug(caps: Capabilities) -> Check:
+    plugin = caps.docker_debug_plugin
+    data = {"available": caps.docker_debug, "plugin": plugin, "docker_cli": caps.docker_cli}
+    if caps.docker_debug and plugin:
+        return Check("engine.docker-debug", "ok",
+                     f"`docker debug` available (plugin {plugin.get('version', '?')})",
+                     detail=f"Plugin at {plugin.get('path', '?')}; docker CLI "
+                            f"{caps.docker_cli}.", data=data)
+    if plugin:
+        return Check("engine.docker-debug", "warn",
+                     "the docker-debug plugin is installed but there is no docker CLI on PATH "
+                     "to run it", detail=f"Plugin at {plugin.get('path', '?')}.",
+                     fix=fixes.plugin_without_cli().fix,
+                     data=data)
+    return Check("engine.docker-debug", "ok",
+                 "`docker debug` not installed (optional; dhitui uses its own sidecars)",
+                 detail="It is a Docker Desktop CLI plugin; dhitui's sidecar and exec "
+                        "strategies do not need it.", data=data)
+
+
+def _toolbox(engine: Engine, caps: Capabilities) -> Check:
+    data = {"image": caps.toolbox_image, "present": caps.toolbox_image_present}
+    if caps.toolbox_image_present:
+        return Check("engine.toolbox", "ok",
+                     f"toolbox image {caps.toolbox_image} is present locally",
+                     detail="Debug sidecars take their shell and tools from it.", data=data)
+    fx = fixes.toolbox_missing(caps.toolbox_image, engine.endpoint)
+    return Check("engine.toolbox", "warn",
+                 f"toolbox image {caps.toolbox_image} is not present locally",
+                 detail="The image-mount and toolbox debug strategies need it on this engine; "
+                        "dhitui never pulls it by itself.",
+                 fix=fx.fix, alternatives=fx.alternatives, data=data)
+
+
+def _security(caps: Capabilities) -> Check:
+    data = {"rootless": caps.rootless, "userns": caps.userns,
+            "seccomp_profile": caps.seccomp_profile, "apparmor": caps.apparmor,
+            "selinux": caps.selinux}
+    mode = "rootless" if caps.rootless else "rootful"
+    userns = ", user namespaces remapped" if caps.userns else ""
+    detail = []
+    if caps.rootless:
+        detail.append("Container UIDs map to your subordinate UIDs (/etc/subuid), so a "
+                      "container's UID 65532 is another number on the host.")
+    if caps.userns:
+        detail.append("With userns-remap, container UIDs are shifted on the host and debug "
+                      "sidecars join the target's user namespace.")
+    if not detail:
+        detail.append("Container UIDs are the host's UIDs.")
+    lsm = [n for n, on in (("AppArmor", caps.apparmor), ("SELinux", caps.selinux)) if on]
+    detail.append(f"seccomp {caps.seccomp_profile or 'off'}"
+                  + (f", {', '.join(lsm)}" if lsm else "") + ".")
+    return Check("engine.security", "ok", f"{mode} engine{userns}", detail=" ".join(detail),
+                 data=data)
+
+
+def _target_state(target: str, listing: Sequence[dict[str, Any]]) -> str | None:
+    """The state of the container a sidecar's label names (full id, id prefix or name)."""
+    if not target:
+        return None
+    for c in listing:
+        cid = str(c.get("Id", ""))
+        names = [str(n).lstrip("/") for n in c.get("Names") or []]
+        if cid == target or (len(target) >= 12 and cid.startswith(target)) or target in names:
+            return str(c.get("State", "unknown"))
+    return None
+
+
+def orphan_sidecar_check(engine: Engine, listing: Sequence[dict[str, Any]]) -> Check:
+    sidecars = []
+    for c in listing:
+        labels = c.get("Labels") or {}
+        if SIDECAR_LABEL not in labels:
+            continue
+        target = str(labels.get(TARGET_LABEL, ""))
+        state = _target_state(target, listing)
+        if not target:
+            reason = "it names no target"
+        elif state is None:
+            reason = "its target no longer exists"
+        elif state != "running":
+            reason = f"its target is {state}"
+        else:
+            reason = ""
+        sidecars.append({
+            "id": str(c.get("Id", "")),
+            "name": ",".join(str(n).lstrip("/") for n in c.get("Names") or []),
+            "state": str(c.get("State", "")),
+            "target": target,
+            "orphan": bool(reason),
+            "reason": reason,
+        })
+    orphans = [s for s in sidecars if s["orphan"]]
+    data = {"sidecars": sidecars, "orphans": [s["id"] for s in orphans]}
+    if not orphans:
+        active = f" ({len(sidecars)} active)" if sidecars else ""
+        return Check("engine.sidecars", "ok", f"no orphan dhitui sidecars{active}", data=data)
+    fx = fixes.remove_orphans([str(s["id"])[:12] for s in orphans], engine.endpoint)
+    listing_text = "; ".join(f"{s['name'] or str(s['id'])[:12]} (target {s['target'] or '?'}: "
+                             f"{s['reason']})" for s in orphans[:10])
+    return Check(
+        "engine.sidecars", "warn",
+        f"{len(orphans)} orphan dhitui sidecar(s) left behind",
+        detail=f"Sidecars are labelled {SIDECAR_LABEL}; these outlived their target, e.g. after "
+               f"a crash: {listing_text}.",
+        fix=fx.fix, data=data,
+    )
