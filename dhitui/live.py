@@ -15,10 +15,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dhitui.errors import DhituiError
 from dhitui.textsafe import clean
 
 if TYPE_CHECKING:
     from dhitui.detect import Classifier
+    from dhitui.diagnostics import Check, HostView, ImageFileCache
     from dhitui.engine.capabilities import Capabilities
     from dhitui.engine.client import Engine, EventStream
     from dhitui.engine.endpoint import Endpoint
@@ -72,6 +74,8 @@ class Backend:
         self._classifier: Classifier | None = None
         self._caps: Capabilities | None = None
         self._stream: EventStream | None = None
+        self._host_view: HostView | None = None
+        self._file_cache: ImageFileCache | None = None
 
     # ---- connection
     @property
@@ -120,8 +124,6 @@ class Backend:
         """After the engine went away: ping until it answers again (True) or `stop` is set
         (False). The connection object survives a daemon restart; only the version and
         capabilities are refreshed."""
-        from dhitui.errors import DhituiError
-
         delay = interval
         while not stop.wait(delay):
             try:
@@ -131,6 +133,7 @@ class Backend:
                 continue
             with self._lock:
                 self._caps = None
+                self._host_view = None
             return True
         return False
 
@@ -231,6 +234,38 @@ class Backend:
             return ContainerChange(actor_id, None, reclassify=False)
         summary = self.summary(actor_id)
         return ContainerChange(actor_id, summary, reclassify=action in _CLASSIFY_ACTIONS)
+
+    # ---- diagnostics (the side panel's checks)
+    def host_checks(self, error: DhituiError | None = None) -> list[Check]:
+        """Endpoint, socket, daemon, inside-a-container and other-engine checks. With the
+        engine connected this reuses the connection; after a failure it explains `error`."""
+        from dhitui.diagnostics import ConnectionAttempt, run_host_checks
+
+        endpoint = self.endpoint
+        with self._lock:
+            engine = self._engine if error is None else None
+        attempt = ConnectionAttempt(endpoint, engine, error, 0.0) if (
+            engine is not None or error is not None) else None
+        return run_host_checks(endpoint, self.env, attempt=attempt)
+
+    def engine_checks(self) -> list[Check]:
+        from dhitui.diagnostics import run_engine_checks
+
+        engine = self.engine
+        return run_engine_checks(engine, self.capabilities(), engine.list_containers(all=True))
+
+    def container_checks(self, container_id: str) -> list[Check]:
+        from dhitui.diagnostics import HostView, ImageFileCache, run_container_checks
+
+        caps = self.capabilities()
+        with self._lock:
+            if self._host_view is None:
+                self._host_view = HostView.for_engine(self.engine, caps)
+            if self._file_cache is None:
+                self._file_cache = ImageFileCache()
+            view, cache = self._host_view, self._file_cache
+        return run_container_checks(self.engine, container_id, caps=caps, view=view,
+                                    cache=cache)
 
     # ---- reads behind the keys
     def inspect(self, container_id: str) -> dict[str, Any]:

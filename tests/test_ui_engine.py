@@ -144,3 +144,24 @@ async def test_survives_the_daemon_restarting(engine20: EngineUnderTest,
         await wait_for(pilot, lambda: verdict_of(app, cid) == "● hardened"
                        and app.table.get_cell(cid, "state").plain == "running",
                        "the row back", 60)
+
+
+async def test_panel_shows_a_failing_socket_permission_with_the_real_gid(
+    engine28: EngineUnderTest, containers: Callable[..., str]
+) -> None:
+    import os
+
+    gid = os.stat(engine28.socket).st_gid
+    tag = uuid.uuid4().hex[:6]
+    containers(engine28, HARDENED_IMAGE, "-v", f"{engine28.socket}:/var/run/docker.sock",
+               name=f"dhitui-test-sock-{tag}")
+    app = make_app(engine28)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *tag, "enter")
+        await wait_for(pilot, lambda: "✘" in panel_text(app, "container"), "failing check")
+        text = panel_text(app, "container")
+        assert "mounts the docker socket" in text and f"--group-add {gid}" in text
+        shown = app._container_checks[app.table.selected_id or ""]
+        assert all("666" not in (c.fix or "") for c in shown)  # never offered as a fix
+        await wait_for(pilot, lambda: "other checks pass" in panel_text(app, "diagnostics"),
+                       "host diagnostics")

@@ -28,15 +28,18 @@ from dhitui.ui.messages import (
     CapabilitiesReady,
     Classified,
     ContainerChanged,
+    ContainerChecksReady,
     ContainersLoaded,
     EngineConnected,
     EngineFailed,
     EngineLost,
+    HostChecksReady,
 )
 from dhitui.ui.widgets.container_table import ContainerTable
 from dhitui.ui.widgets.side_panel import SidePanel
 
 SAFETY_NET_SECONDS = 60.0
+DETAILS_DELAY = 0.15  # let the cursor settle before checking the selected container
 
 
 class DhituiApp(App[int]):
@@ -65,6 +68,8 @@ class DhituiApp(App[int]):
         self.engine_error: DhituiError | None = None
         self.caps: Any = None
         self._stop = threading.Event()
+        self._container_checks: dict[str, list[Any]] = {}
+        self._details_timer: Any = None
 
     # ---- layout
     def compose(self) -> ComposeResult:
@@ -142,6 +147,25 @@ class DhituiApp(App[int]):
         except DhituiError:
             pass  # the engine worker notices and reconnects
 
+    @work(thread=True, group="diagnostics", exclusive=True, exit_on_error=False)
+    def run_diagnostics(self, error: DhituiError | None = None) -> None:
+        checks = []
+        try:
+            checks += self.backend.host_checks(error)
+            if error is None:
+                checks += self.backend.engine_checks()
+        except DhituiError:
+            pass  # the engine went away meanwhile; the engine worker says so
+        self.post_message(HostChecksReady(checks))
+
+    @work(thread=True, group="details", exclusive=True, exit_on_error=False)
+    def check_container(self, container_id: str) -> None:
+        try:
+            checks = self.backend.container_checks(container_id)
+        except DhituiError:
+            return
+        self.post_message(ContainerChecksReady(container_id, checks))
+
     @work(thread=True, group="relist", exclusive=True, exit_on_error=False)
     def relist(self) -> None:
         try:
@@ -156,12 +180,15 @@ class DhituiApp(App[int]):
         self.sub_title = message.endpoint.url
         self._show_engine()
         self._update_notice()
+        self._container_checks.clear()
+        self.run_diagnostics()
 
     def on_engine_lost(self, message: EngineLost) -> None:
         self.engine_state = "unreachable — waiting for it to come back"
         self.engine_error = message.error
         self._show_engine()
         self._show_notice(f"No engine: {message.error.message}. Retrying…")
+        self.run_diagnostics(message.error)
 
     def on_engine_failed(self, message: EngineFailed) -> None:
         self.engine_state = "not configured"
@@ -172,6 +199,14 @@ class DhituiApp(App[int]):
     def on_capabilities_ready(self, message: CapabilitiesReady) -> None:
         self.caps = message.caps
         self._show_engine()
+
+    def on_host_checks_ready(self, message: HostChecksReady) -> None:
+        self.panel.show("diagnostics", render.checks_block(message.checks, show_ok=False))
+
+    def on_container_checks_ready(self, message: ContainerChecksReady) -> None:
+        self._container_checks[message.container_id] = message.checks
+        if message.container_id == self.table.selected_id:
+            self._show_selected()
 
     def on_containers_loaded(self, message: ContainersLoaded) -> None:
         fresh = self.table.replace_all(message.summaries)
@@ -191,6 +226,7 @@ class DhituiApp(App[int]):
             if change.reclassify or (row is not None and row.classification is None):
                 self.classify([s])
         self._update_notice()
+        self._container_checks.pop(change.container_id, None)
         if change.container_id == self.table.selected_id or s is None:
             self._show_selected()
 
@@ -335,7 +371,19 @@ class DhituiApp(App[int]):
         if row is None:
             self.panel.show("container", render.txt("No container selected.", "dim"))
             return
-        self.panel.show("container", render.container_section(row.summary, row.classification))
+        cid = row.summary.id
+        checks = self._container_checks.get(cid)
+        self.panel.show("container", render.container_section(
+            row.summary, row.classification, checks))
+        if checks is None and self.engine_state == "connected":
+            if self._details_timer is not None:
+                self._details_timer.stop()
+            self._details_timer = self.set_timer(DETAILS_DELAY, self._check_selected)
+
+    def _check_selected(self) -> None:
+        cid = self.table.selected_id
+        if cid is not None and cid not in self._container_checks:
+            self.check_container(cid)
 
     def _show_notice(self, text: str) -> None:
         notice = self.query_one("#notice", Static)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from dhitui.diagnostics.check import Check
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.endpoint import Endpoint
 from dhitui.errors import DhituiError
@@ -50,3 +51,16 @@ class Classified(Message):
 @dataclass
 class CapabilitiesReady(Message):
     caps: Capabilities
+
+
+@dataclass
+class HostChecksReady(Message):
+    """Endpoint/socket/daemon checks plus engine checks (when it answers)."""
+
+    checks: list[Check]
+
+
+@dataclass
+class ContainerChecksReady(Message):
+    container_id: str
+    checks: list[Check]

@@ -15,6 +15,7 @@ from rich.text import Text
 from dhitui.textsafe import clean, one_line
 
 if TYPE_CHECKING:
+    from dhitui.diagnostics import Check
     from dhitui.engine.capabilities import Capabilities
     from dhitui.engine.endpoint import Endpoint
     from dhitui.models import Classification, ContainerSummary
@@ -125,7 +126,8 @@ def engine_section(
     return t
 
 
-def container_section(s: ContainerSummary, c: Classification | None) -> RenderableType:
+def container_section(s: ContainerSummary, c: Classification | None,
+                      checks: list[Check] | None = None) -> RenderableType:
     """The selected container: identity, who it runs as, what it runs, verdict + evidence."""
     t = _grid()
     _kv(t, "Name", txt(s.name, "bold"))
@@ -149,6 +151,9 @@ def container_section(s: ContainerSummary, c: Classification | None) -> Renderab
     for item in c.evidence:
         evidence.add_row("•", Text(clean(item, keep_newlines=False)))
     parts += [Text("Evidence", style="bold underline"), evidence]
+    parts.append(Text("Checks", style="bold underline"))
+    parts.append(checks_block(checks) if checks is not None
+                 else Text("Checking…", style="dim italic"))
     return Group(*parts)
 
 
@@ -156,3 +161,36 @@ def _argv(argv: tuple[str, ...]) -> str:
     import shlex
 
     return shlex.join(argv) if argv else ""
+
+
+CHECK_MARK = {"ok": ("✔", "green"), "warn": ("!", "bold yellow"), "fail": ("✘", "bold red")}
+
+
+def checks_block(checks: list[Check], *, show_ok: bool = True) -> RenderableType:
+    """Checks as the panel shows them: failures and warnings first with their detail and
+    fix; passing checks as one line each."""
+    if not checks:
+        return Text("No checks.", style="dim")
+    order = {"fail": 0, "warn": 1, "ok": 2}
+    t = Table.grid(padding=(0, 1))
+    t.add_column(no_wrap=True)
+    t.add_column(overflow="fold")
+    passing = [c for c in checks if c.status == "ok"]
+    for check in sorted(checks, key=lambda c: order[c.status]):
+        if check.status == "ok" and not show_ok:
+            continue
+        mark, style = CHECK_MARK[check.status]
+        body = Text(clean(check.summary, keep_newlines=False),
+                    style="" if check.status == "ok" else "bold")
+        if check.status != "ok":
+            if check.detail and check.status == "fail":  # warnings: summary and fix only
+                body.append("\n" + clean(check.detail), style="dim")
+            if check.fix:
+                body.append("\nfix: ", style="bold yellow")
+                body.append(clean(check.fix), style="yellow")
+        t.add_row(Text(mark, style=style), body)
+    if passing and not show_ok:
+        t.add_row(Text("✔", style="green"),
+                  Text(f"{len(passing)} other check{'s' if len(passing) > 1 else ''} pass",
+                       style="dim"))
+    return t

@@ -38,9 +38,9 @@ class SidePanel(VerticalScroll):
     """
 
     def compose(self) -> ComposeResult:
-        yield Section("Engine", id="engine")
-        yield Section("Diagnostics", id="diagnostics")
         yield Section("Container", id="container")
+        yield Section("Diagnostics", id="diagnostics")
+        yield Section("Engine", id="engine")
 
     def show(self, section: str, content: RenderableType) -> None:
         self.query_one(f"#{section}", Section).update(content)
