@@ -20,7 +20,7 @@ from dhitui.textsafe import clean
 
 if TYPE_CHECKING:
     from dhitui.detect import Classifier
-    from dhitui.diagnostics import Check, HostView, ImageFileCache
+    from dhitui.diagnostics import Check, HostView
     from dhitui.engine.capabilities import Capabilities
     from dhitui.engine.client import Engine, EventStream
     from dhitui.engine.endpoint import Endpoint
@@ -75,7 +75,6 @@ class Backend:
         self._caps: Capabilities | None = None
         self._stream: EventStream | None = None
         self._host_view: HostView | None = None
-        self._file_cache: ImageFileCache | None = None
 
     # ---- connection
     @property
@@ -255,17 +254,15 @@ class Backend:
         return run_engine_checks(engine, self.capabilities(), engine.list_containers(all=True))
 
     def container_checks(self, container_id: str) -> list[Check]:
-        from dhitui.diagnostics import HostView, ImageFileCache, run_container_checks
+        from dhitui.diagnostics import HostView, run_container_checks
 
         caps = self.capabilities()
         with self._lock:
             if self._host_view is None:
                 self._host_view = HostView.for_engine(self.engine, caps)
-            if self._file_cache is None:
-                self._file_cache = ImageFileCache()
-            view, cache = self._host_view, self._file_cache
+            view = self._host_view
         return run_container_checks(self.engine, container_id, caps=caps, view=view,
-                                    cache=cache)
+                                    classifier=self.classifier)
 
     # ---- reads behind the keys
     def inspect(self, container_id: str) -> dict[str, Any]:

@@ -65,17 +65,25 @@ def parse_passwd(text: str) -> dict[str, tuple[int, int]]:
     return out
 
 
-def parse_group(text: str) -> dict[str, int]:
-    """name -> gid from an /etc/group text."""
-    out: dict[str, int] = {}
+def parse_group_members(text: str) -> dict[str, tuple[int, tuple[str, ...]]]:
+    """name -> (gid, member names) from an /etc/group text; malformed lines are skipped."""
+    out: dict[str, tuple[int, tuple[str, ...]]] = {}
     for line in text.splitlines():
         parts = line.split(":")
-        if len(parts) >= 3 and parts[0] and not line.startswith("#"):
-            try:
-                out[parts[0]] = int(parts[2])
-            except ValueError:
-                continue
+        if len(parts) < 3 or not parts[0] or line.startswith("#"):
+            continue
+        try:
+            gid = int(parts[2])
+        except ValueError:
+            continue
+        members = tuple(m for m in (parts[3].split(",") if len(parts) > 3 else ()) if m)
+        out[parts[0]] = (gid, members)
     return out
+
+
+def parse_group(text: str) -> dict[str, int]:
+    """name -> gid from an /etc/group text."""
+    return {name: gid for name, (gid, _) in parse_group_members(text).items()}
 
 
 def resolve_user(

@@ -591,12 +591,13 @@ def test_tls_failure_is_classified(tls_server: tuple[int, Path]) -> None:
 @pytest.mark.engine
 def test_in_process_api_reads_each_image_once(engine28: EngineUnderTest,
                                               containers: Callable[..., str]) -> None:
-    """run_container_checks with a shared cache: concurrent checks of four containers of one
+    """run_container_checks with a shared classifier: concurrent checks of four containers of one
     image inspect the image once and read /etc/passwd and /etc/group once."""
     from collections import Counter
     from concurrent.futures import ThreadPoolExecutor
 
-    from dhitui.diagnostics import Check, ImageFileCache, run_container_checks
+    from dhitui.detect import Classifier
+    from dhitui.diagnostics import Check, run_container_checks
     from dhitui.engine.capabilities import probe_capabilities
     from dhitui.engine.client import Engine, connect
     from dhitui.engine.endpoint import Endpoint
@@ -625,10 +626,10 @@ def test_in_process_api_reads_each_image_once(engine28: EngineUnderTest,
     try:
         caps = probe_capabilities(eng, env=cli_env())
         CountingEngine.calls.clear()
-        cache = ImageFileCache()
+        classifier = Classifier(eng)
         with ThreadPoolExecutor(max_workers=4) as pool:
             results: list[list[Check]] = list(pool.map(
-                lambda c: run_container_checks(eng, c, caps=caps, cache=cache), cids))
+                lambda c: run_container_checks(eng, c, caps=caps, classifier=classifier), cids))
     finally:
         eng.close()
     assert CountingEngine.calls == Counter({"inspect_image": 1, "read_file /etc/passwd": 1,

@@ -34,7 +34,7 @@ from dhitui.models import (
     Classification,
     ContainerSummary,
     UserSource,
-    parse_group,
+    parse_group_members,
     parse_passwd,
     resolve_user,
 )
@@ -77,18 +77,26 @@ class ImageFacts:
     package_manager: str | None
     package_manager_path: str | None
     passwd: dict[str, tuple[int, int]] | None
-    groups: dict[str, int] | None
+    group_members: dict[str, tuple[int, tuple[str, ...]]] | None
     config_user: str
     entrypoint: tuple[str, ...]
     cmd: tuple[str, ...]
     labels: dict[str, str]
     tags: tuple[str, ...]
+    image: dict[str, Any] = field(default_factory=dict, compare=False)  # the image inspect
     probe_errors: tuple[str, ...] = ()
     stats: int = field(default=0, compare=False)  # path stats spent on this image
 
     @property
     def probed(self) -> bool:
         return not self.probe_errors
+
+    @property
+    def groups(self) -> dict[str, int] | None:
+        """name -> gid from the image's /etc/group."""
+        if self.group_members is None:
+            return None
+        return {name: gid for name, (gid, _) in self.group_members.items()}
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,7 @@ class _FileFacts:
     package_manager: str | None
     package_manager_path: str | None
     passwd: dict[str, tuple[int, int]]
-    groups: dict[str, int]
+    group_members: dict[str, tuple[int, tuple[str, ...]]]
     stats: int
 
 
@@ -176,7 +184,8 @@ def _probe_image_files(engine: Engine, container_id: str) -> _FileFacts:
         package_manager=pm,
         package_manager_path=pm_path,
         passwd=parse_passwd(passwd_raw.decode(errors="replace")) if passwd_raw else {},
-        groups=parse_group(group_raw.decode(errors="replace")) if group_raw else {},
+        group_members=(parse_group_members(group_raw.decode(errors="replace"))
+                       if group_raw else {}),
         stats=prober.stats + 1,  # + the sentinel
     )
 
@@ -221,11 +230,7 @@ class Classifier:
         """Classify one container; raises NotFound when it does not exist (any more)."""
         ref = container.id if isinstance(container, ContainerSummary) else container
         inspect = self.engine.inspect_container(ref)
-        image_id = inspect.get("Image", "")
-        try:
-            facts = self._image_facts(image_id, inspect["Id"])
-        except ContainerGone:
-            raise NotFound(f"container {ref} went away while it was being probed") from None
+        facts = self.image_facts(inspect.get("Image", ""), inspect["Id"])
         return self._combine(inspect, facts)
 
     def classify_many(
@@ -247,6 +252,15 @@ class Classifier:
                     except NotFound:
                         if on_gone:
                             on_gone(c.id if isinstance(c, ContainerSummary) else c)
+
+    def image_facts(self, image_id: str, via_container: str) -> ImageFacts:
+        """The (cached) file facts of an image, probed through `via_container` if needed;
+        raises NotFound when that container vanishes during the probe."""
+        try:
+            return self._image_facts(image_id, via_container)
+        except ContainerGone:
+            raise NotFound(f"container {via_container} went away while it was being probed"
+                           ) from None
 
     # ---- internals
     def _image_facts(self, image_id: str, via_container: str) -> ImageFacts:
@@ -290,9 +304,9 @@ class Classifier:
         except EngineError as exc:
             return ImageFacts(
                 image_id=image_id, shell=None, shell_evidence=(), package_manager=None,
-                package_manager_path=None, passwd=None, groups=None, config_user=config_user,
-                entrypoint=entrypoint, cmd=cmd, labels=labels, tags=tags,
-                probe_errors=(f"probe failed: {exc}",),
+                package_manager_path=None, passwd=None, group_members=None,
+                config_user=config_user, entrypoint=entrypoint, cmd=cmd, labels=labels,
+                tags=tags, image=image, probe_errors=(f"probe failed: {exc}",),
             )
         with self._lock:
             self.path_stats += files.stats
@@ -300,8 +314,9 @@ class Classifier:
             image_id=image_id, shell=files.shell, shell_evidence=files.shell_evidence,
             package_manager=files.package_manager,
             package_manager_path=files.package_manager_path, passwd=files.passwd,
-            groups=files.groups, config_user=config_user, entrypoint=entrypoint, cmd=cmd,
-            labels=labels, tags=tags, stats=files.stats,
+            group_members=files.group_members, config_user=config_user,
+            entrypoint=entrypoint, cmd=cmd, labels=labels, tags=tags, image=image,
+            stats=files.stats,
         )
 
     def _combine(self, inspect: dict[str, Any], facts: ImageFacts) -> Classification:

@@ -17,7 +17,7 @@ stats paths, lists processes and asks the engine.
 from __future__ import annotations
 
 from dhitui.diagnostics.check import Check, ContainerRef, Status, any_failed, counts
-from dhitui.diagnostics.containers import HostView, ImageFileCache, run_container_checks
+from dhitui.diagnostics.containers import HostView, run_container_checks
 from dhitui.diagnostics.engine_checks import run_engine_checks
 from dhitui.diagnostics.host import (
     ConnectionAttempt,
@@ -35,7 +35,6 @@ __all__ = [
     "EndpointFailure",
     "HostProbe",
     "HostView",
-    "ImageFileCache",
     "Report",
     "Status",
     "any_failed",

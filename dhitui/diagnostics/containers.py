@@ -29,13 +29,12 @@ import json
 import re
 import shlex
 import stat
-import threading
 from collections.abc import Mapping
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dhitui.detect import Classifier
 from dhitui.diagnostics import fixes
 from dhitui.diagnostics.check import Check, ContainerRef, Status
 from dhitui.diagnostics.strategy import debug_strategy_check
@@ -43,10 +42,9 @@ from dhitui.diagnostics.unixperm import PathFacts, access_for, stat_facts
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.client import Engine
 from dhitui.errors import DhituiError, NotFound
-from dhitui.models import UserSource, UserSpec, parse_passwd, resolve_user
+from dhitui.models import UserSource, UserSpec, resolve_user
 
 SOCKET_DESTINATIONS = ("/var/run/docker.sock", "/run/docker.sock")
-SHELLS = ("/bin/sh", "/bin/bash", "/bin/ash", "/usr/bin/sh", "/usr/bin/bash", "/busybox/sh")
 FIPS_LABEL = "com.docker.dhi.compliance"
 _FIPS_TAG = re.compile(r"(?:^|[-_.])fips(?:$|[-_.])")
 
@@ -57,22 +55,6 @@ _GO_SOCKET = 1 << 24
 
 
 # ---------------------------------------------------------------- who the container runs as
-
-
-def parse_group_members(text: str) -> dict[str, tuple[int, tuple[str, ...]]]:
-    """name -> (gid, members) from an /etc/group text; malformed lines are skipped."""
-    out: dict[str, tuple[int, tuple[str, ...]]] = {}
-    for line in text.splitlines():
-        parts = line.split(":")
-        if len(parts) < 3 or not parts[0] or line.startswith("#"):
-            continue
-        try:
-            gid = int(parts[2])
-        except ValueError:
-            continue
-        members = tuple(m for m in (parts[3].split(",") if len(parts) > 3 else ()) if m)
-        out[parts[0]] = (gid, members)
-    return out
 
 
 @dataclass(frozen=True)
@@ -182,103 +164,18 @@ def same_file(local: PathFacts, remote: Mapping[str, Any] | None) -> bool:
     return go_mtime_ns(str(remote.get("mtime", ""))) == local.mtime_ns
 
 
-# ---------------------------------------------------------------- per-image facts, cached
-
-
-@dataclass(frozen=True)
-class ImageFiles:
-    """What an image says about its containers: its inspect data, users, groups, a shell.
-
-    The files are read through the first container of the image that is checked: a
-    container that rewrites its /etc/passwd at runtime is judged by that first one's view.
-    """
-
-    image: dict[str, Any]
-    passwd: dict[str, tuple[int, int]] | None
-    groups: dict[str, tuple[int, tuple[str, ...]]] | None
-    shell: str | None
-
-
-@dataclass
-class ImageFileCache:
-    """Per image ID and single-flight (concurrent checks of one image wait for the first
-    read), so the engine calls grow with distinct images, not with containers."""
-
-    _items: dict[str, Future[ImageFiles]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def get(self, engine: Engine, image_id: str, container_id: str) -> ImageFiles:
-        with self._lock:
-            future = self._items.get(image_id)
-            owner = future is None
-            if future is None:
-                future = self._items[image_id] = Future()
-        if not owner:
-            return future.result()
-        try:
-            files = read_image_files(engine, image_id, container_id)
-        except BaseException as exc:
-            future.set_exception(exc)
-            with self._lock:
-                del self._items[image_id]  # let the next container try again
-            raise
-        future.set_result(files)
-        return files
-
-
-def _read_text(engine: Engine, cid: str, path: str) -> str | None:
-    try:
-        data = engine.read_file(cid, path, limit=256 * 1024)
-    except DhituiError:
-        return None
-    return data.decode("utf-8", errors="replace") if data is not None else ""
-
-
-def find_shell(engine: Engine, cid: str) -> str | None:
-    """The first common shell path that exists (a symlink counts when its target exists)."""
-    for path in SHELLS:
-        try:
-            st = engine.stat_path(cid, path)
-        except DhituiError:
-            return None
-        if st is None:
-            continue
-        target = str(st.get("linkTarget") or "")
-        if not target:
-            return path
-        if not target.startswith("/"):
-            target = path.rsplit("/", 1)[0] + "/" + target
-        try:
-            if engine.stat_path(cid, target) is not None:
-                return path
-        except DhituiError:
-            return None
-    return None
-
-
-def read_image_files(engine: Engine, image_id: str, cid: str) -> ImageFiles:
-    try:
-        image = engine.inspect_image(image_id)
-    except NotFound:
-        image = {}  # removed with --force while the container lives on
-    passwd_text = _read_text(engine, cid, "/etc/passwd")
-    group_text = _read_text(engine, cid, "/etc/group")
-    return ImageFiles(
-        image=image,
-        passwd=parse_passwd(passwd_text) if passwd_text is not None else None,
-        groups=parse_group_members(group_text) if group_text is not None else None,
-        shell=find_shell(engine, cid),
-    )
-
-
 # ---------------------------------------------------------------- the checks
 
 
 def run_container_checks(engine: Engine, container: str | Mapping[str, Any], *,
                          caps: Capabilities | None = None, view: HostView | None = None,
-                         strategy: str = "auto", cache: ImageFileCache | None = None
+                         strategy: str = "auto", classifier: Classifier | None = None
                          ) -> list[Check]:
-    """All checks for one container (an id, a name, or its inspect data)."""
+    """All checks for one container (an id, a name, or its inspect data).
+
+    The image's files (/etc/passwd, /etc/group, a shell) come from the classifier's
+    per-image cache: share one `Classifier` across calls so that checking many containers
+    of one image reads them once (and the TUI's classification already paid for it)."""
     if isinstance(container, str):
         try:
             info = engine.inspect_container(container)
@@ -292,7 +189,7 @@ def run_container_checks(engine: Engine, container: str | Mapping[str, Any], *,
     ref = ContainerRef(str(info.get("Id", "")), str(info.get("Name", "")).lstrip("/"))
     try:
         return _checks_for(engine, info, ref, caps, view or HostView.for_engine(engine, caps),
-                           strategy, cache or ImageFileCache())
+                           strategy, classifier or Classifier(engine))
     except DhituiError as exc:
         # Removed while we looked, or the engine went away: say so, don't crash the report.
         return [Check("container.error", "warn", f"could not finish checking: {exc}",
@@ -301,19 +198,19 @@ def run_container_checks(engine: Engine, container: str | Mapping[str, Any], *,
 
 def _checks_for(engine: Engine, info: dict[str, Any], ref: ContainerRef,
                 caps: Capabilities | None, view: HostView, strategy: str,
-                cache: ImageFileCache) -> list[Check]:
+                classifier: Classifier) -> list[Check]:
     config = info.get("Config") or {}
     host_config = info.get("HostConfig") or {}
     state = str((info.get("State") or {}).get("Status", "unknown"))
     image_id = str(info.get("Image", ""))
-    files = cache.get(engine, image_id, ref.id)
+    files = classifier.image_facts(image_id, ref.id)
     image = files.image
     image_config = image.get("Config") or {}
     raw_user = str(config.get("User") or "")
     image_user = str(image_config.get("User") or "")
     source: UserSource = "default" if not raw_user else (
         "image" if raw_user == image_user else "container")
-    user = container_user(raw_user, source, files.passwd, files.groups,
+    user = container_user(raw_user, source, files.passwd, files.group_members,
                           host_config.get("GroupAdd"))
     image_ref = str(config.get("Image") or image_id)
 

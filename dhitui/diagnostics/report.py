@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from dhitui.detect import Classifier
 from dhitui.diagnostics.check import Check, any_failed
-from dhitui.diagnostics.containers import HostView, ImageFileCache, run_container_checks
+from dhitui.diagnostics.containers import HostView, run_container_checks
 from dhitui.diagnostics.engine_checks import run_engine_checks, skipped_check
 from dhitui.diagnostics.host import (
     DOCTOR_TIMEOUT,
@@ -74,11 +75,11 @@ def diagnose(
         refs: list[str] = list(containers) or [str(c["Id"]) for c in listing
                                                if c.get("State") == "running"]
         view = HostView.for_engine(engine, caps)
-        cache = ImageFileCache()
+        classifier = Classifier(engine)
 
         def one(ref: str) -> list[Check]:
             return run_container_checks(engine, ref, caps=caps, view=view, strategy=strategy,
-                                        cache=cache)
+                                        classifier=classifier)
 
         if refs:
             with ThreadPoolExecutor(max_workers=min(CONTAINER_WORKERS, len(refs)),

@@ -8,15 +8,17 @@ the app survives daemon restarts. A slow timer re-lists as a safety net only.
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
@@ -39,6 +41,23 @@ from dhitui.ui.widgets.container_table import ContainerTable
 from dhitui.ui.widgets.side_panel import SidePanel
 
 SAFETY_NET_SECONDS = 60.0
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def while_mounted(handler: F) -> F:
+    """For handlers of worker messages: a message that arrives while the app is shutting
+    down (its widgets already gone) is dropped instead of failing the shutdown."""
+
+    @functools.wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            handler(*args, **kwargs)
+        except NoMatches:
+            pass
+
+    return wrapper  # type: ignore[return-value]
+
 DETAILS_DELAY = 0.15  # let the cursor settle before checking the selected container
 
 
@@ -174,6 +193,7 @@ class DhituiApp(App[int]):
             pass
 
     # ---- messages from workers
+    @while_mounted
     def on_engine_connected(self, message: EngineConnected) -> None:
         self.engine_state = "connected"
         self.engine_error = None
@@ -183,6 +203,7 @@ class DhituiApp(App[int]):
         self._container_checks.clear()
         self.run_diagnostics()
 
+    @while_mounted
     def on_engine_lost(self, message: EngineLost) -> None:
         self.engine_state = "unreachable — waiting for it to come back"
         self.engine_error = message.error
@@ -190,24 +211,29 @@ class DhituiApp(App[int]):
         self._show_notice(f"No engine: {message.error.message}. Retrying…")
         self.run_diagnostics(message.error)
 
+    @while_mounted
     def on_engine_failed(self, message: EngineFailed) -> None:
         self.engine_state = "not configured"
         self.engine_error = message.error
         self._show_engine()
         self._show_notice(f"{message.error.message}")
 
+    @while_mounted
     def on_capabilities_ready(self, message: CapabilitiesReady) -> None:
         self.caps = message.caps
         self._show_engine()
 
+    @while_mounted
     def on_host_checks_ready(self, message: HostChecksReady) -> None:
         self.panel.show("diagnostics", render.checks_block(message.checks, show_ok=False))
 
+    @while_mounted
     def on_container_checks_ready(self, message: ContainerChecksReady) -> None:
         self._container_checks[message.container_id] = message.checks
         if message.container_id == self.table.selected_id:
             self._show_selected()
 
+    @while_mounted
     def on_containers_loaded(self, message: ContainersLoaded) -> None:
         fresh = self.table.replace_all(message.summaries)
         self._update_notice()
@@ -215,6 +241,7 @@ class DhituiApp(App[int]):
             self.classify(fresh)
         self._show_selected()
 
+    @while_mounted
     def on_container_changed(self, message: ContainerChanged) -> None:
         change = message.change
         s = change.summary
@@ -230,6 +257,7 @@ class DhituiApp(App[int]):
         if change.container_id == self.table.selected_id or s is None:
             self._show_selected()
 
+    @while_mounted
     def on_classified(self, message: Classified) -> None:
         self.table.set_classifications(message.results)
         selected = self.table.selected_id
@@ -237,6 +265,7 @@ class DhituiApp(App[int]):
             self._show_selected()
 
     @on(DataTable.RowHighlighted)
+    @while_mounted
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_selected()
 
@@ -350,6 +379,7 @@ class DhituiApp(App[int]):
             yield SystemCommand(title, help_text, getattr(self, f"action_{binding_id}"))
 
     # ---- view helpers
+    @while_mounted
     def _safety_net(self) -> None:
         if self.engine_state == "connected":
             self.relist()
@@ -380,6 +410,7 @@ class DhituiApp(App[int]):
                 self._details_timer.stop()
             self._details_timer = self.set_timer(DETAILS_DELAY, self._check_selected)
 
+    @while_mounted
     def _check_selected(self) -> None:
         cid = self.table.selected_id
         if cid is not None and cid not in self._container_checks:
