@@ -4,6 +4,7 @@ dying, `kill -9` + `--cleanup`), and bad input."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -254,3 +255,388 @@ def same_but_session(a: list[str], b: list[str]) -> bool:
         return ["<session>" if x.startswith(("dhitui.session=", "dhitui-debug-")) else x
                 for x in argv]
     return len(a) == len(b) and normal(a) == normal(b)
+
+
+# --------------------------------------------------------------------------- real ptys
+
+
+def shell_in_pty(tmp_path: Path) -> pexpect.spawn:
+    """An interactive /bin/sh in a real pty, with the test docker CLI first on PATH."""
+    env = cli_env({"PS1": "HOST$ ", "TERM": "xterm", "HOME": str(tmp_path)})
+    child = pexpect.spawn("/bin/sh", ["-i"], env=env, timeout=DEADLINE, encoding="utf-8",
+                          dimensions=(40, 120))
+    child.expect_exact("HOST$ ")
+    return child
+
+
+def host_cmd(child: pexpect.spawn, line: str) -> None:
+    child.sendline(line)
+    child.expect_exact("HOST$ ")
+
+
+def session_says(child: pexpect.spawn, command: str, expected: str) -> None:
+    """Type a command in the session and read its output; the marker is computed by the
+    session's shell, so the typed echo of the line cannot satisfy the match."""
+    child.sendline(f"{command}; echo END$((40+2))")
+    child.expect(r"END42")
+    assert expected in child.before, child.before
+
+
+@pytest.mark.parametrize("kind", ["hardened", "shell"])
+def test_interactive_session_through_a_real_pty(engine: EngineUnderTest, kind: str,
+                                                containers: Callable[..., str],
+                                                tmp_path: Path) -> None:
+    cid = hardened(engine, containers) if kind == "hardened" else containers(engine,
+                                                                             STANDARD_IMAGE)
+    child = shell_in_pty(tmp_path)
+    try:
+        host_cmd(child, f"stty -a > {tmp_path}/before")
+        child.sendline(f"{sys.executable} -m dhitui debug -H {engine.host} {cid}")
+        strategy = "exec" if kind == "shell" else (
+            "image-mount" if engine.image_mounts else "toolbox")
+        child.expect_exact(f"dhitui: {strategy} session into")
+        session_says(child, "tty", "/dev/pts/")  # a real TTY handed to the session
+        if kind == "hardened":
+            session_says(child, "ls /proc/1/root/app", "app")
+            session_says(child, "id -un", "nonroot")
+        else:
+            session_says(child, "ls /app", "app")
+        # Ctrl-C belongs to the session: it stops the command, not dhitui.
+        child.sendline("sleep 300")
+        where = cid if kind == "shell" else running_sidecar(engine)
+        wait_for("sleep to run in the session",
+                 lambda: "sleep 300" in docker(engine, "top", where).stdout)
+        child.sendcontrol("c")
+        session_says(child, "echo still-here", "still-here")
+        child.sendline("exit 5")
+        child.expect_exact("dhitui: session ended (exit status 5)")
+        child.expect_exact("HOST$ ")
+        child.sendline(f"echo rc=$?; stty -a > {tmp_path}/after")
+        child.expect_exact("rc=5")
+        child.expect_exact("HOST$ ")
+    finally:
+        child.close(force=True)
+    assert (tmp_path / "before").read_text() == (tmp_path / "after").read_text()
+
+
+def test_ctrl_c_ends_a_command_session_cleanly(engine: EngineUnderTest,
+                                               containers: Callable[..., str],
+                                               tmp_path: Path) -> None:
+    """Without a TTY (`-- CMD`), the terminal's Ctrl-C reaches dhitui and the docker CLI;
+    the CLI forwards it to the command, dhitui waits, reports 130 and leaves nothing."""
+    cid = hardened(engine, containers)
+    child = shell_in_pty(tmp_path)
+    try:
+        child.sendline(f"{sys.executable} -m dhitui debug -H {engine.host} {cid} -- sleep 300")
+        # Only once the session runs (a helper container may exist earlier, while planning).
+        running_sidecar(engine)
+        child.sendcontrol("c")
+        child.expect_exact("dhitui: session ended (exit status 130)")
+        child.expect_exact("HOST$ ")
+        child.sendline("echo rc=$?")
+        child.expect_exact("rc=130")
+        assert "Traceback" not in child.before
+    finally:
+        child.close(force=True)
+    assert sidecars(engine) == []
+
+
+# --------------------------------------------------------------------------- cleanup
+
+
+def start_session(engine: EngineUnderTest, target: str, *command: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dhitui", "debug", "-H", engine.host, target, "--", *command],
+        env=cli_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+
+
+def running_sidecar(engine: EngineUnderTest) -> str:
+    def check() -> str | None:
+        out = docker(engine, "ps", "--filter", f"label={SIDECAR_LABEL}", "--filter",
+                     "status=running", "--format", "{{.Names}}").stdout.split()
+        return out[0] if out else None
+    return str(wait_for("a running sidecar", check))
+
+
+def cleanup_json(engine: EngineUnderTest) -> list[dict[str, Any]]:
+    code, data = run_json("debug", "-H", engine.host, "--cleanup", "--json")
+    assert code == 0 and isinstance(data, list)
+    return data
+
+
+def test_kill_9_then_cleanup_removes_the_orphan(engine: EngineUnderTest,
+                                                containers: Callable[..., str]) -> None:
+    cid = hardened(engine, containers)
+    proc = start_session(engine, cid, "sleep", "300")
+    name = running_sidecar(engine)
+    inspect = json.loads(docker(engine, "inspect", name).stdout)[0]
+    labels = inspect["Config"]["Labels"]
+    assert labels["dhitui.sidecar"] == "1" and labels["dhitui.target"] == cid
+    target_name = json.loads(docker(engine, "inspect", cid).stdout)[0]["Name"].lstrip("/")
+    assert labels["dhitui.target-name"] == target_name and labels["dhitui.strategy"] in (
+        "image-mount", "toolbox")
+    assert inspect["HostConfig"]["PidMode"] == f"container:{cid}"
+    assert inspect["HostConfig"]["AutoRemove"] is True
+    assert inspect["HostConfig"]["Privileged"] is False and not inspect["HostConfig"]["CapAdd"]
+    assert inspect["HostConfig"]["LogConfig"]["Type"] == "none"
+    cli = wait_for("the docker CLI child", lambda: psutil.Process(proc.pid).children())[0]
+    # kill -9 of dhitui alone: its docker CLI keeps the session, which is live, not an orphan.
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=DEADLINE)
+    kept = cleanup_json(engine)
+    assert [(s["name"], s["status"], s["removed"]) for s in kept] == [(name, "live", False)]
+    assert sidecars(engine) == [name]
+    # Now the CLI dies too: nothing runs the session any more.
+    cli.kill()
+    cli.wait(timeout=DEADLINE)
+    gone = cleanup_json(engine)
+    assert [(s["name"], s["status"], s["removed"]) for s in gone] == [(name, "orphan", True)]
+    assert "no process on this machine" in gone[0]["reason"]
+    assert sidecars(engine) == []
+    human = run_dhitui("debug", "-H", engine.host, "--cleanup")
+    assert human.returncode == 0 and human.stdout == "no dhitui sidecars on this engine\n"
+
+
+def test_sidecar_ends_when_the_target_dies(engine: EngineUnderTest,
+                                           containers: Callable[..., str]) -> None:
+    cid = hardened(engine, containers)
+    proc = start_session(engine, cid, "sleep", "300")
+    running_sidecar(engine)
+    docker(engine, "stop", "-t", "1", cid)
+    _, err = proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 137
+    assert "session ended (exit status 137); the target is no longer running" in err
+    assert sidecars(engine) == []
+
+
+def test_sigterm_to_dhitui_ends_the_session_and_removes_the_sidecar(
+    engine: EngineUnderTest, containers: Callable[..., str]
+) -> None:
+    cid = hardened(engine, containers)
+    # An interactive shell ignores SIGTERM: removing the sidecar is what ends it.
+    proc = start_session(engine, cid, "sh", "-c", "trap '' TERM; sleep 300 & wait; wait")
+    running_sidecar(engine)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "ended by SIGTERM" in err and "Traceback" not in err
+    assert sidecars(engine) == []
+
+
+def test_cleanup_removes_an_orphan_of_a_gone_target(engine: EngineUnderTest,
+                                                    containers: Callable[..., str]) -> None:
+    """A sidecar left by a crash whose target is gone (simulated with the same labels)."""
+    fake_target = "0" * 64
+    docker(engine, "create", "--label", SIDECAR_LABEL, "--label",
+           f"dhitui.target={fake_target}", "--label", "dhitui.target-name=gone-app",
+           "--label", "dhitui.strategy=toolbox", "--label", f"dhitui.session={'9' * 32}",
+           "--name", f"dhitui-debug-gone-{uuid.uuid4().hex[:8]}", "--network", "none",
+           TOOLBOX_IMAGE, "true")
+    data = cleanup_json(engine)
+    assert len(data) == 1 and data[0]["status"] == "orphan" and data[0]["removed"] is True
+    assert data[0]["reason"] == "its target gone-app no longer exists"
+
+
+# --------------------------------------------------------------------------- images
+
+
+def test_debug_an_image_with_no_container(engine: EngineUnderTest) -> None:
+    proc = debug(engine, "--image", HARDENED_IMAGE, "--", "ls", "/app")
+    no_traceback(proc)
+    if engine.image_mounts:
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split() == ["app"]
+        assert f"image-mount session into {HARDENED_IMAGE}" in proc.stderr
+    else:
+        assert proc.returncode == 6
+        assert proc.stderr.startswith(
+            f"dhitui: error: cannot explore the image {HARDENED_IMAGE} here: it has no shell, "
+            "and without `docker debug` that needs image mounts (Engine 28+, API 1.48), which "
+            "this engine lacks\n")
+    # An image with its own shell can be explored anywhere.
+    proc = debug(engine, "--image", STANDARD_IMAGE, "--", "ls", "/app")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["app"] and "exec session into" in proc.stderr
+
+
+def test_an_image_name_in_place_of_a_container(engine28: EngineUnderTest) -> None:
+    proc = debug(engine28, HARDENED_IMAGE, "--", "id", "-u")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "65532"  # the image's own USER
+    assert f"no container named {HARDENED_IMAGE}; exploring the local image" in proc.stderr
+
+
+def build_toolbox(engine: EngineUnderTest, entries: dict[str, bytes | str | None]) -> str:
+    """A toolbox image from a tar: bytes are files (0755), str are symlinks, None dirs."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, value in entries.items():
+            ti = tarfile.TarInfo(name)
+            if value is None:
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(ti)
+            elif isinstance(value, str):
+                ti.type, ti.linkname = tarfile.SYMTYPE, value
+                tar.addfile(ti)
+            else:
+                ti.size, ti.mode = len(value), 0o755
+                tar.addfile(ti, io.BytesIO(value))
+    tag = f"dhitui-test/toolbox-{uuid.uuid4().hex[:8]}:1"
+    docker(engine, "import", "-c", "ENV PATH=/bin", "-", tag, input=buf.getvalue())
+    return tag
+
+
+def test_toolbox_with_absolute_symlinks(engine28: EngineUnderTest,
+                                        containers: Callable[..., str]) -> None:
+    """Alpine's layout (/bin/sh -> /bin/busybox): fine as a sidecar's root, not at /dbg."""
+    busybox = Path("/bin/busybox").read_bytes()
+    tag = build_toolbox(engine28, {"bin": None, "bin/busybox": busybox, "bin/sh": "/bin/busybox",
+                                   "bin/ls": "/bin/busybox"})
+    try:
+        cid = hardened(engine28, containers)
+        code, data = run_json("debug", "-H", engine28.host, cid, "--toolbox", tag, "--print",
+                              "--json")
+        assert code == 0 and isinstance(data, dict)
+        mount = next(s for s in data["strategies"] if s["name"] == "image-mount")
+        assert not mount["available"]
+        assert "absolute symlink (/bin/sh -> /bin/busybox)" in mount["reasons"][0]
+        assert data["strategy"] == "toolbox"
+        proc = debug(engine28, cid, "--toolbox", tag, "--", "ls", "/proc/1/root/app")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split() == ["app"]
+    finally:
+        docker(engine28, "rmi", "-f", tag, check=False)
+
+
+def test_dynamically_linked_toolbox_cannot_be_mounted(engine28: EngineUnderTest,
+                                                      containers: Callable[..., str]) -> None:
+    dynamic = Path("/bin/dash").read_bytes()
+    tag = build_toolbox(engine28, {"bin": None, "bin/sh": dynamic})
+    try:
+        cid = hardened(engine28, containers)
+        proc = debug(engine28, cid, "--toolbox", tag, "-s", "image-mount", "--print")
+        assert proc.returncode == 6
+        assert "dynamically linked (interpreter /lib64/ld-linux-x86-64.so.2)" in proc.stdout
+        assert proc.stdout.strip().splitlines()[-1].startswith("command     none: strategy")
+    finally:
+        docker(engine28, "rmi", "-f", tag, check=False)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_unknown_container(engine: EngineUnderTest) -> None:
+    proc = debug(engine, "no-such-container-here", "--", "true")
+    no_traceback(proc)
+    assert proc.returncode == 5
+    assert proc.stderr.startswith("dhitui: error: no such container: no-such-container-here\n")
+    assert "dhitui ls --all" in proc.stderr
+
+
+def test_stopped_container(engine: EngineUnderTest, containers: Callable[..., str]) -> None:
+    cid = containers(engine, HARDENED_IMAGE, start=False)
+    proc = debug(engine, cid)
+    no_traceback(proc)
+    assert proc.returncode == 6
+    assert f"is not running (created); start it, or explore its image with `dhitui debug " \
+           f"--image {HARDENED_IMAGE}`" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 2  # the reason, once, and a hint
+
+
+def test_missing_toolbox_image(engine: EngineUnderTest, containers: Callable[..., str]) -> None:
+    cid = hardened(engine, containers)
+    proc = debug(engine, cid, "--toolbox", "nope/absent:1", "--", "true")
+    no_traceback(proc)
+    assert proc.returncode == 6
+    assert "the toolbox image nope/absent:1 is not present locally (dhitui never pulls" \
+        in proc.stderr
+
+
+@pytest.mark.parametrize(("strategy", "says"), [
+    ("exec", "the container has no shell"),
+    ("docker-debug", "the `docker debug` CLI plugin is not installed"),
+])
+def test_strategy_not_available(engine: EngineUnderTest, containers: Callable[..., str],
+                                strategy: str, says: str) -> None:
+    cid = hardened(engine, containers)
+    proc = debug(engine, cid, "-s", strategy, "--", "true")
+    no_traceback(proc)
+    assert proc.returncode == 6
+    assert f"dhitui: error: strategy {strategy} cannot be used: {says}" in proc.stderr
+
+
+def test_image_mount_on_engine_20(engine20: EngineUnderTest,
+                                  containers: Callable[..., str]) -> None:
+    cid = hardened(engine20, containers)
+    proc = debug(engine20, cid, "-s", "image-mount", "--", "true")
+    assert proc.returncode == 6
+    assert "cannot mount images: that needs API 1.48 (Engine 28+)" in proc.stderr
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    ((), "which container?"),
+    (("c", "--image", "i"), "not both"),
+    (("c", "-s", "teleport"), "invalid choice: 'teleport'"),
+    (("c", "--"), "nothing after `--`"),
+    (("--cleanup", "c"), "--cleanup takes no container"),
+    (("c", "--json"), "--json goes with --print or --cleanup"),
+])
+def test_usage_errors(engine28: EngineUnderTest, args: tuple[str, ...], says: str) -> None:
+    proc = debug(engine28, *args)
+    assert proc.returncode == 2 and says in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_command_after_dashes_only_for_debug() -> None:
+    proc = run_dhitui("info", "--", "ls")
+    assert proc.returncode == 2 and "only for `dhitui debug`" in proc.stderr
+
+
+# --------------------------------------------------------------------------- engines, API
+
+
+def test_context_endpoint_is_passed_as_context(engine28: EngineUnderTest,
+                                               containers: Callable[..., str],
+                                               tmp_path: Path) -> None:
+    config = tmp_path / "docker-config"
+    digest = hashlib.sha256(b"e28ctx").hexdigest()
+    meta = config / "contexts" / "meta" / digest
+    meta.mkdir(parents=True)
+    (meta / "meta.json").write_text(json.dumps({
+        "Name": "e28ctx", "Metadata": {},
+        "Endpoints": {"docker": {"Host": engine28.host, "SkipTLSVerify": False}}}))
+    (config / "config.json").write_text(json.dumps({"currentContext": "e28ctx"}))
+    cid = hardened(engine28, containers)
+    env = cli_env({"DOCKER_CONFIG": str(config)})
+    proc = run_dhitui("debug", cid, "--", "ls", "/proc/1/root/app", env=env, input="")
+    assert proc.returncode == 0, proc.stderr
+    assert running_line(proc.stderr)[:3] == [docker_cli_path(), "--context", "e28ctx"]
+    assert proc.stdout.split() == ["app"]
+
+
+def test_run_session_from_a_worker_thread(engine28: EngineUnderTest,
+                                          containers: Callable[..., str]) -> None:
+    """The TUI may call run_session off the main thread: no signal handlers then, and the
+    session and its cleanup still work."""
+    from dhitui.engine.capabilities import probe_capabilities
+    from dhitui.engine.client import connect
+    from dhitui.engine.endpoint import resolve_endpoint
+    from dhitui.sessions import SessionResult, plan_session, run_session
+
+    cid = hardened(engine28, containers)
+    eng = connect(resolve_endpoint(host=engine28.host))
+    try:
+        env = cli_env()
+        caps = probe_capabilities(eng, "busybox", env)
+        plan = plan_session(eng, caps, cid, command=["true"], tty=False)
+        assert plan.chosen is not None and plan.chosen.name == "image-mount"
+        results: list[SessionResult] = []
+        worker = threading.Thread(target=lambda: results.append(run_session(plan, eng,
+                                                                            env=env)))
+        worker.start()
+        worker.join(DEADLINE)
+        assert results and results[0].exit_status == 0 and results[0].target_running is True
+        assert results[0].sidecar == plan.chosen.sidecar and not results[0].leftover_removed
+    finally:
+        eng.close()

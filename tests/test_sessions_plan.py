@@ -145,7 +145,7 @@ def test_engine_28_hardened_gets_image_mount_with_every_promise() -> None:
     argv = list(p.argv)
     assert argv[:6] == [CLI, "-H", HOST, "run", "--rm", "-i"]
     assert "-t" in argv  # interactive by default
-    assert ["--pull", "never"] == argv[argv.index("--pull"):argv.index("--pull") + 2]
+    assert argv[argv.index("--pull"):argv.index("--pull") + 2] == ["--pull", "never"]
     assert argv[argv.index("--pid") + 1] == f"container:{CID}"
     assert argv[argv.index("--network") + 1] == f"container:{CID}"
     assert argv[argv.index("--user") + 1] == "65532:65532"
@@ -179,7 +179,7 @@ def test_container_with_a_shell_gets_exec_even_with_docker_debug_installed() -> 
     p = make_plan(target(shell="/bin/sh", user=resolve_user("", "default")), c=caps(**PLUGIN))
     assert p.chosen is not None and p.chosen.name == "exec"
     assert list(p.argv) == [CLI, "-H", HOST, "exec", "-i", "-t", CID, "/bin/sh"]
-    assert [s.name for s in p.strategies][0] == "exec"
+    assert p.strategies[0].name == "exec"
     cmd = make_plan(target(shell="/bin/sh"), command=("ls", "/"), tty=False)
     assert list(cmd.argv) == [CLI, "-H", HOST, "exec", "-i", CID, "ls", "/"]
 

@@ -79,10 +79,7 @@ def run(inv: Invocation) -> int:
                 sys.stdout.write(format_plan(plan))
             return int(ExitCode.OK if plan.runnable else ExitCode.UNAVAILABLE)
         if not plan.runnable:
-            if not args.quiet:
-                sys.stderr.write(format_alternatives(plan))
-            raise Unavailable(plan.problem or "no strategy can be used",
-                              hint="`dhitui debug ... --print` shows every strategy and why")
+            return _cannot(plan)
         return _run(inv, engine, plan)
     finally:
         engine.close()
@@ -134,6 +131,20 @@ def _plan(inv: Invocation, engine: Engine, caps: Any) -> SessionPlan:
     if not args.quiet:
         _say(f"no container named {args.target}; exploring the local image {args.target}")
     return plan_session(engine, caps, image=args.target, **options)
+
+
+def _cannot(plan: SessionPlan) -> int:
+    """The error for a plan that cannot run: the headline, and when it is not about one
+    strategy or the target's state, each strategy's reasons."""
+    from dhitui.cli import report
+
+    problem = plan.problem or "no strategy can be used"
+    detail = problem.startswith("no debug strategy")
+    report(Unavailable(problem + (":" if detail else ""),
+                       hint=None if detail else "--print shows every strategy and why"))
+    if detail:
+        sys.stderr.write(format_alternatives(plan))
+    return int(ExitCode.UNAVAILABLE)
 
 
 def _run(inv: Invocation, engine: Engine, plan: SessionPlan) -> int:

@@ -134,18 +134,24 @@ class SessionPlan:
 
     @property
     def problem(self) -> str | None:
-        """Why nothing can run, in one line (None when the plan is runnable)."""
+        """Why nothing can run, in one line (None when the plan is runnable); the reasons of
+        each strategy are in `strategies`."""
         if self.runnable:
             return None
         if self.chosen is not None:
             return f"strategy {self.chosen.name} cannot be used: {'; '.join(self.chosen.reasons)}"
         t = self.target
-        state = target_state_problem(t) if isinstance(t, ContainerTarget) else None
-        if state:
-            return f"cannot debug {t.label}: {state}"
-        what = "image" if isinstance(t, ImageTarget) else "container"
-        each = "; ".join(f"{s.name}: {s.reasons[0]}" for s in self.strategies if s.reasons)
-        return f"no debug strategy can open the {what} {t.label} here ({each})"
+        if isinstance(t, ContainerTarget):
+            state = target_state_problem(t)
+            if state:
+                return f"cannot debug {t.label}: {state}"
+            return f"no debug strategy can open the container {t.label} here"
+        mount = self.strategy("image-mount")
+        if not t.shell and any("cannot mount images" in r for r in mount.reasons):
+            return (f"cannot explore the image {t.label} here: it has no shell, and without "
+                    f"`docker debug` that needs image mounts (Engine 28+, API "
+                    f"{IMAGE_MOUNT_API}), which this engine lacks")
+        return f"no debug strategy can open the image {t.label} here"
 
     def strategy(self, name: str) -> Strategy:
         return next(s for s in self.strategies if s.name == name)
