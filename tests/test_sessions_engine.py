@@ -166,6 +166,17 @@ def test_noninteractive_session_lists_the_app(engine: EngineUnderTest,
     assert "dhitui: session ended (exit status 0)" in proc.stderr
 
 
+def test_a_script_piped_into_a_session(engine: EngineUnderTest,
+                                      containers: Callable[..., str]) -> None:
+    """No `--` and stdin not a terminal: no TTY, the session's shell reads the script."""
+    cid = hardened(engine, containers)
+    proc = run_dhitui("debug", "-H", engine.host, cid,
+                      input="cd /proc/1/root/app\nls\nexit 4\n")
+    assert proc.returncode == 4, proc.stderr
+    assert proc.stdout.split() == ["app"]
+    assert "-t" not in running_line(proc.stderr)
+
+
 def test_ps_shows_the_target_as_pid_1(engine: EngineUnderTest,
                                       containers: Callable[..., str]) -> None:
     cid = hardened(engine, containers)

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -184,8 +185,11 @@ def describe_start(plan: SessionPlan) -> str:
 def _say(text: str) -> None:
     from dhitui.textsafe import clean
 
-    sys.stderr.write(f"dhitui: {clean(text, keep_newlines=False)}\n")
-    sys.stderr.flush()
+    # After a hang-up the terminal answers writes with EIO: the status line is lost, and
+    # that must not turn into a traceback.
+    with contextlib.suppress(OSError):
+        sys.stderr.write(f"dhitui: {clean(text, keep_newlines=False)}\n")
+        sys.stderr.flush()
 
 
 # --------------------------------------------------------------------------- output
