@@ -453,6 +453,25 @@ def test_cleanup_removes_an_orphan_of_a_gone_target(engine: EngineUnderTest,
 # --------------------------------------------------------------------------- images
 
 
+def test_toolbox_is_looked_at_once_then_cached(engine: EngineUnderTest,
+                                               containers: Callable[..., str],
+                                               tmp_path: Path) -> None:
+    """Finding the toolbox's shell takes a created-never-started helper container; the
+    answer is cached on disk by image id, so the next run creates none."""
+    cid = hardened(engine, containers)
+    env = cli_env({"XDG_CACHE_HOME": str(tmp_path)})
+    since = str(int(time.time()) - 1)  # engine and tests share this machine's clock
+    for _ in range(2):
+        proc = run_dhitui("debug", "-H", engine.host, cid, "--print", env=env, input="")
+        assert proc.returncode == 0, proc.stderr
+    until = str(int(time.time()) + 1)
+    created = docker(engine, "events", "--since", since, "--until", until, "--filter",
+                     "event=create", "--filter", "label=dhitui.strategy=probe", "--format",
+                     "{{.Actor.ID}}").stdout.split()
+    assert len(created) == 1
+    assert (tmp_path / "dhitui" / "image-files.json").is_file()
+
+
 def test_debug_an_image_with_no_container(engine: EngineUnderTest) -> None:
     proc = debug(engine, "--image", HARDENED_IMAGE, "--", "ls", "/app")
     no_traceback(proc)

@@ -392,3 +392,29 @@ def test_process_start_tells_a_live_pid() -> None:
     assert L.owner_process_alive({L.OWNER_PID: str(os.getpid()),
                                   L.OWNER_START: L.process_start(os.getpid()) or ""})
     assert not L.owner_process_alive({L.OWNER_PID: str(os.getpid()), L.OWNER_START: "1"})
+
+
+# --------------------------------------------------------------------------- image cache
+
+
+def test_image_cache_round_trip_and_bad_files(tmp_path: Path) -> None:
+    from dhitui.sessions import image_cache
+
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    assert image_cache.load("sha256:1", "v1", env) is None
+    image_cache.store("sha256:1", {"shell": "/bin/sh"}, "v1", env)
+    assert image_cache.load("sha256:1", "v1", env) == {"shell": "/bin/sh"}
+    assert image_cache.load("sha256:1", "v2", env) is None  # other probe rules: not used
+    path = image_cache.cache_path(env)
+    assert path == tmp_path / "dhitui" / "image-files.json"
+    path.write_text("{not json")
+    assert image_cache.load("sha256:1", "v1", env) is None
+    image_cache.store("sha256:2", {"shell": None}, "v1", env)  # a corrupt file is replaced
+    assert image_cache.load("sha256:2", "v1", env) == {"shell": None}
+    for i in range(image_cache.MAX_ENTRIES + 5):
+        image_cache.store(f"sha256:x{i}", {}, "v1", env)
+    assert image_cache.load("sha256:2", "v1", env) is None  # the oldest went first
+    assert image_cache.load(f"sha256:x{image_cache.MAX_ENTRIES + 4}", "v1", env) == {}
+    read_only = {"XDG_CACHE_HOME": "/proc/no-such-dir"}
+    image_cache.store("sha256:1", {}, "v1", read_only)  # cannot write: silently skipped
+    assert image_cache.load("sha256:1", "v1", read_only) is None

@@ -14,7 +14,8 @@ Three things are looked up before a plan can be made:
 Image files are read without running anything: dhitui creates (never starts) a throwaway
 container of the image, stats paths through the archive API, and removes it. That container
 is labelled like a sidecar (strategy `probe`) so a crash cannot leave it unnoticed. Results
-are cached per engine and image id for the life of the process.
+are cached per image id, in memory and on disk (`image_cache`): an image id names content,
+so the answer never changes.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ import re
 import struct
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from dhitui.detect.probe import GO_MODE_DIR, GO_MODE_SYMLINK, MAX_LINK_HOPS, SHELLS, Classifier
 from dhitui.engine.client import Engine, EngineError
 from dhitui.errors import NotFound
 from dhitui.models import Classification, UserSpec, parse_group, parse_passwd, resolve_user
+from dhitui.sessions import image_cache
 from dhitui.sessions import labels as L
 
 MOUNT_POINT = "/dbg"
@@ -239,16 +241,21 @@ def safe_word(text: str) -> bool:
 # --------------------------------------------------------------------------- image files
 
 _cache_lock = threading.Lock()
-_files_cache: dict[tuple[str, str], ImageFiles] = {}
+_files_cache: dict[str, ImageFiles] = {}
+# What the file probe looks for; cached results from other rules are not used.
+PROBE_VERSION = "1:" + ",".join(SHELLS)
 
 
 def image_files(engine: Engine, image_id: str, machine: L.Machine | None = None) -> ImageFiles:
-    """The shell and users of an image, read through a created-never-started container
-    (cached per engine and image id)."""
-    key = (engine.endpoint.url, image_id)
+    """The shell and users of an image, read through a created-never-started container.
+    Cached per image id (content-addressed, so never stale) in memory and on disk."""
     with _cache_lock:
-        cached = _files_cache.get(key)
+        cached = _files_cache.get(image_id)
+    if cached is None:
+        cached = _from_json(image_cache.load(image_id, PROBE_VERSION))
     if cached is not None:
+        with _cache_lock:
+            _files_cache[image_id] = cached
         return cached
     machine = machine or L.Machine.current()
     helper = engine.create_container(
@@ -262,14 +269,34 @@ def image_files(engine: Engine, image_id: str, machine: L.Machine | None = None)
     finally:
         engine.remove_container(helper, force=True)
     with _cache_lock:
-        _files_cache[key] = files
+        _files_cache[image_id] = files
+    image_cache.store(image_id, asdict(files), PROBE_VERSION)
     return files
 
 
 def forget_image_files() -> None:
-    """Drop the cache (tests; the TUI on image events)."""
+    """Drop the in-memory cache (tests)."""
     with _cache_lock:
         _files_cache.clear()
+
+
+def _from_json(entry: dict[str, Any] | None) -> ImageFiles | None:
+    if entry is None:
+        return None
+    shell, interpreter = entry.get("shell"), entry.get("interpreter")
+    if not isinstance(shell, str | None) or not isinstance(interpreter, str | None):
+        return None
+    try:
+        return ImageFiles(
+            shell=shell,
+            shell_hops=tuple(entry["shell_hops"]),
+            mountable=bool(entry["mountable"]),
+            interpreter=interpreter,
+            passwd={str(k): (int(v[0]), int(v[1])) for k, v in entry["passwd"].items()},
+            groups={str(k): int(v) for k, v in entry["groups"].items()},
+        )
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return None
 
 
 def _read_image_files(engine: Engine, container: str) -> ImageFiles:
