@@ -212,11 +212,9 @@ class Engine:
             return False
         return True
 
-    def list_containers(
-        self, *, all: bool = False, filters: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        """`GET /containers/json` as the engine returns it (optionally filtered by the engine,
-        e.g. `{"label": ["dhitui.sidecar=1"]}`)."""
+    def list_containers(self, *, all: bool = False,
+                        filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """`GET /containers/json` as the engine returns it."""
         return list(self._call("container list", self.api.containers, all=all, filters=filters))
 
     def inspect_container(self, ref: str) -> dict[str, Any]:
