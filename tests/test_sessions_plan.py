@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -362,7 +363,11 @@ def test_live_sessions_are_found_in_process_command_lines() -> None:
     proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()",
                              f"--label=dhitui.session={session}"], stdin=subprocess.PIPE)
     try:
-        assert session in L.live_sessions()
+        # Between fork and exec the child still shows our command line: poll, with a deadline.
+        deadline = time.monotonic() + 30
+        while session not in L.live_sessions():
+            assert time.monotonic() < deadline, "the session never showed up in /proc"
+            time.sleep(0.01)
     finally:
         proc.communicate(b"")
     assert session not in L.live_sessions()

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -296,8 +296,9 @@ def _cli_major(version: str | None) -> int | None:
 
 
 def _finish(name: str, summary: str, checks: _Checks, notes: list[str],
-            build: Any, sidecar: str | None = None,
+            build: Callable[[], list[str]], sidecar: str | None = None,
             labels: Mapping[str, str] | None = None) -> Strategy:
+    """The strategy as data; its argv is built only when every need is met."""
     argv: tuple[str, ...] = ()
     if checks.ok:
         argv = tuple(build())
@@ -333,9 +334,11 @@ def _target_files_note(t: ContainerTarget) -> str:
     return "the target's files (live): /proc/1/root; its process is PID 1"
 
 
-def _sidecar_user(ins: _Inputs, checks: _Checks, *, names_resolve: bool) -> tuple[str | None,
-                                                                                   list[str], str]:
-    """(--user value, capabilities to add, note) for a sidecar of a container target."""
+def _sidecar_user(
+    ins: _Inputs, checks: _Checks, *, names_resolve: bool
+) -> tuple[str | None, list[str], str]:
+    """(--user value, capabilities to add, note) for a sidecar of a container target;
+    `names_resolve`: the sidecar runs the target's image, so a user name means the same."""
     t = ins.target
     if ins.options.root:
         caps = [] if t.user.uid == 0 else ["SYS_PTRACE"]
