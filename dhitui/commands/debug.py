@@ -28,6 +28,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "debug",
         parents=[common],
+        usage="dhitui debug [OPTIONS] CONTAINER [-- CMD ...]\n"
+        "       dhitui debug [OPTIONS] --image IMAGE [-- CMD ...]\n"
+        "       dhitui debug --cleanup [--force] [--json]",
         help="open a debug shell in any container, even one with no shell",
         description="Open a debug session into a container, choosing the best way this "
         "engine allows: `docker debug` when installed, a sidecar on the target's own image "
