@@ -72,9 +72,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def split_trailing(argv: Sequence[str]) -> tuple[list[str], list[str] | None]:
+    """Split at the first `--`: what follows is a command for a session (`dhitui debug C --
+    CMD ...`), passed on word for word, never parsed as dhitui's options."""
+    args = list(argv)
+    if "--" not in args:
+        return args, None
+    i = args.index("--")
+    return args[:i], args[i + 1 :]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    own, trailing = split_trailing(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(own)
+    if trailing is not None and not getattr(args, "takes_command", False):
+        parser.error("`-- COMMAND` is only for `dhitui debug`")
+    args.trailing = trailing
     inv = Invocation(args)
     try:
         if args.command is None:

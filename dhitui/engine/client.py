@@ -275,6 +275,82 @@ class Engine:
                     return f.read(limit) if f else None
         return None
 
+    def read_file_head(self, container: str, path: str, size: int = 4096) -> bytes | None:
+        """The first `size` bytes of a regular file in a container (e.g. an ELF header), read
+        from the start of the archive stream without fetching the rest; None if the path does
+        not exist or is not a regular file."""
+        import tarfile
+
+        import docker.errors
+
+        try:
+            stream, _ = self.api.get_archive(container, path, chunk_size=size + 4096)
+        except docker.errors.NotFound:
+            return None
+        except docker.errors.APIError as exc:
+            raise EngineError(f"read {path}: {exc.explanation or exc}", status=exc.status_code
+                              ) from None
+        except Exception as exc:
+            raise unavailable(self.endpoint, exc) from None
+        buf = b""
+        try:
+            # One tar header (512 bytes) precedes the file's data.
+            for chunk in stream:
+                buf += chunk
+                if len(buf) >= tarfile.BLOCKSIZE + size:
+                    break
+        except Exception as exc:
+            raise unavailable(self.endpoint, exc) from None
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()
+        if len(buf) < tarfile.BLOCKSIZE:
+            return None
+        try:
+            member = tarfile.TarInfo.frombuf(buf[: tarfile.BLOCKSIZE], "utf-8", "surrogateescape")
+        except tarfile.TarError:
+            return None
+        if not member.isfile():
+            return None
+        return buf[tarfile.BLOCKSIZE : tarfile.BLOCKSIZE + min(size, member.size)]
+
+    # ---- writes (used by debug sessions for throwaway helper containers and cleanup)
+
+    def create_container(
+        self,
+        image: str,
+        *,
+        entrypoint: list[str],
+        labels: dict[str, str],
+        name: str | None = None,
+    ) -> str:
+        """Create (never start) a container with no network and no log output, for looking at
+        an image's files through the archive API. Returns its id."""
+        host_config = self.api.create_host_config(
+            network_mode="none", log_config={"Type": "none", "Config": {}}
+        )
+        created = self._call(
+            "image", self.api.create_container, image, entrypoint=entrypoint, command=[],
+            labels=labels, name=name, host_config=host_config, network_disabled=True,
+        )
+        return str(created["Id"])
+
+    def remove_container(self, ref: str, *, force: bool = True) -> bool:
+        """Remove a container (with its anonymous volumes). True when this call removed it;
+        False when it did not exist or its removal was already under way (HTTP 409 with
+        force, e.g. the engine finishing a `--rm`)."""
+        try:
+            self._call("container", self.api.remove_container, ref, v=True, force=force)
+        except NotFound:
+            return False
+        except EngineError as exc:
+            # With force, the only conflict left is "removal already in progress".
+            if exc.status == 409 and force:
+                return False
+            raise
+        return True
+
     def logs(self, container: str, *, tail: int = 200) -> bytes:
         return bytes(
             self._call("container", self.api.logs, container, tail=tail, timestamps=False)

@@ -1,0 +1,191 @@
+"""dhitui's sidecars on an engine: which are live sessions, which are orphans, removing those.
+
+A sidecar (any container labelled `dhitui.sidecar=1`) is an **orphan** when nothing can use it
+any more:
+
+- its target container is gone or not running;
+- or it was started from this machine and no process here runs its session (the docker CLI
+  whose command line carries its `dhitui.session` id) — e.g. dhitui and its CLI were both
+  killed — or this machine has rebooted since;
+- or it has exited (a `--rm` that did not happen).
+
+It is **live** while its session's process runs here, and **unknown** when it was started
+from another machine (its process table is not ours to read) and its target still runs.
+Helper containers (strategy `probe`) belong to the dhitui process that created them.
+
+`judge()` is the pure rule; `list_sidecars()` applies it to an engine; `find_orphans()` and
+`remove_orphans()` are what `dhitui debug --cleanup`, `dhitui doctor` and the TUI use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from dhitui.engine.client import Engine, EngineError
+from dhitui.errors import NotFound
+from dhitui.sessions import labels as L
+
+Status = Literal["live", "orphan", "unknown"]
+GONE = "gone"  # target state for a target that no longer exists
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """One of dhitui's containers on the engine, judged."""
+
+    id: str
+    name: str
+    state: str
+    strategy: str
+    session: str
+    target_id: str | None
+    target_name: str | None
+    target_image: str | None
+    host: str
+    created: int
+    status: Status
+    reason: str
+
+    @property
+    def is_orphan(self) -> bool:
+        return self.status == "orphan"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "name": self.name, "state": self.state, "strategy": self.strategy,
+            "session": self.session, "target_id": self.target_id,
+            "target_name": self.target_name, "target_image": self.target_image,
+            "host": self.host, "created": self.created, "status": self.status,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Removal:
+    sidecar: Sidecar
+    removed: bool
+    error: str | None = None
+
+
+def judge(
+    labels: Mapping[str, str],
+    state: str,
+    target_state: str | None,
+    machine: L.Machine,
+    live_sessions: Iterable[str],
+) -> tuple[Status, str]:
+    """Is a sidecar live, an orphan, or unknown, and why.
+
+    `target_state` is the target container's state, `GONE` when it no longer exists, None
+    when the sidecar has no target container (image sessions, helpers)."""
+    host = labels.get(L.HOST, "")
+    boot = labels.get(L.BOOT, "")
+    local = bool(boot) and host == machine.host and boot == machine.boot
+    rebooted = host == machine.host and bool(boot) and boot != machine.boot
+    if labels.get(L.STRATEGY) == L.PROBE_STRATEGY:
+        pid = labels.get(L.OWNER_PID, "?")
+        if local:
+            if L.owner_process_alive(labels):
+                return "live", f"a helper of dhitui process {pid}, which is running"
+            return "orphan", f"a helper left by dhitui process {pid}, which is gone"
+        if rebooted:
+            return "orphan", "a helper from before this machine's last reboot"
+        return "unknown", f"a helper of dhitui on another machine ({host or 'unknown'})"
+    target = labels.get(L.TARGET_NAME) or labels.get(L.TARGET, "")[:12]
+    if target_state == GONE:
+        return "orphan", f"its target {target} no longer exists"
+    if target_state is not None and target_state not in ("running", "paused"):
+        return "orphan", f"its target {target} is not running ({target_state})"
+    session = labels.get(L.SESSION, "")
+    if local:
+        if session and session in set(live_sessions):
+            return "live", "its session is running on this machine"
+        return "orphan", "no process on this machine runs its session any more"
+    if rebooted:
+        return "orphan", "its session was started before this machine's last reboot"
+    if state in ("exited", "dead"):
+        return "orphan", f"it has {state}"
+    return "unknown", (f"its session was started from another machine ({host or 'unknown'}), "
+                       "whose processes cannot be checked from here")
+
+
+def is_orphan(labels: Mapping[str, str], state: str, target_state: str | None,
+              machine: L.Machine | None = None,
+              live_sessions: Iterable[str] | None = None) -> bool:
+    """`judge()` reduced to yes/no, with this machine's facts filled in."""
+    status, _ = judge(labels, state, target_state, machine or L.Machine.current(),
+                      L.live_sessions() if live_sessions is None else live_sessions)
+    return status == "orphan"
+
+
+def list_sidecars(engine: Engine) -> list[Sidecar]:
+    """Every dhitui sidecar and helper on the engine, judged (oldest first). Costs one
+    filtered list plus one inspect per distinct target, and one pass over /proc."""
+    items = engine.list_containers(all=True, filters={"label": [L.SIDECAR_FILTER]})
+    if not items:
+        return []
+    machine = L.Machine.current()
+    sessions = L.live_sessions()
+    target_states: dict[str, str] = {}
+    out = []
+    for item in sorted(items, key=lambda i: int(i.get("Created") or 0)):
+        labels = dict(item.get("Labels") or {})
+        target_id = labels.get(L.TARGET)
+        target_state = None
+        if target_id:
+            if target_id not in target_states:
+                target_states[target_id] = _state_of(engine, target_id)
+            target_state = target_states[target_id]
+        status, reason = judge(labels, str(item.get("State", "")), target_state, machine,
+                               sessions)
+        names = item.get("Names") or []
+        out.append(Sidecar(
+            id=item["Id"],
+            name=names[0].lstrip("/") if names else item["Id"][:12],
+            state=str(item.get("State", "")),
+            strategy=labels.get(L.STRATEGY, ""),
+            session=labels.get(L.SESSION, ""),
+            target_id=target_id,
+            target_name=labels.get(L.TARGET_NAME),
+            target_image=labels.get(L.TARGET_IMAGE),
+            host=labels.get(L.HOST, ""),
+            created=int(item.get("Created") or 0),
+            status=status,
+            reason=reason,
+        ))
+    return out
+
+
+def find_orphans(engine: Engine) -> list[Sidecar]:
+    return [s for s in list_sidecars(engine) if s.is_orphan]
+
+
+def remove_orphans(
+    engine: Engine, sidecars: Iterable[Sidecar] | None = None, *, include_unknown: bool = False
+) -> list[Removal]:
+    """Remove orphans (and, with `include_unknown`, sidecars whose owner cannot be checked).
+    Live sessions are never touched."""
+    candidates = list_sidecars(engine) if sidecars is None else list(sidecars)
+    results = []
+    for s in candidates:
+        if s.status == "live" or (s.status == "unknown" and not include_unknown):
+            continue
+        try:
+            engine.remove_container(s.id, force=True)
+        except (EngineError, NotFound) as exc:
+            results.append(Removal(s, False, str(exc)))
+            continue
+        results.append(Removal(s, True))
+    return results
+
+
+def _state_of(engine: Engine, container: str) -> str:
+    try:
+        state = engine.inspect_container(container).get("State") or {}
+    except NotFound:
+        return GONE
+    if state.get("Restarting"):
+        return "restarting"
+    return str(state.get("Status") or "unknown")

@@ -1,0 +1,68 @@
+"""`plan_session`: gather the facts for a target from the engine, then plan (pure).
+
+This is the entry the CLI and the TUI call; the engine calls it makes are bounded by the
+engine client's timeout. Cost: one container inspect (plus a classification unless the
+caller passes one it has), and for the toolbox one image inspect plus, once per process and
+toolbox image, a created-never-started container to find its shell.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from dhitui.detect.probe import Classifier
+from dhitui.engine.capabilities import Capabilities
+from dhitui.engine.client import Engine
+from dhitui.errors import UsageError
+from dhitui.models import Classification
+from dhitui.sessions import labels as L
+from dhitui.sessions.strategies import AUTO, STRATEGIES, SessionOptions, SessionPlan, plan
+from dhitui.sessions.targets import (
+    ContainerTarget,
+    ImageTarget,
+    container_target,
+    image_target,
+    toolbox_info,
+)
+
+
+def plan_session(
+    engine: Engine,
+    caps: Capabilities,
+    target: str | Classification | ContainerTarget | ImageTarget | None = None,
+    *,
+    image: str | None = None,
+    strategy: str = AUTO,
+    toolbox: str | None = None,
+    command: Sequence[str] | None = None,
+    tty: bool = True,
+    root: bool = False,
+    privileged: bool = False,
+    classifier: Classifier | None = None,
+) -> SessionPlan:
+    """Plan a debug session into a container (name, id, or a Classification the caller
+    has), or into a local `image` with no container. Raises NotFound for an unknown
+    container or image, UsageError for an unknown strategy. An impossible session is a plan
+    with `runnable == False` and its reasons, not an exception."""
+    if (target is None) == (image is None):
+        raise UsageError("debug either a container or an image (--image), not both or neither")
+    if strategy != AUTO and strategy not in STRATEGIES:
+        raise UsageError(f"unknown strategy {strategy!r}",
+                         hint=f"choose one of: {AUTO}, {', '.join(STRATEGIES)}")
+    machine = L.Machine.current()
+    if image is not None:
+        target = image_target(engine, image, machine)
+    elif isinstance(target, str | Classification):
+        target = container_target(engine, target, classifier)
+    assert target is not None
+    tb = toolbox_info(engine, toolbox or caps.toolbox_image, machine)
+    options = SessionOptions(
+        strategy=strategy,
+        command=tuple(command) if command is not None else None,
+        tty=tty,
+        root=root,
+        privileged=privileged,
+    )
+    return plan(target, caps=caps, endpoint=engine.endpoint, toolbox=tb, options=options,
+                session=uuid.uuid4().hex, machine=machine)

@@ -1,0 +1,246 @@
+"""Running a planned session: the terminal handed to the docker CLI and back, signals, and
+the sidecar never outliving the session.
+
+`run_session(plan, engine)` is what `dhitui debug` calls, and what the TUI calls after
+suspending itself (no Textual here). It blocks until the session ends, and returns a
+`SessionResult` with the exit status.
+
+How a sidecar is kept from outliving its session (each seen on the real engines):
+
+- normal exit: `docker run --rm` removes it, and the CLI returns only once it is gone;
+  dhitui then checks by name and removes anything left (bounded by a deadline);
+- Ctrl-C: in an interactive session the TTY is raw, so Ctrl-C is a keystroke for the
+  session's shell; without a TTY (`-- CMD`) the terminal's SIGINT reaches both dhitui and the
+  docker CLI, which forwards it to the command. dhitui ignores it either way: Ctrl-C belongs
+  to the session, whose end dhitui waits for and reports (130);
+- SIGTERM / SIGHUP to dhitui: forwarded to the CLI, the sidecar is removed (which ends the
+  CLI's attach), the CLI gets a deadline and then SIGKILL;
+- the target dies: the sidecar is in the target's PID namespace, and the kernel kills every
+  process in a PID namespace when its PID 1 exits, so the sidecar exits and `--rm` removes it;
+- `kill -9` of dhitui: the CLI is not killed with it (deliberately no PR_SET_PDEATHSIG). It
+  keeps the terminal and the session, and `--rm` still cleans up when the shell exits;
+  killing the CLI instead would strand the sidecar (a container with a TTY does not end when
+  its client goes). Only if both die is a sidecar orphaned; `dhitui debug --cleanup` finds
+  it by label (see `orphans`).
+
+Signal handlers can only be installed from the main thread; called from another thread,
+`run_session` runs the session without them (the cleanup after it still happens).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from dhitui.engine.client import Engine, EngineError
+from dhitui.errors import DhituiError, EngineUnavailable, NotFound, Unavailable
+from dhitui.sessions.strategies import SessionPlan
+from dhitui.sessions.targets import ContainerTarget
+
+STOP_GRACE = 10.0  # seconds the CLI gets to end after dhitui was told to stop
+REMOVE_DEADLINE = 20.0  # seconds to see a sidecar gone
+POLL = 0.1
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """How a session ended."""
+
+    strategy: str
+    exit_status: int  # the session's (the shell's, the command's), 128+N for signal N
+    duration: float
+    stopped_by: str | None = None  # the signal that made dhitui end it (SIGTERM, SIGHUP)
+    sidecar: str | None = None
+    leftover_removed: bool = False  # the sidecar was still there and dhitui removed it
+    cleanup_error: str | None = None  # the sidecar could not be checked or removed
+    target_running: bool | None = None  # container targets: still running afterwards?
+
+    @property
+    def message(self) -> str:
+        """One line for the user, e.g. `session ended (exit status 0)`."""
+        parts = [f"session ended (exit status {self.exit_status})"]
+        if self.stopped_by:
+            parts.append(f"ended by {self.stopped_by}")
+        if self.target_running is False:
+            parts.append("the target is no longer running")
+        if self.leftover_removed:
+            parts.append(f"removed the leftover sidecar {self.sidecar}")
+        if self.cleanup_error:
+            parts.append(self.cleanup_error)
+        return "; ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy, "exit_status": self.exit_status,
+            "duration": round(self.duration, 3), "stopped_by": self.stopped_by,
+            "sidecar": self.sidecar, "leftover_removed": self.leftover_removed,
+            "cleanup_error": self.cleanup_error, "target_running": self.target_running,
+        }
+
+
+class _Stop(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _SignalGuard:
+    """While the child owns the terminal: SIGINT is the session's, SIGTERM/SIGHUP end it.
+
+    Handlers (not SIG_IGN) are used on purpose: exec resets handled signals to their
+    defaults in the child, while ignored ones would stay ignored in the docker CLI."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self) -> None:
+        self.active = threading.current_thread() is threading.main_thread()
+        self.stopping = False
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _SignalGuard:
+        if self.active:
+            for sig in self.SIGNALS:
+                self._old[sig] = signal.getsignal(sig)
+                signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGINT or self.stopping:
+            return
+        self.stopping = True
+        raise _Stop(signum)
+
+
+class _Terminal:
+    """The controlling terminal's settings, saved before the child and put back after it
+    (the docker CLI makes the terminal raw; if it dies abruptly, it cannot undo that)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.attrs: list[Any] | None = None
+        try:
+            import termios
+
+            if os.isatty(fd):
+                self.attrs = termios.tcgetattr(fd)
+        except (ImportError, OSError):
+            self.attrs = None
+
+    def restore(self) -> None:
+        if self.attrs is None:
+            return
+        import termios
+
+        # The terminal may have gone away (hang-up): then there is nothing to restore.
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.attrs)
+
+
+def exit_status(returncode: int) -> int:
+    """A process's status as a shell reports it (128+N when killed by signal N)."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def run_session(
+    plan: SessionPlan, engine: Engine, *, env: dict[str, str] | None = None, stdin_fd: int = 0
+) -> SessionResult:
+    """Run the plan's chosen strategy with the terminal inherited; return how it ended.
+    Raises Unavailable when the plan cannot run."""
+    if not plan.runnable or plan.chosen is None:
+        raise Unavailable(plan.problem or "nothing to run")
+    strategy = plan.chosen
+    argv = list(strategy.argv)
+    child_env = plan.child_env(os.environ if env is None else env)
+    terminal = _Terminal(stdin_fd)
+    started = time.monotonic()
+    stopped_by: str | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        with _SignalGuard():
+            try:
+                proc = subprocess.Popen(argv, env=child_env)
+                returncode = proc.wait()
+            except OSError as exc:
+                raise Unavailable(f"cannot run {argv[0]}: {exc.strerror}") from None
+            except _Stop as stop:
+                stopped_by = signal.Signals(stop.signum).name
+                if proc is not None:
+                    _stop_child(proc, stop.signum, strategy.sidecar, engine)
+                returncode = -stop.signum
+    finally:
+        terminal.restore()
+    duration = time.monotonic() - started
+    leftover, cleanup_error = False, None
+    if strategy.sidecar:
+        try:
+            leftover = remove_sidecar(engine, strategy.sidecar)
+        except DhituiError as exc:
+            cleanup_error = (f"could not make sure the sidecar {strategy.sidecar} is gone "
+                             f"({exc}); `dhitui debug --cleanup` removes it")
+    return SessionResult(
+        strategy=strategy.name,
+        exit_status=exit_status(returncode),
+        duration=duration,
+        stopped_by=stopped_by,
+        sidecar=strategy.sidecar,
+        leftover_removed=leftover,
+        cleanup_error=cleanup_error,
+        target_running=_target_running(plan, engine),
+    )
+
+
+def _stop_child(proc: subprocess.Popen[bytes], signum: int, sidecar: str | None,
+                engine: Engine) -> None:
+    """End the session on dhitui's own termination: tell the CLI, remove the sidecar (which
+    ends the CLI's attach), then give the CLI a deadline."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signum)
+    if sidecar:
+        # Checked again, and reported, after the CLI is gone.
+        with contextlib.suppress(DhituiError):
+            engine.remove_container(sidecar, force=True)
+    try:
+        proc.wait(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def remove_sidecar(engine: Engine, name: str, deadline: float = REMOVE_DEADLINE) -> bool:
+    """Make sure a sidecar is gone: remove it if it is still there (True when this had to
+    remove it), then wait until the engine no longer knows it (an `--rm` may be finishing).
+    Raises EngineUnavailable/EngineError when that cannot be established."""
+    removed = engine.remove_container(name, force=True)
+    end = time.monotonic() + deadline
+    while True:
+        try:
+            engine.inspect_container(name)
+        except NotFound:
+            return removed
+        if time.monotonic() > end:
+            raise EngineError(f"{name} is still there after {deadline:.0f}s")
+        time.sleep(POLL)
+
+
+def _target_running(plan: SessionPlan, engine: Engine) -> bool | None:
+    target = plan.target
+    if not isinstance(target, ContainerTarget):
+        return None
+    try:
+        state = engine.inspect_container(target.id).get("State") or {}
+    except NotFound:
+        return False
+    except (EngineError, EngineUnavailable):
+        return None
+    return bool(state.get("Running"))

@@ -1,0 +1,544 @@
+"""Choosing how to open a debug session: pure planning, no I/O.
+
+Inputs are facts already gathered (the target, the engine's `Capabilities`, the `Endpoint`,
+the toolbox) and the user's options; the output is a `SessionPlan`: every strategy as plain
+data — available or not, why, what it needs, the choices it made and the exact argv — best
+first, with the one that will run.
+
+The strategies:
+
+- `docker-debug`: `docker debug TARGET`, Docker Desktop's CLI plugin, when installed.
+- `image-mount`: a sidecar built on the target's own image, in the target's PID and network
+  namespaces, running as the target's user, with the toolbox image mounted read-only at
+  `/dbg` and its shell as the entrypoint. Needs image mounts (Engine 28+, API 1.48).
+- `toolbox`: a sidecar whose root is the toolbox image, in the target's PID and network
+  namespaces, as the target's user. For engines without image mounts.
+- `exec`: `docker exec -it TARGET SHELL` when the container has a shell.
+
+The automatic choice: a container with its own shell gets `exec` (nothing extra runs, nothing
+to clean up, the same view as the app); one without gets `docker-debug` if installed, else
+`image-mount`, else `toolbox`.
+
+Reading the target's files at `/proc/1/root` passes the kernel's ptrace access check, which
+wants the same uid *and* gid as the target, or CAP_SYS_PTRACE (not in Docker's default set).
+Sidecars therefore run as the target's user and get no extra capability (least privilege);
+`root=True` runs them as root with `--cap-add SYS_PTRACE` instead, for reading files the
+target's user cannot or for tracing. Never `--privileged` unless asked.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dhitui.engine.capabilities import Capabilities
+from dhitui.engine.client import IMAGE_MOUNT_API
+from dhitui.engine.endpoint import Endpoint
+from dhitui.sessions import argv as A
+from dhitui.sessions import labels as L
+from dhitui.sessions.targets import (
+    MOUNT_POINT,
+    ContainerTarget,
+    ImageTarget,
+    Target,
+    ToolboxInfo,
+    safe_path_entries,
+    safe_word,
+)
+
+STRATEGIES = ("docker-debug", "image-mount", "toolbox", "exec")
+AUTO = "auto"
+MIN_CLI_FOR_IMAGE_MOUNTS = 28
+TOOLBOX_PATH_DIRS = ("/bin", "/usr/bin", "/sbin", "/usr/sbin")
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """What the user asked for."""
+
+    strategy: str = AUTO
+    command: tuple[str, ...] | None = None  # run this and exit (None: interactive shell)
+    tty: bool = True  # allocate a TTY (interactive sessions on a terminal)
+    root: bool = False  # sidecar/exec as root (sidecars: with CAP_SYS_PTRACE)
+    privileged: bool = False  # only ever when the user asks
+
+
+@dataclass(frozen=True)
+class Need:
+    """One requirement of a strategy and whether it is met here."""
+
+    what: str
+    met: bool
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One way to open the session, as plain data."""
+
+    name: str
+    summary: str  # what it is, in one line
+    available: bool
+    reasons: tuple[str, ...]  # why it cannot be used (empty when available)
+    needs: tuple[Need, ...]
+    notes: tuple[str, ...]  # the choices made (user, capabilities, network) and where things are
+    argv: tuple[str, ...] = ()  # only for an available strategy
+    sidecar: str | None = None  # the container it starts, if any (removed when the session ends)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def command_line(self) -> str:
+        return A.command_line(self.argv)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "summary": self.summary,
+            "available": self.available,
+            "reasons": list(self.reasons),
+            "needs": [{"what": n.what, "met": n.met} for n in self.needs],
+            "notes": list(self.notes),
+            "argv": list(self.argv),
+            "command_line": self.command_line if self.argv else None,
+            "sidecar": self.sidecar,
+            "labels": dict(self.labels),
+        }
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """The strategies for one target, best first, and the one that will run."""
+
+    target: Target
+    strategies: tuple[Strategy, ...]
+    chosen: Strategy | None  # the requested one (even if unavailable), or the best available
+    requested: str
+    options: SessionOptions
+    session_id: str
+    endpoint: Endpoint
+    toolbox: ToolboxInfo | None
+
+    @property
+    def runnable(self) -> bool:
+        return self.chosen is not None and self.chosen.available
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return self.chosen.argv if self.chosen else ()
+
+    @property
+    def command_line(self) -> str:
+        return A.command_line(self.argv)
+
+    @property
+    def problem(self) -> str | None:
+        """Why nothing can run, in one line (None when the plan is runnable); the reasons of
+        each strategy are in `strategies`."""
+        if self.runnable:
+            return None
+        if self.chosen is not None:
+            return f"strategy {self.chosen.name} cannot be used: {'; '.join(self.chosen.reasons)}"
+        t = self.target
+        if isinstance(t, ContainerTarget):
+            state = target_state_problem(t)
+            if state:
+                return f"cannot debug {t.label}: {state}"
+            return f"no debug strategy can open the container {t.label} here"
+        mount = self.strategy("image-mount")
+        if not t.shell and any("cannot mount images" in r for r in mount.reasons):
+            return (f"cannot explore the image {t.label} here: it has no shell, and without "
+                    f"`docker debug` that needs image mounts (Engine 28+, API "
+                    f"{IMAGE_MOUNT_API}), which this engine lacks")
+        return f"no debug strategy can open the image {t.label} here"
+
+    def strategy(self, name: str) -> Strategy:
+        return next(s for s in self.strategies if s.name == name)
+
+    def child_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        return A.child_env(env)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target.to_json(),
+            "requested": self.requested,
+            "strategy": self.chosen.name if self.chosen else None,
+            "runnable": self.runnable,
+            "problem": self.problem,
+            "argv": list(self.argv),
+            "command_line": self.command_line if self.argv else None,
+            "env_unset": list(A.ENV_UNSET),
+            "session": self.session_id,
+            "endpoint": {"url": self.endpoint.url, "source": self.endpoint.source,
+                         "context": self.endpoint.context},
+            "toolbox": self.toolbox.to_json() if self.toolbox else None,
+            "strategies": [s.to_json() for s in self.strategies],
+        }
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    target: Target
+    caps: Capabilities
+    endpoint: Endpoint
+    toolbox: ToolboxInfo | None
+    options: SessionOptions
+    session: str
+    machine: L.Machine
+
+    @property
+    def prefix(self) -> list[str]:
+        assert self.caps.docker_cli_path
+        return A.docker_prefix(self.caps.docker_cli_path, self.endpoint)
+
+    @property
+    def sidecar_name(self) -> str:
+        base = re.sub(r"[^A-Za-z0-9_.-]+", "-", self.target.label.rsplit("/", 1)[-1]).strip("-.")
+        return f"dhitui-debug-{base[:40] or 'target'}-{self.session[:8]}"
+
+
+class _Checks:
+    """Collects a strategy's needs and the reasons it cannot run."""
+
+    def __init__(self) -> None:
+        self.needs: list[Need] = []
+        self.reasons: list[str] = []
+
+    def need(self, what: str, met: bool, why_not: str) -> None:
+        self.needs.append(Need(what, met))
+        if not met:
+            self.reasons.append(why_not)
+
+    def block(self, why: str) -> None:
+        self.reasons.append(why)
+
+    @property
+    def ok(self) -> bool:
+        return not self.reasons
+
+
+def plan(
+    target: Target,
+    *,
+    caps: Capabilities,
+    endpoint: Endpoint,
+    toolbox: ToolboxInfo | None,
+    options: SessionOptions,
+    session: str,
+    machine: L.Machine,
+) -> SessionPlan:
+    """Every strategy for `target`, best first, and the one to run."""
+    ins = _Inputs(target, caps, endpoint, toolbox, options, session, machine)
+    built = {
+        "docker-debug": _docker_debug(ins),
+        "image-mount": _image_mount(ins),
+        "toolbox": _toolbox(ins),
+        "exec": _exec(ins),
+    }
+    order = ranking(target)
+    strategies = tuple(built[name] for name in order)
+    if options.strategy == AUTO:
+        chosen = next((s for s in strategies if s.available), None)
+    else:
+        chosen = built[options.strategy]
+    return SessionPlan(
+        target=target, strategies=strategies, chosen=chosen, requested=options.strategy,
+        options=options, session_id=session, endpoint=endpoint, toolbox=toolbox,
+    )
+
+
+def ranking(target: Target) -> tuple[str, ...]:
+    """Best first: the target's own shell when it has one, else docker debug, image mount,
+    toolbox."""
+    if target.shell:
+        return ("exec", "docker-debug", "image-mount", "toolbox")
+    return ("docker-debug", "image-mount", "toolbox", "exec")
+
+
+def _cli(ins: _Inputs, checks: _Checks) -> None:
+    checks.need(
+        "the docker CLI", ins.caps.docker_cli_path is not None,
+        "no docker CLI on PATH (dhitui runs sessions through it; install the docker CLI)",
+    )
+
+
+def target_state_problem(t: ContainerTarget) -> str | None:
+    """Why no sidecar can join this container now, if it cannot."""
+    if t.state == "restarting":
+        return f"container {t.label} is restarting; wait until it runs"
+    if not t.running:
+        return (f"container {t.label} is not running ({t.state}); start it, or explore its "
+                f"image with `dhitui debug --image {t.image or t.image_id}`")
+    return None
+
+
+def _running(ins: _Inputs, checks: _Checks, *, allow_paused: bool) -> None:
+    t = ins.target
+    if not isinstance(t, ContainerTarget):
+        return
+    state = target_state_problem(t)
+    if state:
+        checks.need("a running container", False, state)
+    elif t.state == "paused" and not allow_paused:
+        checks.need("a running container", False,
+                    f"container {t.label} is paused (`docker unpause {t.label}`)")
+    else:
+        checks.need("a running container", True, "")
+
+
+def _cli_major(version: str | None) -> int | None:
+    m = re.match(r"(\d+)\.", version or "")
+    return int(m.group(1)) if m else None
+
+
+def _finish(name: str, summary: str, checks: _Checks, notes: list[str],
+            build: Callable[[], list[str]], sidecar: str | None = None,
+            labels: Mapping[str, str] | None = None) -> Strategy:
+    """The strategy as data; its argv is built only when every need is met."""
+    argv: tuple[str, ...] = ()
+    if checks.ok:
+        argv = tuple(build())
+        bad = A.check_argv(argv)
+        if bad:
+            checks.block(f"refusing to run: {bad}")
+            argv = ()
+    return Strategy(
+        name=name, summary=summary, available=checks.ok, reasons=tuple(checks.reasons),
+        needs=tuple(checks.needs), notes=tuple(notes) if checks.ok else (), argv=argv,
+        sidecar=sidecar if checks.ok else None, labels=dict(labels or {}) if checks.ok else {},
+    )
+
+
+def _sidecar_labels(ins: _Inputs, strategy: str) -> dict[str, str]:
+    t = ins.target
+    if isinstance(t, ContainerTarget):
+        return L.session_labels(session=ins.session, strategy=strategy, machine=ins.machine,
+                                target_id=t.id, target_name=t.name)
+    return L.session_labels(session=ins.session, strategy=strategy, machine=ins.machine,
+                            target_image=t.ref)
+
+
+def _target_files_note(t: ContainerTarget) -> str:
+    if t.pid_mode == "host":
+        where = f"/proc/{t.host_pid}/root" if t.host_pid else "/proc/<its host pid>/root"
+        return (f"the target shares the host's PID namespace, so PID 1 is the host's init: "
+                f"the target's files are at {where}")
+    if t.pid_mode.startswith("container:"):
+        return (f"the target shares the PID namespace of {t.pid_mode[len('container:'):]}, "
+                "whose process is PID 1 here: find the target's process with `ps` and use "
+                "/proc/<pid>/root")
+    return "the target's files (live): /proc/1/root; its process is PID 1"
+
+
+def _sidecar_user(
+    ins: _Inputs, checks: _Checks, *, names_resolve: bool
+) -> tuple[str | None, list[str], str]:
+    """(--user value, capabilities to add, note) for a sidecar of a container target;
+    `names_resolve`: the sidecar runs the target's image, so a user name means the same."""
+    t = ins.target
+    if ins.options.root:
+        caps = [] if t.user.uid == 0 else ["SYS_PTRACE"]
+        why = ("as root" + (" with CAP_SYS_PTRACE (needed to read /proc/1/root of another "
+                            "user, and to trace its processes)" if caps else ", like the target"))
+        return "0:0", caps, f"runs {why}, because --root was asked for"
+    u = t.user
+    if u.uid is not None:
+        value = f"{u.uid}:{u.gid}" if u.gid is not None else str(u.uid)
+        note = (f"runs as {value}, the target's own user: the kernel lets the same uid and gid "
+                "read /proc/1/root with no extra capability (least privilege; --root would run "
+                "it as root with CAP_SYS_PTRACE instead)")
+        if u.gid is None:
+            note += "; the target's gid is unknown, and a different gid is refused"
+        return value, [], note
+    if names_resolve and u.raw and safe_word(u.raw.replace(":", "")):
+        return u.raw, [], (f"runs as {u.raw}, the target's own user (resolved by the target's "
+                           "image, which this sidecar is built on)")
+    checks.need(
+        "the target's uid", False,
+        f"the target runs as {u.display}, whose uid is not known (its image's /etc/passwd does "
+        "not list it), so a sidecar cannot match it; use --root (root with CAP_SYS_PTRACE)",
+    )
+    return None, [], ""
+
+
+def _docker_debug(ins: _Inputs) -> Strategy:
+    t = ins.target
+    checks = _Checks()
+    _cli(ins, checks)
+    checks.need(
+        "the `docker debug` CLI plugin", ins.caps.docker_debug_plugin is not None,
+        "the `docker debug` CLI plugin is not installed (it comes with Docker Desktop 4.49+)",
+    )
+    if isinstance(t, ContainerTarget) and t.state in ("restarting", "removing"):
+        checks.block(f"container {t.label} is {t.state}")
+    notes = ["Docker Desktop's `docker debug`: brings its own toolbox and removes its own "
+             "helper containers; it opens a root shell unless told otherwise"]
+    if isinstance(t, ContainerTarget) and not t.running:
+        notes.append(f"{t.label} is {t.state}: docker debug opens its filesystem, and discards "
+                     "changes when the session ends")
+    ref = t.id if isinstance(t, ContainerTarget) else t.ref
+    return _finish(
+        "docker-debug", "`docker debug`, Docker Desktop's debug shell", checks, notes,
+        lambda: A.docker_debug(ins.prefix, target=ref, command=ins.options.command,
+                               privileged=ins.options.privileged),
+    )
+
+
+def _toolbox_present(ins: _Inputs, checks: _Checks) -> ToolboxInfo | None:
+    tb = ins.toolbox
+    ref = tb.ref if tb else ins.caps.toolbox_image
+    present = tb is not None and tb.present
+    checks.need(
+        f"the toolbox image {ref} present locally", present,
+        f"the toolbox image {ref} is not present locally (dhitui never pulls: `docker pull "
+        f"{ref}` where a registry is reachable, `docker load` it, or choose one with --toolbox)",
+    )
+    if tb is not None and present and tb.problem:
+        checks.block(tb.problem)
+    return tb if present else None
+
+
+def _image_mount(ins: _Inputs) -> Strategy:
+    t = ins.target
+    checks = _Checks()
+    _cli(ins, checks)
+    major = _cli_major(ins.caps.docker_cli)
+    checks.need(
+        f"docker CLI {MIN_CLI_FOR_IMAGE_MOUNTS}+ (knows --mount type=image)",
+        major is None or major >= MIN_CLI_FOR_IMAGE_MOUNTS,
+        f"the docker CLI is {ins.caps.docker_cli}; `--mount type=image` needs "
+        f"{MIN_CLI_FOR_IMAGE_MOUNTS}.0 or newer",
+    )
+    checks.need(
+        f"image mounts (Engine 28+, API {IMAGE_MOUNT_API})", ins.caps.image_mounts,
+        f"the engine ({ins.caps.engine_version}, API {ins.caps.api_version}) cannot mount "
+        f"images: that needs API {IMAGE_MOUNT_API} (Engine 28+)",
+    )
+    tb = _toolbox_present(ins, checks)
+    if tb is not None and tb.problem is None:
+        checks.need(f"a toolbox that works mounted at {MOUNT_POINT} (static, no absolute links)",
+                    tb.mount_shell is not None,
+                    f"the toolbox image {tb.ref} cannot work mounted at {MOUNT_POINT}: "
+                    f"{tb.mount_problem}")
+    _running(ins, checks, allow_paused=True)
+    notes: list[str] = []
+    user: str | None = None
+    caps: list[str] = []
+    if isinstance(t, ContainerTarget):
+        user, caps, user_note = _sidecar_user(ins, checks, names_resolve=True)
+        summary = (f"a sidecar on the target's own image with the toolbox mounted read-only at "
+                   f"{MOUNT_POINT}")
+        notes += [user_note, _target_files_note(t)]
+    else:
+        if ins.options.root:
+            user = "0:0"
+            notes.append("runs as root, because --root was asked for")
+        else:
+            notes.append(f"runs as the image's user ({t.user.display})")
+        summary = f"a container of the image with the toolbox mounted read-only at {MOUNT_POINT}"
+        notes.append("the image's files are at /; no network")
+    shell = tb.mount_shell if tb and tb.mount_shell else "/bin/sh"
+    entry = MOUNT_POINT + shell
+    dirs = [MOUNT_POINT + d for d in TOOLBOX_PATH_DIRS]
+    shell_dir = posixpath.dirname(entry)
+    if shell_dir not in dirs:
+        dirs.insert(0, shell_dir)
+    path = ":".join([*dirs, *safe_path_entries(t.path_env)])
+    notes.append(f"tools: {MOUNT_POINT}/bin (first on PATH); the sidecar's own / is the "
+                 "target's image as built")
+    if isinstance(t, ContainerTarget):
+        notes.append(_network_note(t))
+        if t.state == "paused":
+            notes.append(f"{t.label} is paused: its processes stay frozen until unpaused")
+    name = ins.sidecar_name
+    labels = _sidecar_labels(ins, "image-mount")
+    return _finish(
+        "image-mount", summary, checks, notes,
+        lambda: A.sidecar_run(
+            ins.prefix, image=t.image_id if isinstance(t, ContainerTarget) else t.ref,
+            name=name, labels=labels, tty=ins.options.tty, entrypoint=entry,
+            command=ins.options.command, user=user,
+            pid_of=t.id if isinstance(t, ContainerTarget) else None,
+            network=f"container:{t.id}" if isinstance(t, ContainerTarget) else "none",
+            toolbox_mount=tb.ref if tb else "", path=path, cap_add=caps,
+            privileged=ins.options.privileged,
+        ),
+        sidecar=name, labels=labels,
+    )
+
+
+def _network_note(t: ContainerTarget) -> str:
+    return (f"shares the target's network namespace (--network container:ID; the target's "
+            f"own mode is {t.network_mode})")
+
+
+def _toolbox(ins: _Inputs) -> Strategy:
+    t = ins.target
+    checks = _Checks()
+    summary = ("a sidecar whose root is the toolbox image, in the target's PID and network "
+               "namespaces")
+    if isinstance(t, ImageTarget):
+        checks.block(
+            "a sidecar rooted in the toolbox cannot see an image's files: exploring an image "
+            f"needs image mounts (Engine 28+, API {IMAGE_MOUNT_API}), docker debug, or a shell "
+            "in the image"
+        )
+        return _finish("toolbox", summary, checks, [], lambda: [])
+    _cli(ins, checks)
+    tb = _toolbox_present(ins, checks)
+    _running(ins, checks, allow_paused=True)
+    user, caps, user_note = _sidecar_user(ins, checks, names_resolve=False)
+    notes = [user_note, _target_files_note(t), "tools: the toolbox's own PATH",
+             _network_note(t)]
+    if t.state == "paused":
+        notes.append(f"{t.label} is paused: its processes stay frozen until unpaused")
+    name = ins.sidecar_name
+    labels = _sidecar_labels(ins, "toolbox")
+    return _finish(
+        "toolbox", summary, checks, notes,
+        lambda: A.sidecar_run(
+            ins.prefix, image=tb.ref if tb else "", name=name, labels=labels,
+            tty=ins.options.tty, entrypoint=(tb.shell if tb and tb.shell else "/bin/sh"),
+            command=ins.options.command, user=user, pid_of=t.id,
+            network=f"container:{t.id}", cap_add=caps, privileged=ins.options.privileged,
+        ),
+        sidecar=name, labels=labels,
+    )
+
+
+def _exec(ins: _Inputs) -> Strategy:
+    t = ins.target
+    checks = _Checks()
+    _cli(ins, checks)
+    what = "container" if isinstance(t, ContainerTarget) else "image"
+    checks.need(f"a shell in the {what}", t.shell is not None,
+                f"the {what} has no shell (that is what the other strategies are for)")
+    _running(ins, checks, allow_paused=False)
+    shell = t.shell or "/bin/sh"
+    if isinstance(t, ContainerTarget):
+        who = "root, because --root was asked for" if ins.options.root else t.user.display
+        notes = [f"runs the container's own shell {shell} as {who}; nothing else is started"]
+        return _finish(
+            "exec", f"`docker exec` of the container's own shell {shell}", checks, notes,
+            lambda: A.exec_in(ins.prefix, container=t.id, shell=shell,
+                              command=ins.options.command, tty=ins.options.tty,
+                              root=ins.options.root, privileged=ins.options.privileged),
+        )
+    name = ins.sidecar_name
+    labels = _sidecar_labels(ins, "exec")
+    notes = [f"a throwaway container of the image running its own shell {shell} "
+             f"as {'root' if ins.options.root else t.user.display}; no network"]
+    return _finish(
+        "exec", f"the image's own shell {shell} in a throwaway container", checks, notes,
+        lambda: A.sidecar_run(
+            ins.prefix, image=t.ref, name=name, labels=labels, tty=ins.options.tty,
+            entrypoint=shell, command=ins.options.command,
+            user="0:0" if ins.options.root else None, network="none",
+            privileged=ins.options.privileged,
+        ),
+        sidecar=name, labels=labels,
+    )

@@ -1,0 +1,394 @@
+"""What a session is opened into, and the toolbox it brings: facts gathered from the engine.
+
+Three things are looked up before a plan can be made:
+
+- the **target container** (`ContainerTarget`): its classification (user, shell) plus the
+  few settings a sidecar must respect (pid and network mode, PATH, state);
+- or the **target image** (`ImageTarget`) for `dhitui debug --image`;
+- the **toolbox image** (`ToolboxInfo`): present locally? where is its shell, and can that
+  shell still work when the image is mounted at `/dbg` inside another root? A shell reached
+  through an absolute symlink (`/bin/sh -> /bin/busybox`, as in Alpine) or a dynamically
+  linked one (its ELF interpreter, e.g. `/lib/ld-musl-x86_64.so.1`, would be looked up in the
+  target's root) cannot.
+
+Image files are read without running anything: dhitui creates (never starts) a throwaway
+container of the image, stats paths through the archive API, and removes it. That container
+is labelled like a sidecar (strategy `probe`) so a crash cannot leave it unnoticed. Results
+are cached per image id, in memory and on disk (`image_cache`): an image id names content,
+so the answer never changes.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import struct
+import threading
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from dhitui.detect.probe import GO_MODE_DIR, GO_MODE_SYMLINK, MAX_LINK_HOPS, SHELLS, Classifier
+from dhitui.engine.client import Engine, EngineError
+from dhitui.errors import NotFound
+from dhitui.models import Classification, UserSpec, parse_group, parse_passwd, resolve_user
+from dhitui.sessions import image_cache
+from dhitui.sessions import labels as L
+
+MOUNT_POINT = "/dbg"
+# Characters container data may bring into a docker argv without question. PATH entries and
+# user names outside this set are left out rather than quoted (see argv.check_argv).
+_SAFE_WORD = re.compile(r"[A-Za-z0-9_.+/@-]+")
+
+
+@dataclass(frozen=True)
+class ContainerTarget:
+    """A container to open a session into."""
+
+    id: str
+    name: str
+    image: str  # the reference it was created from
+    image_id: str
+    state: str  # running, paused, exited, created, restarting, dead, removing
+    user: UserSpec
+    shell: str | None
+    path_env: str | None  # PATH in the container's environment
+    network_mode: str
+    pid_mode: str
+    host_pid: int | None  # State.Pid: the target's PID 1 as the host sees it
+    kind: Literal["container"] = "container"
+
+    @property
+    def running(self) -> bool:
+        """Running or paused: something a sidecar can join."""
+        return self.state in ("running", "paused")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id[:12]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "id": self.id, "name": self.name, "image": self.image,
+            "image_id": self.image_id, "state": self.state, "user": self.user.to_json(),
+            "shell": self.shell, "network_mode": self.network_mode, "pid_mode": self.pid_mode,
+        }
+
+
+@dataclass(frozen=True)
+class ImageTarget:
+    """An image to explore with no container (`dhitui debug --image`)."""
+
+    ref: str
+    image_id: str
+    user: UserSpec
+    shell: str | None
+    path_env: str | None
+    kind: Literal["image"] = "image"
+
+    @property
+    def label(self) -> str:
+        return self.ref
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "ref": self.ref, "image_id": self.image_id,
+            "user": self.user.to_json(), "shell": self.shell,
+        }
+
+
+Target = ContainerTarget | ImageTarget
+
+
+@dataclass(frozen=True)
+class ToolboxInfo:
+    """The toolbox image and how its shell can be started."""
+
+    ref: str
+    image_id: str | None  # None: not present locally
+    shell: str | None  # path of its shell inside the toolbox (when it is the sidecar's root)
+    mount_shell: str | None  # the same, when it also works with the toolbox mounted at /dbg
+    problem: str | None = None  # why it cannot be used at all (no shell, unreadable)
+    mount_problem: str | None = None  # why it cannot be used mounted at /dbg
+
+    @property
+    def present(self) -> bool:
+        return self.image_id is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref, "present": self.present, "image_id": self.image_id,
+            "shell": self.shell, "mount_shell": self.mount_shell, "problem": self.problem,
+            "mount_problem": self.mount_problem,
+        }
+
+
+@dataclass(frozen=True)
+class ImageFiles:
+    """What an image holds, as far as sessions care."""
+
+    shell: str | None  # first shell found (SHELLS order), resolved to an executable
+    shell_hops: tuple[str, ...]  # the symlink targets followed to get there
+    mountable: bool  # every hop relative and staying inside the image
+    interpreter: str | None  # PT_INTERP of the shell's binary ("" = static, None = unknown)
+    passwd: dict[str, tuple[int, int]]
+    groups: dict[str, int]
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def container_target(
+    engine: Engine, target: str | Classification, classifier: Classifier | None = None
+) -> ContainerTarget:
+    """Look a container up (by name, id or id prefix) and describe it as a session target.
+
+    A `Classification` the caller already has (the TUI's) is reused for the user and shell;
+    otherwise the container is classified (through `classifier`, to share its image cache).
+    The state always comes from a fresh inspect. Raises NotFound for no such container."""
+    ref = target.container_id if isinstance(target, Classification) else target
+    inspect = engine.inspect_container(ref)
+    if isinstance(target, Classification) and target.container_id == inspect["Id"]:
+        classification = target
+    else:
+        classification = (classifier or Classifier(engine)).classify(inspect["Id"])
+    config = inspect.get("Config") or {}
+    host_config = inspect.get("HostConfig") or {}
+    state = inspect.get("State") or {}
+    status = str(state.get("Status") or classification.state)
+    if state.get("Restarting"):
+        status = "restarting"
+    pid = state.get("Pid")
+    return ContainerTarget(
+        id=inspect["Id"],
+        name=(inspect.get("Name") or "").lstrip("/"),
+        image=config.get("Image") or classification.image,
+        image_id=inspect.get("Image") or classification.image_id,
+        state=status,
+        user=classification.user,
+        shell=classification.shell,
+        path_env=_env_value(config.get("Env"), "PATH"),
+        network_mode=str(host_config.get("NetworkMode") or "default"),
+        pid_mode=str(host_config.get("PidMode") or ""),
+        host_pid=int(pid) if isinstance(pid, int) and pid > 0 else None,
+    )
+
+
+def image_target(engine: Engine, ref: str, machine: L.Machine | None = None) -> ImageTarget:
+    """Describe a local image as a session target; NotFound when it is not present."""
+    image = engine.inspect_image(ref)
+    config = image.get("Config") or {}
+    files = image_files(engine, image["Id"], machine)
+    raw_user = str(config.get("User") or "")
+    user = resolve_user(raw_user, "image" if raw_user else "default", files.passwd, files.groups)
+    return ImageTarget(
+        ref=ref,
+        image_id=image["Id"],
+        user=user,
+        shell=files.shell,
+        path_env=_env_value(config.get("Env"), "PATH"),
+    )
+
+
+def toolbox_info(engine: Engine, ref: str, machine: L.Machine | None = None) -> ToolboxInfo:
+    """Is the toolbox present locally, and how is its shell started (as root, or mounted)?"""
+    try:
+        image = engine.inspect_image(ref)
+    except NotFound:
+        return ToolboxInfo(ref, None, None, None)
+    try:
+        files = image_files(engine, image["Id"], machine)
+    except (EngineError, NotFound) as exc:
+        # The toolbox serves only some strategies: report it there, do not fail the plan.
+        return ToolboxInfo(ref, image["Id"], None, None,
+                           problem=f"the toolbox image {ref} could not be looked at: {exc}")
+    if files.shell is None:
+        return ToolboxInfo(ref, image["Id"], None, None,
+                           problem=f"the toolbox image {ref} has no shell "
+                           f"(looked for {', '.join(SHELLS)})")
+    problem = None
+    if not files.mountable:
+        chain = " -> ".join((files.shell, *files.shell_hops))
+        problem = (f"its shell is reached through an absolute symlink ({chain}), which would "
+                   f"resolve inside the target's root; use a toolbox with hard or relative "
+                   "links (like the official busybox images), or the toolbox strategy")
+    elif files.interpreter:
+        problem = (f"its shell is dynamically linked (interpreter {files.interpreter}), and the "
+                   "interpreter would be looked up in the target's root; use a statically "
+                   "linked toolbox (busybox), or the toolbox strategy")
+    return ToolboxInfo(ref, image["Id"], files.shell, None if problem else files.shell,
+                       mount_problem=problem)
+
+
+def _env_value(env: object, key: str) -> str | None:
+    if not isinstance(env, list):
+        return None
+    for item in env:
+        if isinstance(item, str) and item.startswith(key + "="):
+            return item[len(key) + 1 :]
+    return None
+
+
+def safe_path_entries(path_env: str | None) -> list[str]:
+    """The entries of a container's PATH that are plain absolute paths (others dropped)."""
+    return [p for p in (path_env or "").split(":") if p.startswith("/") and _SAFE_WORD.fullmatch(p)]
+
+
+def safe_word(text: str) -> bool:
+    return bool(_SAFE_WORD.fullmatch(text))
+
+
+# --------------------------------------------------------------------------- image files
+
+_cache_lock = threading.Lock()
+_files_cache: dict[str, ImageFiles] = {}
+# What the file probe looks for; cached results from other rules are not used.
+PROBE_VERSION = "1:" + ",".join(SHELLS)
+
+
+def image_files(engine: Engine, image_id: str, machine: L.Machine | None = None) -> ImageFiles:
+    """The shell and users of an image, read through a created-never-started container.
+    Cached per image id (content-addressed, so never stale) in memory and on disk."""
+    with _cache_lock:
+        cached = _files_cache.get(image_id)
+    if cached is None:
+        cached = _from_json(image_cache.load(image_id, PROBE_VERSION))
+    if cached is not None:
+        with _cache_lock:
+            _files_cache[image_id] = cached
+        return cached
+    machine = machine or L.Machine.current()
+    helper = engine.create_container(
+        image_id,
+        # Never started; a path that cannot exist makes that plain to anyone who looks.
+        entrypoint=["/dhitui-probe-never-started"],
+        labels=L.helper_labels(uuid.uuid4().hex, machine),
+    )
+    try:
+        files = _read_image_files(engine, helper)
+    finally:
+        engine.remove_container(helper, force=True)
+    with _cache_lock:
+        _files_cache[image_id] = files
+    image_cache.store(image_id, asdict(files), PROBE_VERSION)
+    return files
+
+
+def forget_image_files() -> None:
+    """Drop the in-memory cache (tests)."""
+    with _cache_lock:
+        _files_cache.clear()
+
+
+def _from_json(entry: dict[str, Any] | None) -> ImageFiles | None:
+    if entry is None:
+        return None
+    shell, interpreter = entry.get("shell"), entry.get("interpreter")
+    if not isinstance(shell, str | None) or not isinstance(interpreter, str | None):
+        return None
+    try:
+        return ImageFiles(
+            shell=shell,
+            shell_hops=tuple(entry["shell_hops"]),
+            mountable=bool(entry["mountable"]),
+            interpreter=interpreter,
+            passwd={str(k): (int(v[0]), int(v[1])) for k, v in entry["passwd"].items()},
+            groups={str(k): int(v) for k, v in entry["groups"].items()},
+        )
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def _read_image_files(engine: Engine, container: str) -> ImageFiles:
+    shell = None
+    hops: tuple[str, ...] = ()
+    mountable = True
+    for candidate in SHELLS:
+        final, chain, relative_only = _resolve(engine, container, candidate)
+        if final is not None:
+            shell, hops, mountable = candidate, tuple(chain), relative_only
+            break
+    interpreter: str | None = None
+    if shell is not None:
+        head = engine.read_file_head(container, hops[-1] if hops else shell, 4096)
+        interpreter = elf_interpreter(head) if head is not None else None
+    passwd_raw = engine.read_file(container, "/etc/passwd", limit=256 * 1024)
+    group_raw = engine.read_file(container, "/etc/group", limit=256 * 1024)
+    return ImageFiles(
+        shell=shell,
+        shell_hops=hops,
+        mountable=mountable,
+        interpreter=interpreter,
+        passwd=parse_passwd(passwd_raw.decode(errors="replace")) if passwd_raw else {},
+        groups=parse_group(group_raw.decode(errors="replace")) if group_raw else {},
+    )
+
+
+def _resolve(engine: Engine, container: str, path: str) -> tuple[str | None, list[str], bool]:
+    """Follow symlinks to an executable file: (final path, hops, every hop relative and
+    inside the image)."""
+    hops: list[str] = []
+    relative_only = True
+    current = path
+    for _ in range(MAX_LINK_HOPS):
+        st = engine.stat_path(container, current)
+        if st is None:
+            return None, hops, relative_only
+        mode = int(st.get("mode", 0))
+        target = str(st.get("linkTarget") or "")
+        if mode & GO_MODE_SYMLINK and target:
+            if target.startswith("/"):
+                relative_only = False
+                nxt = posixpath.normpath(target)
+            else:
+                joined = posixpath.join(posixpath.dirname(current), target)
+                # Mounted at /dbg, "../" past the image's root would leave it.
+                if not posixpath.normpath(MOUNT_POINT + joined).startswith(MOUNT_POINT + "/"):
+                    relative_only = False
+                nxt = posixpath.normpath(joined)
+            hops.append(nxt)
+            current = nxt
+            continue
+        if mode & GO_MODE_DIR or not mode & 0o111:
+            return None, hops, relative_only
+        return current, hops, relative_only
+    return None, hops, relative_only
+
+
+PT_INTERP = 3
+
+
+def elf_interpreter(head: bytes) -> str | None:
+    """The program interpreter of an ELF executable from its first bytes: "" for a static
+    binary, the interpreter path for a dynamic one, None when it cannot be told (not ELF,
+    or the program headers lie beyond `head`)."""
+    if len(head) < 64 or head[:4] != b"\x7fELF":
+        return None
+    is64 = head[4] == 2
+    endian = "<" if head[5] == 1 else ">"
+    try:
+        if is64:
+            phoff = struct.unpack_from(endian + "Q", head, 0x20)[0]
+            phentsize, phnum = struct.unpack_from(endian + "HH", head, 0x36)
+        else:
+            phoff = struct.unpack_from(endian + "I", head, 0x1C)[0]
+            phentsize, phnum = struct.unpack_from(endian + "HH", head, 0x2A)
+        for i in range(phnum):
+            base = phoff + i * phentsize
+            if base + phentsize > len(head):
+                return None
+            p_type = struct.unpack_from(endian + "I", head, base)[0]
+            if p_type != PT_INTERP:
+                continue
+            if is64:
+                offset = struct.unpack_from(endian + "Q", head, base + 8)[0]
+                size = struct.unpack_from(endian + "Q", head, base + 0x20)[0]
+            else:
+                offset = struct.unpack_from(endian + "I", head, base + 4)[0]
+                size = struct.unpack_from(endian + "I", head, base + 16)[0]
+            if offset + size > len(head):
+                return None
+            return head[offset : offset + size].split(b"\0", 1)[0].decode(errors="replace")
+    except struct.error:
+        return None
+    return ""

@@ -1,0 +1,425 @@
+"""Session planning without an engine: the argv builder, the choice of strategy and its
+reasons, the orphan rule, and the pieces of the runner that need no container."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from dhitui.cli import split_trailing
+from dhitui.engine.capabilities import Capabilities
+from dhitui.engine.endpoint import DEFAULT_HOST, Endpoint, TLSFiles
+from dhitui.models import UserSpec, resolve_user
+from dhitui.sessions import argv as A
+from dhitui.sessions import labels as L
+from dhitui.sessions.orphans import GONE, judge
+from dhitui.sessions.runner import SessionResult, exit_status
+from dhitui.sessions.strategies import SessionOptions, SessionPlan, plan
+from dhitui.sessions.targets import (
+    ContainerTarget,
+    ImageTarget,
+    ToolboxInfo,
+    elf_interpreter,
+    safe_path_entries,
+)
+
+CLI = "/usr/bin/docker"
+HOST = "unix:///run/e28.sock"
+MACHINE = L.Machine(host="here", boot="boot-1")
+CID = "c0ffee" + "0" * 58
+IMAGE_ID = "sha256:" + "a" * 64
+
+
+def caps(**changes: object) -> Capabilities:
+    base = Capabilities(
+        endpoint=HOST, source="flag", reason="--host", context=None, engine_version="28.5.2",
+        api_version="1.51", negotiated_api_version="1.51", min_api_version="1.24", os="linux",
+        arch="amd64", kernel="6.1", operating_system="Debian", rootless=False, userns=False,
+        seccomp_profile="builtin", apparmor=False, selinux=False, cgroup_version="2",
+        cgroup_driver="systemd", storage_driver="overlay2", image_mounts=True,
+        docker_cli="28.5.2", docker_cli_path=CLI, docker_debug=False, docker_debug_plugin=None,
+        toolbox_image="busybox", toolbox_image_present=True, containers_running=1,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+E20 = {"engine_version": "20.10.24", "api_version": "1.41", "image_mounts": False}
+PLUGIN = {"docker_debug": True, "docker_debug_plugin": {"name": "debug", "path": "/x"}}
+
+
+def target(**changes: object) -> ContainerTarget:
+    base = ContainerTarget(
+        id=CID, name="payments-api", image="dhi.io/app:1", image_id=IMAGE_ID, state="running",
+        user=resolve_user("65532", "image", {"nonroot": (65532, 65532)}, {}), shell=None,
+        path_env="/usr/local/bin:/usr/bin:/bin", network_mode="none", pid_mode="",
+        host_pid=4242,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+TOOLBOX = ToolboxInfo("busybox", "sha256:" + "b" * 64, "/bin/sh", "/bin/sh")
+ENDPOINT = Endpoint(url=HOST, source="flag", reason="--host")
+
+
+def make_plan(t: ContainerTarget | ImageTarget | None = None, *, c: Capabilities | None = None,
+              toolbox: ToolboxInfo | None = TOOLBOX, endpoint: Endpoint = ENDPOINT,
+              **options: object) -> SessionPlan:
+    return plan(t or target(), caps=c or caps(), endpoint=endpoint, toolbox=toolbox,
+                options=SessionOptions(**options),  # type: ignore[arg-type]
+                session="f" * 32, machine=MACHINE)
+
+
+# --------------------------------------------------------------------------- engine selection
+
+
+@pytest.mark.parametrize(("endpoint", "expected"), [
+    (Endpoint(DEFAULT_HOST, "default", "default"), [CLI]),
+    (Endpoint("unix:///run/user/1000/docker.sock", "well-known", "rootless"),
+     [CLI, "-H", "unix:///run/user/1000/docker.sock"]),
+    (Endpoint(HOST, "flag", "--host"), [CLI, "-H", HOST]),
+    (Endpoint("tcp://192.0.2.1:2376", "env", "DOCKER_HOST"), [CLI, "-H", "tcp://192.0.2.1:2376"]),
+    (Endpoint("unix:///run/ctx.sock", "context", "ctx", context="prod"),
+     [CLI, "--context", "prod"]),
+    (Endpoint("tcp://192.0.2.1:2376", "env", "DOCKER_HOST",
+              tls=TLSFiles("/c/ca.pem", "/c/cert.pem", "/c/key.pem", verify=True)),
+     [CLI, "-H", "tcp://192.0.2.1:2376", "--tlsverify", "--tlscacert", "/c/ca.pem",
+      "--tlscert", "/c/cert.pem", "--tlskey", "/c/key.pem"]),
+    (Endpoint("tcp://192.0.2.1:2376", "flag", "--host",
+              tls=TLSFiles(None, "/c/cert.pem", "/c/key.pem", verify=False)),
+     [CLI, "-H", "tcp://192.0.2.1:2376", "--tls", "--tlscert", "/c/cert.pem", "--tlskey",
+      "/c/key.pem"]),
+])
+def test_docker_prefix_targets_exactly_the_resolved_engine(endpoint: Endpoint,
+                                                           expected: list[str]) -> None:
+    assert A.docker_prefix(CLI, endpoint) == expected
+
+
+def test_child_env_cannot_redirect_the_cli() -> None:
+    env = {"DOCKER_HOST": "tcp://evil:2375", "DOCKER_CONTEXT": "other", "DOCKER_TLS_VERIFY": "1",
+           "DOCKER_CERT_PATH": "/x", "DOCKER_TLS": "1", "DOCKER_CONFIG": "/cfg", "HOME": "/h"}
+    assert A.child_env(env) == {"DOCKER_CONFIG": "/cfg", "HOME": "/h"}
+
+
+# --------------------------------------------------------------------------- argv
+
+
+def test_command_words_are_arguments_never_shell_text() -> None:
+    words = ["sh", "-c", "echo $HOME; rm -rf /", "'quoted' \"double\" $(x)"]
+    p = make_plan(command=tuple(words), tty=False)
+    argv = list(p.argv)
+    assert argv[-len(words) - 3:] == ["-c", 'exec "$@"', "dhitui", *words]
+    assert shlex.split(p.command_line) == argv  # the printed line is the argv, exactly
+    assert "-t" not in argv
+
+
+def test_docker_debug_command_is_the_users_words_quoted_and_target_separate() -> None:
+    p = make_plan(c=caps(**PLUGIN), command=("ls", "-l", "/a b"), tty=False)
+    assert p.chosen is not None and p.chosen.name == "docker-debug"
+    assert list(p.argv) == [CLI, "-H", HOST, "debug", "--command", "ls -l '/a b'", CID]
+
+
+def test_control_characters_never_reach_an_argv() -> None:
+    assert A.check_argv(["docker", "run", "x\x1b]0;owned\x07"]) is not None
+    assert A.check_argv(["docker", "run", "x"]) is None
+    assert safe_path_entries("/usr/bin:/evil\x1b[2J:relative:/ok/bin") == ["/usr/bin", "/ok/bin"]
+    weird = target(user=UserSpec(raw="ev\x1bil", source="container", name="ev\x1bil"))
+    p = make_plan(weird, strategy="image-mount")
+    assert not p.runnable and all("\x1b" not in a for s in p.strategies for a in s.argv)
+
+
+# --------------------------------------------------------------------------- choosing
+
+
+def test_engine_28_hardened_gets_image_mount_with_every_promise() -> None:
+    p = make_plan()
+    assert p.chosen is not None and p.chosen.name == "image-mount" and p.runnable
+    argv = list(p.argv)
+    assert argv[:6] == [CLI, "-H", HOST, "run", "--rm", "-i"]
+    assert "-t" in argv  # interactive by default
+    assert argv[argv.index("--pull"):argv.index("--pull") + 2] == ["--pull", "never"]
+    assert argv[argv.index("--pid") + 1] == f"container:{CID}"
+    assert argv[argv.index("--network") + 1] == f"container:{CID}"
+    assert argv[argv.index("--user") + 1] == "65532:65532"
+    assert argv[argv.index("--mount") + 1] == "type=image,source=busybox,destination=/dbg,ro"
+    assert argv[argv.index("--entrypoint") + 1] == "/dbg/bin/sh"
+    path = next(a for a in argv if a.startswith("PATH="))
+    assert path.startswith("PATH=/dbg/bin:") and path.endswith(":/usr/local/bin:/usr/bin:/bin")
+    assert argv[-1] == IMAGE_ID  # the target's exact image, not a tag that may have moved
+    assert "--privileged" not in argv and "--cap-add" not in argv
+    name = argv[argv.index("--name") + 1]
+    assert name == p.chosen.sidecar and name.startswith("dhitui-debug-payments-api-")
+    assert p.chosen.labels[L.SIDECAR] == "1" and p.chosen.labels[L.TARGET] == CID
+    assert p.chosen.labels[L.TARGET_NAME] == "payments-api"
+    assert f"{L.SESSION}={'f' * 32}" in argv
+    assert [s.name for s in p.strategies] == ["docker-debug", "image-mount", "toolbox", "exec"]
+
+
+def test_engine_20_hardened_gets_toolbox_as_the_targets_user() -> None:
+    p = make_plan(c=caps(**E20))
+    assert p.chosen is not None and p.chosen.name == "toolbox"
+    mount = p.strategy("image-mount")
+    assert not mount.available and any("API 1.48" in r for r in mount.reasons)
+    argv = list(p.argv)
+    assert argv[argv.index("--user") + 1] == "65532:65532"
+    assert argv[argv.index("--entrypoint") + 1] == "/bin/sh" and argv[-1] == "busybox"
+    assert "--cap-add" not in argv and "--mount" not in argv
+    assert any("least privilege" in n for n in p.chosen.notes)
+
+
+def test_container_with_a_shell_gets_exec_even_with_docker_debug_installed() -> None:
+    p = make_plan(target(shell="/bin/sh", user=resolve_user("", "default")), c=caps(**PLUGIN))
+    assert p.chosen is not None and p.chosen.name == "exec"
+    assert list(p.argv) == [CLI, "-H", HOST, "exec", "-i", "-t", CID, "/bin/sh"]
+    assert p.strategies[0].name == "exec"
+    cmd = make_plan(target(shell="/bin/sh"), command=("ls", "/"), tty=False)
+    assert list(cmd.argv) == [CLI, "-H", HOST, "exec", "-i", CID, "ls", "/"]
+
+
+def test_docker_debug_is_first_for_a_shell_less_container_when_installed() -> None:
+    p = make_plan(c=caps(**PLUGIN))
+    assert p.chosen is not None and p.chosen.name == "docker-debug"
+    assert list(p.argv) == [CLI, "-H", HOST, "debug", CID]
+    assert p.chosen.sidecar is None  # docker debug cleans up after itself
+
+
+def test_requested_strategy_is_used_or_explained() -> None:
+    p = make_plan(strategy="toolbox")
+    assert p.chosen is not None and p.chosen.name == "toolbox" and p.runnable
+    bad = make_plan(c=caps(**E20), strategy="image-mount")
+    assert not bad.runnable and bad.problem is not None
+    assert bad.problem.startswith("strategy image-mount cannot be used")
+    assert "20.10.24" in bad.problem and "API 1.48" in bad.problem
+    no_shell = make_plan(strategy="exec")
+    assert not no_shell.runnable and "has no shell" in (no_shell.problem or "")
+
+
+@pytest.mark.parametrize("state", ["exited", "created", "dead"])
+def test_stopped_container_explains_itself(state: str) -> None:
+    p = make_plan(target(state=state))
+    assert not p.runnable and p.chosen is None
+    assert p.problem == (f"cannot debug payments-api: container payments-api is not running "
+                         f"({state}); start it, or explore its image with "
+                         "`dhitui debug --image dhi.io/app:1`")
+    # docker debug can open a stopped container's filesystem, so it stays possible.
+    dd = make_plan(target(state=state), c=caps(**PLUGIN))
+    assert dd.runnable and dd.chosen is not None and dd.chosen.name == "docker-debug"
+
+
+def test_paused_container_blocks_exec_but_not_sidecars() -> None:
+    p = make_plan(target(state="paused", shell="/bin/sh"))
+    assert not p.strategy("exec").available
+    assert "docker unpause" in p.strategy("exec").reasons[0]
+    assert p.chosen is not None and p.chosen.name == "image-mount"
+    assert any("paused" in n for n in p.chosen.notes)
+
+
+def test_missing_toolbox_says_so_and_never_pulls() -> None:
+    missing = ToolboxInfo("nope/absent:1", None, None, None)
+    p = make_plan(toolbox=missing)
+    assert not p.runnable
+    for name in ("image-mount", "toolbox"):
+        reasons = p.strategy(name).reasons
+        assert any("nope/absent:1 is not present locally" in r for r in reasons)
+        assert any("never pulls" in r for r in reasons)
+
+
+def test_toolbox_with_absolute_links_cannot_be_mounted_but_can_be_the_root() -> None:
+    alpine = ToolboxInfo("alpine-box", "sha256:" + "c" * 64, "/bin/sh", None,
+                         mount_problem="its shell is reached through an absolute symlink")
+    p = make_plan(toolbox=alpine)
+    assert not p.strategy("image-mount").available
+    assert "absolute symlink" in p.strategy("image-mount").reasons[0]
+    assert p.chosen is not None and p.chosen.name == "toolbox"
+
+
+def test_no_docker_cli_blocks_everything() -> None:
+    p = make_plan(c=caps(docker_cli=None, docker_cli_path=None, **PLUGIN))
+    assert not p.runnable
+    assert all(any("no docker CLI" in r for r in s.reasons) for s in p.strategies)
+
+
+def test_old_docker_cli_cannot_mount_images() -> None:
+    p = make_plan(c=caps(docker_cli="27.5.1"))
+    assert not p.strategy("image-mount").available
+    assert p.chosen is not None and p.chosen.name == "toolbox"
+
+
+def test_root_option_adds_ptrace_only_where_needed() -> None:
+    p = make_plan(root=True)
+    argv = list(p.argv)
+    assert argv[argv.index("--user") + 1] == "0:0"
+    assert argv[argv.index("--cap-add") + 1] == "SYS_PTRACE"
+    root_target = make_plan(target(user=resolve_user("", "default")), root=True)
+    assert "--cap-add" not in root_target.argv  # root reading root needs nothing extra
+    priv = make_plan(privileged=True)
+    assert "--privileged" in priv.argv
+
+
+def test_unknown_uid_blocks_the_toolbox_but_not_the_image_mount() -> None:
+    t = target(user=resolve_user("app", "image", {}, {}))
+    assert t.user.uid is None
+    p = make_plan(t)
+    assert p.chosen is not None and p.chosen.name == "image-mount"
+    assert p.argv[list(p.argv).index("--user") + 1] == "app"  # resolved by the target's image
+    tb = p.strategy("toolbox")
+    assert not tb.available and "--root" in tb.reasons[0]
+    assert make_plan(t, strategy="toolbox", root=True).runnable
+
+
+def test_host_pid_target_says_where_its_files_are() -> None:
+    p = make_plan(target(pid_mode="host", host_pid=777))
+    assert p.chosen is not None
+    assert any("/proc/777/root" in n for n in p.chosen.notes)
+
+
+def test_image_targets() -> None:
+    img = ImageTarget(ref="dhi.io/app:1", image_id=IMAGE_ID,
+                      user=resolve_user("65532", "image", {}, {}), shell=None,
+                      path_env="/usr/bin:/bin")
+    p = make_plan(img)
+    assert p.chosen is not None and p.chosen.name == "image-mount"
+    argv = list(p.argv)
+    assert "--pid" not in argv and argv[argv.index("--network") + 1] == "none"
+    assert argv[-1] == "dhi.io/app:1" and "--user" not in argv  # the image's own USER
+    assert p.chosen.labels[L.TARGET_IMAGE] == "dhi.io/app:1" and L.TARGET not in p.chosen.labels
+    old = make_plan(img, c=caps(**E20))
+    assert not old.runnable and old.problem is not None
+    assert "Engine 28+" in old.problem and "image" in old.problem
+    shell_img = make_plan(replace(img, shell="/bin/sh"), c=caps(**E20))
+    assert shell_img.chosen is not None and shell_img.chosen.name == "exec"
+    assert shell_img.argv[list(shell_img.argv).index("--entrypoint") + 1] == "/bin/sh"
+
+
+def test_plan_json_carries_everything_a_ui_needs() -> None:
+    data = make_plan().to_json()
+    assert data["strategy"] == "image-mount" and data["runnable"] is True
+    assert data["argv"] and shlex.split(data["command_line"]) == data["argv"]
+    assert {s["name"] for s in data["strategies"]} == {"docker-debug", "image-mount", "toolbox",
+                                                         "exec"}
+    dd = next(s for s in data["strategies"] if s["name"] == "docker-debug")
+    assert dd["available"] is False and dd["reasons"] and dd["argv"] == []
+    assert {"what": "the docker CLI", "met": True} in dd["needs"]
+
+
+# --------------------------------------------------------------------------- files
+
+
+def test_elf_interpreter_of_static_and_dynamic_binaries() -> None:
+    busybox = Path("/bin/busybox")
+    if busybox.exists():
+        assert elf_interpreter(busybox.read_bytes()[:4096]) == ""  # busybox-static
+    dynamic = Path(shutil.which("ls") or "/bin/ls").read_bytes()[:4096]
+    interp = elf_interpreter(dynamic)
+    assert interp and interp.startswith("/lib") and "ld-" in interp
+    assert elf_interpreter(b"#!/bin/sh\necho hi\n" + b"\0" * 64) is None
+
+
+# --------------------------------------------------------------------------- orphans
+
+
+def labels_for(session: str, **extra: str) -> dict[str, str]:
+    return {**L.session_labels(session=session, strategy="toolbox", machine=MACHINE,
+                               target_id=CID, target_name="payments-api"), **extra}
+
+
+def test_judge_live_orphan_unknown() -> None:
+    s = "1" * 32
+    assert judge(labels_for(s), "running", "running", MACHINE, {s})[0] == "live"
+    status, why = judge(labels_for(s), "running", "running", MACHINE, set())
+    assert status == "orphan" and "no process on this machine" in why
+    assert judge(labels_for(s), "running", GONE, MACHINE, {s}) == (
+        "orphan", "its target payments-api no longer exists")
+    assert judge(labels_for(s), "running", "exited", MACHINE, {s})[0] == "orphan"
+    rebooted = L.Machine(host="here", boot="boot-2")
+    assert judge(labels_for(s), "running", "running", rebooted, {s})[0] == "orphan"
+    elsewhere = L.Machine(host="laptop", boot="boot-9")
+    status, why = judge(labels_for(s), "running", "running", elsewhere, set())
+    assert status == "unknown" and "another machine (here)" in why
+    assert judge(labels_for(s), "exited", "running", elsewhere, set())[0] == "orphan"
+
+
+def test_judge_helpers_by_their_owner_process() -> None:
+    here = L.Machine.current()
+    mine = L.helper_labels("2" * 32, here)
+    assert judge(mine, "created", None, here, set())[0] == "live"
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    gone = {**mine, L.OWNER_PID: str(proc.pid)}
+    assert judge(gone, "created", None, here, set())[0] == "orphan"
+
+
+def test_live_sessions_are_found_in_process_command_lines() -> None:
+    session = uuid.uuid4().hex
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()",
+                             f"--label=dhitui.session={session}"], stdin=subprocess.PIPE)
+    try:
+        # Between fork and exec the child still shows our command line: poll, with a deadline.
+        deadline = time.monotonic() + 30
+        while session not in L.live_sessions():
+            assert time.monotonic() < deadline, "the session never showed up in /proc"
+            time.sleep(0.01)
+    finally:
+        proc.communicate(b"")
+    assert session not in L.live_sessions()
+
+
+# --------------------------------------------------------------------------- runner bits
+
+
+def test_exit_status_and_result_message() -> None:
+    assert exit_status(0) == 0 and exit_status(3) == 3
+    assert exit_status(-signal.SIGKILL) == 137 and exit_status(-signal.SIGINT) == 130
+    r = SessionResult("toolbox", 137, 1.0, sidecar="s", target_running=False,
+                      leftover_removed=True)
+    assert r.message == ("session ended (exit status 137); the target is no longer running; "
+                         "removed the leftover sidecar s")
+
+
+def test_split_trailing_keeps_the_command_word_for_word() -> None:
+    assert split_trailing(["debug", "c", "--", "ls", "--", "-H", "x"]) == (
+        ["debug", "c"], ["ls", "--", "-H", "x"])
+    assert split_trailing(["debug", "c"]) == (["debug", "c"], None)
+    assert split_trailing(["debug", "c", "--"]) == (["debug", "c"], [])
+
+
+def test_process_start_tells_a_live_pid() -> None:
+    assert L.process_start(os.getpid()) is not None
+    assert L.owner_process_alive({L.OWNER_PID: str(os.getpid()),
+                                  L.OWNER_START: L.process_start(os.getpid()) or ""})
+    assert not L.owner_process_alive({L.OWNER_PID: str(os.getpid()), L.OWNER_START: "1"})
+
+
+# --------------------------------------------------------------------------- image cache
+
+
+def test_image_cache_round_trip_and_bad_files(tmp_path: Path) -> None:
+    from dhitui.sessions import image_cache
+
+    env = {"XDG_CACHE_HOME": str(tmp_path)}
+    assert image_cache.load("sha256:1", "v1", env) is None
+    image_cache.store("sha256:1", {"shell": "/bin/sh"}, "v1", env)
+    assert image_cache.load("sha256:1", "v1", env) == {"shell": "/bin/sh"}
+    assert image_cache.load("sha256:1", "v2", env) is None  # other probe rules: not used
+    path = image_cache.cache_path(env)
+    assert path == tmp_path / "dhitui" / "image-files.json"
+    path.write_text("{not json")
+    assert image_cache.load("sha256:1", "v1", env) is None
+    image_cache.store("sha256:2", {"shell": None}, "v1", env)  # a corrupt file is replaced
+    assert image_cache.load("sha256:2", "v1", env) == {"shell": None}
+    for i in range(image_cache.MAX_ENTRIES + 5):
+        image_cache.store(f"sha256:x{i}", {}, "v1", env)
+    assert image_cache.load("sha256:2", "v1", env) is None  # the oldest went first
+    assert image_cache.load(f"sha256:x{image_cache.MAX_ENTRIES + 4}", "v1", env) == {}
+    read_only = {"XDG_CACHE_HOME": "/proc/no-such-dir"}
+    image_cache.store("sha256:1", {}, "v1", read_only)  # cannot write: silently skipped
+    assert image_cache.load("sha256:1", "v1", read_only) is None
