@@ -250,8 +250,7 @@ class Backend:
     def engine_checks(self) -> list[Check]:
         from dhitui.diagnostics import run_engine_checks
 
-        engine = self.engine
-        return run_engine_checks(engine, self.capabilities(), engine.list_containers(all=True))
+        return run_engine_checks(self.engine, self.capabilities())
 
     def container_checks(self, container_id: str) -> list[Check]:
         from dhitui.diagnostics import HostView, run_container_checks

@@ -8,7 +8,7 @@ stats paths, lists processes and asks the engine.
     host.py           endpoint, socket, daemon, inside-a-container, other engines
     engine_checks.py  version, image mounts, docker debug, toolbox, rootless, orphan sidecars
     containers.py     per container: socket mount, bind mounts, ENTRYPOINT, FIPS, debugging
-    strategy.py       what each debug strategy needs (to be backed by dhitui.sessions)
+    strategy.py       the session planner's answer for a container, as a check
     fixes.py          every fix text, in one place
     report.py         `diagnose()`: all of the above in order, as doctor runs it
     check.py, unixperm.py, hostenv.py, discovery.py: the data and the probes underneath

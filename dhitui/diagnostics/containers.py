@@ -201,7 +201,6 @@ def _checks_for(engine: Engine, info: dict[str, Any], ref: ContainerRef,
                 classifier: Classifier) -> list[Check]:
     config = info.get("Config") or {}
     host_config = info.get("HostConfig") or {}
-    state = str((info.get("State") or {}).get("Status", "unknown"))
     image_id = str(info.get("Image", ""))
     files = classifier.image_facts(image_id, ref.id)
     image = files.image
@@ -227,9 +226,8 @@ def _checks_for(engine: Engine, info: dict[str, Any], ref: ContainerRef,
     if fips is not None:
         checks.append(fips)
     if caps is not None:
-        checks.append(debug_strategy_check(ref, caps, state=state, image=image_ref,
-                                           shell=files.shell, preferred=strategy,
-                                           endpoint=engine.endpoint))
+        checks.append(debug_strategy_check(engine, ref, caps, image=image_ref,
+                                           preferred=strategy, classifier=classifier))
     return checks
 
 

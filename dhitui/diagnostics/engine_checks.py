@@ -7,29 +7,26 @@ Check ids and the keys of their `data`:
   engine.docker-debug    {available, plugin, docker_cli}
   engine.toolbox         {image, present}
   engine.security        {rootless, userns, seccomp_profile, apparmor, selinux}
-  engine.sidecars        dhitui sidecars whose target is gone or stopped
-                         {sidecars: [{id, name, state, target, orphan, reason}], orphans: [id]}
+  engine.sidecars        dhitui sidecars whose session is gone (dhitui.sessions judges them)
+                         {sidecars: [{id, name, state, target, status, orphan, reason}],
+                          orphans: [id]}
   engine.skipped         no engine answered: why the engine and container checks did not run
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from dhitui.diagnostics import fixes
 from dhitui.diagnostics.check import Check
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.client import IMAGE_MOUNT_API, Engine
 from dhitui.errors import DhituiError
-
-SIDECAR_LABEL = "dhitui.sidecar"
-TARGET_LABEL = "dhitui.target"
+from dhitui.sessions import Sidecar, list_sidecars
 
 
-def run_engine_checks(engine: Engine, caps: Capabilities,
-                      containers: Sequence[dict[str, Any]] | None = None) -> list[Check]:
-    """Engine checks; `containers` is `list_containers(all=True)` when the caller has it."""
+def run_engine_checks(engine: Engine, caps: Capabilities) -> list[Check]:
+    """Engine checks."""
     checks = [
         _version(caps),
         _image_mounts(caps),
@@ -38,13 +35,12 @@ def run_engine_checks(engine: Engine, caps: Capabilities,
         _security(caps),
     ]
     try:
-        listing = list(containers) if containers is not None \
-            else engine.list_containers(all=True)
+        sidecars = list_sidecars(engine)
     except DhituiError as exc:
         checks.append(Check("engine.sidecars", "warn",
-                            f"could not list containers to look for orphan sidecars: {exc}"))
+                            f"could not list dhitui's sidecars to look for orphans: {exc}"))
     else:
-        checks.append(orphan_sidecar_check(engine, listing))
+        checks.append(orphan_sidecar_check(engine, sidecars))
     return checks
 
 
@@ -142,54 +138,29 @@ def _security(caps: Capabilities) -> Check:
                  data=data)
 
 
-def _target_state(target: str, listing: Sequence[dict[str, Any]]) -> str | None:
-    """The state of the container a sidecar's label names (full id, id prefix or name)."""
-    if not target:
-        return None
-    for c in listing:
-        cid = str(c.get("Id", ""))
-        names = [str(n).lstrip("/") for n in c.get("Names") or []]
-        if cid == target or (len(target) >= 12 and cid.startswith(target)) or target in names:
-            return str(c.get("State", "unknown"))
-    return None
-
-
-def orphan_sidecar_check(engine: Engine, listing: Sequence[dict[str, Any]]) -> Check:
-    sidecars = []
-    for c in listing:
-        labels = c.get("Labels") or {}
-        if SIDECAR_LABEL not in labels:
-            continue
-        target = str(labels.get(TARGET_LABEL, ""))
-        state = _target_state(target, listing)
-        if not target:
-            reason = "it names no target"
-        elif state is None:
-            reason = "its target no longer exists"
-        elif state != "running":
-            reason = f"its target is {state}"
-        else:
-            reason = ""
-        sidecars.append({
-            "id": str(c.get("Id", "")),
-            "name": ",".join(str(n).lstrip("/") for n in c.get("Names") or []),
-            "state": str(c.get("State", "")),
-            "target": target,
-            "orphan": bool(reason),
-            "reason": reason,
-        })
-    orphans = [s for s in sidecars if s["orphan"]]
-    data = {"sidecars": sidecars, "orphans": [s["id"] for s in orphans]}
+def orphan_sidecar_check(engine: Engine, sidecars: Sequence[Sidecar]) -> Check:
+    """Sidecars whose session is gone (judged by dhitui.sessions: the target is gone or
+    stopped, or no process on this machine runs the session any more)."""
+    data = {
+        "sidecars": [{"id": s.id, "name": s.name, "state": s.state,
+                      "target": s.target_name or s.target_id or "", "status": s.status,
+                      "orphan": s.is_orphan, "reason": s.reason} for s in sidecars],
+        "orphans": [s.id for s in sidecars if s.is_orphan],
+    }
+    orphans = [s for s in sidecars if s.is_orphan]
     if not orphans:
-        active = f" ({len(sidecars)} active)" if sidecars else ""
-        return Check("engine.sidecars", "ok", f"no orphan dhitui sidecars{active}", data=data)
-    fx = fixes.remove_orphans([str(s["id"])[:12] for s in orphans], engine.endpoint)
-    listing_text = "; ".join(f"{s['name'] or str(s['id'])[:12]} (target {s['target'] or '?'}: "
-                             f"{s['reason']})" for s in orphans[:10])
+        live = sum(1 for s in sidecars if s.status == "live")
+        unknown = len(sidecars) - live
+        extra = [f"{live} in a running session"] if live else []
+        extra += [f"{unknown} started elsewhere"] if unknown else []
+        suffix = f" ({', '.join(extra)})" if extra else ""
+        return Check("engine.sidecars", "ok", f"no orphan dhitui sidecars{suffix}", data=data)
+    listing_text = "; ".join(f"{s.name} ({s.reason})" for s in orphans[:10])
+    fx = fixes.cleanup_orphans(engine.endpoint)
     return Check(
         "engine.sidecars", "warn",
         f"{len(orphans)} orphan dhitui sidecar(s) left behind",
-        detail=f"Sidecars are labelled {SIDECAR_LABEL}; these outlived their target, e.g. after "
-               f"a crash: {listing_text}.",
-        fix=fx.fix, data=data,
+        detail=f"Debug sidecars that outlived their session, e.g. after a crash: "
+               f"{listing_text}.",
+        fix=fx.fix, alternatives=fx.alternatives, data=data,
     )

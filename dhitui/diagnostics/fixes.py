@@ -264,8 +264,10 @@ def toolbox_missing(toolbox: str, endpoint: Endpoint | None) -> Fixes:
     )
 
 
-def remove_orphans(ids: Sequence[str], endpoint: Endpoint | None) -> Fixes:
-    return Fixes(cmd(*docker_argv(endpoint), "rm", "-f", *ids), ())
+def cleanup_orphans(endpoint: Endpoint | None) -> Fixes:
+    """dhitui's own cleanup: it removes only sidecars whose session is gone."""
+    flags = docker_argv(endpoint)[1:]  # the same engine selection, as dhitui options
+    return Fixes(cmd("dhitui", *flags, "debug", "--cleanup"), ())
 
 
 def start_container(name: str, image: str, endpoint: Endpoint | None) -> Fixes:

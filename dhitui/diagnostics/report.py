@@ -66,14 +66,13 @@ def diagnose(
             return report
         try:
             caps = probe_capabilities(engine, toolbox, env)
-            listing = engine.list_containers(all=True)
+            running = [] if containers else engine.list_containers()
         except DhituiError as exc:
             report.checks.append(skipped_check(f"the engine stopped answering ({exc})",
                                                containers))
             return report
-        report.checks.extend(run_engine_checks(engine, caps, listing))
-        refs: list[str] = list(containers) or [str(c["Id"]) for c in listing
-                                               if c.get("State") == "running"]
+        report.checks.extend(run_engine_checks(engine, caps))
+        refs: list[str] = list(containers) or [str(c["Id"]) for c in running]
         view = HostView.for_engine(engine, caps)
         classifier = Classifier(engine)
 

@@ -1,131 +1,81 @@
-"""What each debug strategy needs, judged from capabilities and the container's state only.
+"""What debugging a container will take: the session planner's answer, as a check.
 
-This is deliberately separate from the per-container checks: once `dhitui.sessions` exists
-(it owns the strategies and builds their argv), `strategy_needs` should ask it instead of
-repeating its rules here. Until then the rules are the spec's (SPEC.md section 3):
+The rules live in `dhitui.sessions` (it chooses strategies and builds their argv); this
+module only turns a plan into a `Check` with a fix, so `doctor`, the TUI and `dhitui debug`
+can never disagree about which strategy runs or why another cannot.
 
-  docker-debug  the `docker debug` CLI plugin and a docker CLI to run it
-  image-mount   API >= 1.48, the toolbox image present locally, a running target
-  toolbox       the toolbox image present locally, a running target
-  exec          a shell inside the container, a running target
-
-Check id `container.debug`, data: {chosen, preferred, strategies: [{name, available,
-missing: [...]}], running, shell}.
+Check id `container.debug`, data: {chosen, preferred, running, shell, command_line,
+strategies: [{name, available, missing: [...]}]}.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from dhitui.detect import Classifier
 from dhitui.diagnostics import fixes
 from dhitui.diagnostics.check import Check, ContainerRef
 from dhitui.engine.capabilities import Capabilities
-from dhitui.engine.client import IMAGE_MOUNT_API
-from dhitui.engine.endpoint import Endpoint
-
-STRATEGIES = ("docker-debug", "image-mount", "toolbox", "exec")
+from dhitui.engine.client import Engine
+from dhitui.sessions import SessionPlan, Strategy, plan_session
 
 
-@dataclass(frozen=True)
-class StrategyNeeds:
-    name: str
-    missing: tuple[str, ...]
-
-    @property
-    def available(self) -> bool:
-        return not self.missing
+def debug_strategy_check(engine: Engine, ref: ContainerRef, caps: Capabilities, *,
+                         image: str, preferred: str = "auto",
+                         classifier: Classifier | None = None) -> Check:
+    plan = plan_session(engine, caps, ref.id, strategy=preferred, classifier=classifier)
+    return strategy_check(plan, ref, caps, image=image, preferred=preferred, engine=engine)
 
 
-def strategy_needs(caps: Capabilities, *, running: bool, state: str, shell: str | None
-                   ) -> list[StrategyNeeds]:
-    """Every strategy, best first, with what it lacks for this container."""
-    not_running = f"a running target (it is {state})"
-    toolbox = f"the toolbox image {caps.toolbox_image} present locally"
-    out = []
-    dd: list[str] = []
-    if not caps.docker_debug_plugin:
-        dd.append("the docker-debug CLI plugin (Docker Desktop)")
-    if not caps.docker_cli:
-        dd.append("a docker CLI on PATH")
-    out.append(StrategyNeeds("docker-debug", tuple(dd)))
-    im: list[str] = []
-    if not caps.image_mounts:
-        im.append(f"API {IMAGE_MOUNT_API} for image mounts (engine speaks {caps.api_version})")
-    if not caps.toolbox_image_present:
-        im.append(toolbox)
-    if not running:
-        im.append(not_running)
-    out.append(StrategyNeeds("image-mount", tuple(im)))
-    tb: list[str] = []
-    if not caps.toolbox_image_present:
-        tb.append(toolbox)
-    if not running:
-        tb.append(not_running)
-    out.append(StrategyNeeds("toolbox", tuple(tb)))
-    ex: list[str] = []
-    if shell is None:
-        ex.append("a shell in the container")
-    if not running:
-        ex.append(not_running)
-    out.append(StrategyNeeds("exec", tuple(ex)))
-    return out
-
-
-def debug_strategy_check(ref: ContainerRef, caps: Capabilities, *, state: str, image: str,
-                         shell: str | None, preferred: str = "auto",
-                         endpoint: Endpoint | None = None) -> Check:
-    running = state == "running"
-    needs = strategy_needs(caps, running=running, state=state, shell=shell)
-    by_name = {n.name: n for n in needs}
+def strategy_check(plan: SessionPlan, ref: ContainerRef, caps: Capabilities, *, image: str,
+                   preferred: str, engine: Engine) -> Check:
+    target = plan.target
+    state = getattr(target, "state", "unknown")
     data = {
         "preferred": preferred,
-        "running": running,
-        "shell": shell,
-        "strategies": [{"name": n.name, "available": n.available, "missing": list(n.missing)}
-                       for n in needs],
+        "running": state == "running",
+        "shell": getattr(target, "shell", None),
+        "chosen": plan.chosen.name if plan.runnable and plan.chosen else None,
+        "command_line": plan.command_line if plan.runnable else None,
+        "strategies": [{"name": s.name, "available": s.available, "missing": list(s.reasons)}
+                       for s in plan.strategies],
     }
-    if preferred != "auto" and preferred in by_name:
-        chosen = by_name[preferred]
-        if chosen.available:
-            return Check("container.debug", "ok", f"debug strategy {preferred} (as configured) "
-                         "can be used", container=ref, data={**data, "chosen": preferred})
-        fallback = next((n.name for n in needs if n.available), None)
-        alt = (f"or use `--strategy {fallback}`, which works here",) if fallback else ()
-        return Check("container.debug", "fail",
-                     f"the configured debug strategy {preferred} cannot be used: it needs "
-                     + "; ".join(chosen.missing),
-                     detail="The strategy comes from --strategy or dhitui's config.toml.",
-                     fix=_fix_for(chosen, caps, ref, image, endpoint), alternatives=alt,
-                     container=ref, data={**data, "chosen": None})
-    chosen_auto = next((n for n in needs if n.available), None)
-    if chosen_auto is not None:
-        skipped = [n for n in needs[:needs.index(chosen_auto)]]
-        why_not = "; ".join(f"{n.name} needs {', '.join(n.missing)}" for n in skipped)
-        return Check("container.debug", "ok",
-                     f"`dhitui debug` will use {chosen_auto.name}",
-                     detail=(f"Better strategies are out: {why_not}." if why_not else
-                             "That is the best strategy there is."),
-                     container=ref, data={**data, "chosen": chosen_auto.name})
-    if not running:
+    if plan.runnable and plan.chosen is not None:
+        chosen = plan.chosen
+        skipped = plan.strategies[:plan.strategies.index(chosen)] if preferred == "auto" else ()
+        why_not = "; ".join(f"{s.name}: {', '.join(s.reasons)}" for s in skipped
+                            if not s.available)
+        how = "as configured" if preferred != "auto" else "the best available"
+        return Check("container.debug", "ok", f"`dhitui debug` will use {chosen.name} ({how})",
+                     detail=(f"{chosen.summary}. " + (f"Not usable here: {why_not}." if why_not
+                                                      else "")).strip(),
+                     container=ref, data=data)
+    endpoint = engine.endpoint
+    if state != "running":
         fx = fixes.start_container(ref.name, image, endpoint)
         return Check("container.debug", "warn",
                      f"no debug session possible while the container is {state}",
-                     detail="Sidecars join a running process's namespaces and exec needs a "
-                            "running process.", fix=fx.fix, alternatives=fx.alternatives,
-                     container=ref, data={**data, "chosen": None})
-    summary = "; ".join(f"{n.name} needs {', '.join(n.missing)}" for n in needs)
-    return Check("container.debug", "fail", "no debug strategy can be used for this container",
-                 detail=f"{summary}.", fix=_fix_for(by_name["toolbox"], caps, ref, image,
-                                                    endpoint),
-                 container=ref, data={**data, "chosen": None})
+                     detail=plan.problem or "", fix=fx.fix, alternatives=fx.alternatives,
+                     container=ref, data=data)
+    blocked = plan.chosen if plan.chosen is not None else _best_blocked(plan)
+    return Check("container.debug", "fail",
+                 plan.problem or "no debug strategy can be used for this container",
+                 detail="; ".join(f"{s.name}: {', '.join(s.reasons)}" for s in plan.strategies
+                                  if not s.available),
+                 fix=_fix_for(blocked, caps, ref, image, engine), container=ref, data=data)
 
 
-def _fix_for(needs: StrategyNeeds, caps: Capabilities, ref: ContainerRef, image: str,
-             endpoint: Endpoint | None) -> str | None:
-    if any("toolbox image" in m for m in needs.missing):
-        return fixes.toolbox_missing(caps.toolbox_image, endpoint).fix
-    if any("running target" in m for m in needs.missing):
-        return fixes.start_container(ref.name, image, endpoint).fix
-    if needs.name == "image-mount":
+def _best_blocked(plan: SessionPlan) -> Strategy | None:
+    """The strategy most worth unblocking: the sidecar that needs the least."""
+    sidecars = [s for s in plan.strategies if s.name in ("image-mount", "toolbox")]
+    return min(sidecars, key=lambda s: len(s.reasons), default=None)
+
+
+def _fix_for(strategy: Strategy | None, caps: Capabilities, ref: ContainerRef, image: str,
+             engine: Engine) -> str | None:
+    if strategy is None:
+        return None
+    unmet = [n.what for n in strategy.needs if not n.met]
+    if any(w.startswith("the toolbox image") for w in unmet):
+        return fixes.toolbox_missing(caps.toolbox_image, engine.endpoint).fix
+    if any(w.startswith("image mounts") for w in unmet):
         return fixes.upgrade_for_image_mounts().fix
     return None
