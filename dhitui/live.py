@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from dhitui.engine.client import Engine, EventStream
     from dhitui.engine.endpoint import Endpoint
     from dhitui.models import Classification, ContainerSummary
+    from dhitui.sessions import Removal, SessionPlan, SessionResult, Sidecar
 
 # Container actions after which the row must be re-read (state, name or existence changed).
 _ROW_ACTIONS = {
@@ -62,11 +63,13 @@ class Backend:
         host: str | None = None,
         context: str | None = None,
         toolbox: str = "busybox",
+        strategy: str = "auto",
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.host = host
         self.context = context
         self.toolbox = toolbox
+        self.strategy = strategy  # the default debug strategy (config.toml)
         self.env = dict(os.environ if env is None else env)
         self._lock = threading.Lock()
         self._engine: Engine | None = None
@@ -252,16 +255,44 @@ class Backend:
 
         return run_engine_checks(self.engine, self.capabilities())
 
-    def container_checks(self, container_id: str) -> list[Check]:
+    def container_details(self, container_id: str) -> tuple[SessionPlan, list[Check]]:
+        """The debug plan for a container and its checks (which include that plan)."""
         from dhitui.diagnostics import HostView, run_container_checks
 
         caps = self.capabilities()
+        plan = self.plan(container_id, self.strategy)
         with self._lock:
             if self._host_view is None:
                 self._host_view = HostView.for_engine(self.engine, caps)
             view = self._host_view
-        return run_container_checks(self.engine, container_id, caps=caps, view=view,
-                                    classifier=self.classifier)
+        checks = run_container_checks(self.engine, container_id, caps=caps, view=view,
+                                      strategy=self.strategy, classifier=self.classifier,
+                                      plan=plan)
+        return plan, checks
+
+    # ---- debug sessions
+    def plan(self, container_id: str, strategy: str = "auto") -> SessionPlan:
+        """The session plan for a container (interactive, with a TTY)."""
+        from dhitui.sessions import plan_session
+
+        return plan_session(self.engine, self.capabilities(), container_id, strategy=strategy,
+                            toolbox=self.toolbox, classifier=self.classifier)
+
+    def run_session(self, plan: SessionPlan) -> SessionResult:
+        """Run a plan with the terminal inherited (call with the UI suspended)."""
+        from dhitui.sessions import run_session
+
+        return run_session(plan, self.engine, env=self.env)
+
+    def orphans(self) -> list[Sidecar]:
+        from dhitui.sessions import find_orphans
+
+        return find_orphans(self.engine)
+
+    def remove_orphans(self, sidecars: list[Sidecar]) -> list[Removal]:
+        from dhitui.sessions import remove_orphans
+
+        return remove_orphans(self.engine, sidecars)
 
     # ---- reads behind the keys
     def inspect(self, container_id: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from conftest import HARDENED_IMAGE, REPO, EngineUnderTest, cli_env
+from conftest import HARDENED_IMAGE, REPO, EngineUnderTest, cli_env, docker
 from ptytools import Terminal
 
 pytestmark = pytest.mark.engine
@@ -23,6 +23,39 @@ def test_tui_starts_lists_and_quits(engine28: EngineUnderTest,
     try:
         term.wait_for(name)
         term.wait_for("● hardened")
+        term.send("q")
+        assert term.wait_exit() == 0
+    finally:
+        term.close()
+
+
+def test_one_key_debug_session_through_a_real_terminal(
+    engine: EngineUnderTest, containers: Callable[..., str]
+) -> None:
+    """Launch dhitui, select the hardened fixture, press enter, run a command in the session,
+    exit, see the list again — and no sidecar is left behind."""
+    tag = uuid.uuid4().hex[:6]
+    name = f"dhitui-test-e2e-{tag}"
+    cid = containers(engine, HARDENED_IMAGE, name=name)
+    term = Terminal([sys.executable, "-m", "dhitui", "-H", engine.host],
+                    env=cli_env({"TERM": "xterm-256color"}), cwd=str(REPO))
+    try:
+        term.wait_for(name)
+        term.send("/")
+        term.wait_for("filter")  # the filter box has the focus before we type into it
+        term.send(tag)
+        term.wait_for("● hardened")
+        term.send("\r")  # leave the filter box
+        term.wait_for("enter → ")  # the panel shows the plan
+        term.send("\r")  # debug
+        term.wait_for("[dhitui]")  # the session's prompt
+        term.send("ls /proc/1/root/app; ps\r")
+        term.wait_for("/app/app --serve")  # the target is PID 1 in the session
+        term.send("exit\r")
+        term.wait_for("session ended (exit status 0)")
+        term.wait_for(name)  # the list is back
+        assert docker(engine, "ps", "-aq", "--filter", "label=dhitui.sidecar",
+                      "--filter", f"label=dhitui.target={cid}").stdout.strip() == ""
         term.send("q")
         assert term.wait_exit() == 0
     finally:

@@ -165,3 +165,103 @@ async def test_panel_shows_a_failing_socket_permission_with_the_real_gid(
         assert all("666" not in (c.fix or "") for c in shown)  # never offered as a fix
         await wait_for(pilot, lambda: "other checks pass" in panel_text(app, "diagnostics"),
                        "host diagnostics")
+
+
+# ------------------------------------------------------------------ debug from the TUI
+
+
+def recording_app(engine: EngineUnderTest, calls: list[object]) -> DhituiApp:
+    """The real app and backend; only the last step — handing the terminal to the session,
+    which the headless driver cannot do — records the plan instead (the pty tests run it)."""
+    from dhitui.sessions import SessionResult
+
+    def runner(plan: object) -> SessionResult:
+        calls.append(plan)
+        return SessionResult(strategy=plan.chosen.name, exit_status=0,  # type: ignore[attr-defined]
+                             duration=0.0)
+
+    return DhituiApp(Backend(host=engine.host, env=cli_env()), session_runner=runner)
+
+
+async def test_enter_debugs_the_selected_container_with_the_best_strategy(
+    engine: EngineUnderTest, containers: Callable[..., str]
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    cid = containers(engine, HARDENED_IMAGE, name=f"dhitui-test-dbg-{tag}")
+    calls: list[object] = []
+    app = recording_app(engine, calls)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *tag, "enter")
+        await wait_for(pilot, lambda: app.table.visible_ids() == [cid], "the row")
+        await wait_for(pilot, lambda: "enter → " in panel_text(app, "container"), "the plan")
+        expected = "image-mount" if engine.image_mounts else "toolbox"
+        assert f"enter → {expected}" in panel_text(app, "container")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(calls) == 1, "the session runner")
+        plan = calls[0]
+        assert plan.target.id == cid and plan.chosen.name == expected  # type: ignore[attr-defined]
+        assert plan.runnable and f"container:{cid}" in plan.argv  # type: ignore[attr-defined]
+        await pilot.press("d")
+        await wait_for(pilot, lambda: len(calls) == 2, "d debugs too")
+
+
+async def test_strategy_picker_and_copy(engine28: EngineUnderTest,
+                                        containers: Callable[..., str]) -> None:
+    from dhitui.ui.screens.strategy_picker import StrategyPicker
+
+    tag = uuid.uuid4().hex[:6]
+    cid = containers(engine28, HARDENED_IMAGE, name=f"dhitui-test-pick-{tag}")
+    calls: list[object] = []
+    app = recording_app(engine28, calls)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *tag, "enter")
+        await wait_for(pilot, lambda: app.table.visible_ids() == [cid], "the row")
+        await wait_for(pilot, lambda: "enter → " in panel_text(app, "container"), "the plan")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: bool(app.clipboard), "the clipboard")
+        assert app.clipboard == app._plans[cid].command_line and "image-mount" in app.clipboard
+        await pilot.press("D")
+        await wait_for(pilot, lambda: isinstance(app.screen, StrategyPicker), "the picker")
+        picker = app.screen
+        assert isinstance(picker, StrategyPicker)
+        options = {s.name: s.available for s in picker.plan.strategies}
+        assert options == {"docker-debug": False, "image-mount": True, "toolbox": True,
+                           "exec": False}
+        await pilot.press("down", "enter")  # from image-mount (best) to toolbox
+        await wait_for(pilot, lambda: len(calls) == 1, "the session runner")
+        assert calls[0].chosen.name == "toolbox"  # type: ignore[attr-defined]
+
+
+async def test_a_stopped_container_says_why_it_cannot_be_debugged(
+    engine20: EngineUnderTest, containers: Callable[..., str]
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    cid = containers(engine20, HARDENED_IMAGE, name=f"dhitui-test-stop-{tag}", start=False)
+    calls: list[object] = []
+    app = recording_app(engine20, calls)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a", "slash", *tag, "enter")
+        await wait_for(pilot, lambda: app.table.visible_ids() == [cid], "the row")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("Cannot debug" in n.title
+                                          for n in app._notifications), "a notification")
+        note = next(n for n in app._notifications if n.title == "Cannot debug")
+        assert "created" in note.message or "not running" in note.message
+        assert calls == []
+
+
+async def test_orphan_sidecars_are_offered_for_removal_at_start(
+    engine28: EngineUnderTest, containers: Callable[..., str]
+) -> None:
+    from dhitui.ui.screens.orphans import OrphansScreen
+
+    orphan = containers(engine28, HARDENED_IMAGE, "--label", "dhitui.sidecar=1",
+                        "--label", f"dhitui.target={'f' * 64}")  # a target that never existed
+    app = make_app(engine28)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, OrphansScreen), "the offer")
+        assert any(s.id == orphan for s in app.screen.sidecars)  # type: ignore[attr-defined]
+        await pilot.press("y")
+        await wait_for(pilot, lambda: docker(engine28, "ps", "-aq", "--no-trunc", "--filter",
+                                             f"id={orphan}").stdout.strip() == "",
+                       "the orphan removed")

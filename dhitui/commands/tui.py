@@ -13,6 +13,7 @@ def run(inv: Invocation) -> int:
         host=getattr(inv.args, "host", None),
         context=getattr(inv.args, "context", None),
         toolbox=inv.toolbox,
+        strategy=inv.settings.strategy,
         env=inv.env,
     )
     # Bad configuration (malformed DOCKER_HOST, unknown context, ...) is a startup error with

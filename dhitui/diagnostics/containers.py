@@ -37,12 +37,13 @@ from typing import Any
 from dhitui.detect import Classifier
 from dhitui.diagnostics import fixes
 from dhitui.diagnostics.check import Check, ContainerRef, Status
-from dhitui.diagnostics.strategy import debug_strategy_check
+from dhitui.diagnostics.strategy import debug_strategy_check, strategy_check
 from dhitui.diagnostics.unixperm import PathFacts, access_for, stat_facts
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.client import Engine
 from dhitui.errors import DhituiError, NotFound
 from dhitui.models import UserSource, UserSpec, resolve_user
+from dhitui.sessions import SessionPlan
 
 SOCKET_DESTINATIONS = ("/var/run/docker.sock", "/run/docker.sock")
 FIPS_LABEL = "com.docker.dhi.compliance"
@@ -169,13 +170,14 @@ def same_file(local: PathFacts, remote: Mapping[str, Any] | None) -> bool:
 
 def run_container_checks(engine: Engine, container: str | Mapping[str, Any], *,
                          caps: Capabilities | None = None, view: HostView | None = None,
-                         strategy: str = "auto", classifier: Classifier | None = None
-                         ) -> list[Check]:
+                         strategy: str = "auto", classifier: Classifier | None = None,
+                         plan: SessionPlan | None = None) -> list[Check]:
     """All checks for one container (an id, a name, or its inspect data).
 
     The image's files (/etc/passwd, /etc/group, a shell) come from the classifier's
     per-image cache: share one `Classifier` across calls so that checking many containers
-    of one image reads them once (and the TUI's classification already paid for it)."""
+    of one image reads them once (and the TUI's classification already paid for it).
+    `plan` is the container's debug plan when the caller already has one."""
     if isinstance(container, str):
         try:
             info = engine.inspect_container(container)
@@ -189,7 +191,7 @@ def run_container_checks(engine: Engine, container: str | Mapping[str, Any], *,
     ref = ContainerRef(str(info.get("Id", "")), str(info.get("Name", "")).lstrip("/"))
     try:
         return _checks_for(engine, info, ref, caps, view or HostView.for_engine(engine, caps),
-                           strategy, classifier or Classifier(engine))
+                           strategy, classifier or Classifier(engine), plan)
     except DhituiError as exc:
         # Removed while we looked, or the engine went away: say so, don't crash the report.
         return [Check("container.error", "warn", f"could not finish checking: {exc}",
@@ -198,7 +200,7 @@ def run_container_checks(engine: Engine, container: str | Mapping[str, Any], *,
 
 def _checks_for(engine: Engine, info: dict[str, Any], ref: ContainerRef,
                 caps: Capabilities | None, view: HostView, strategy: str,
-                classifier: Classifier) -> list[Check]:
+                classifier: Classifier, plan: SessionPlan | None) -> list[Check]:
     config = info.get("Config") or {}
     host_config = info.get("HostConfig") or {}
     image_id = str(info.get("Image", ""))
@@ -225,7 +227,10 @@ def _checks_for(engine: Engine, info: dict[str, Any], ref: ContainerRef,
     fips = _fips_check(ref, image_ref, image, config)
     if fips is not None:
         checks.append(fips)
-    if caps is not None:
+    if caps is not None and plan is not None:
+        checks.append(strategy_check(plan, ref, caps, image=image_ref, preferred=strategy,
+                                     engine=engine))
+    elif caps is not None:
         checks.append(debug_strategy_check(engine, ref, caps, image=image_ref,
                                            preferred=strategy, classifier=classifier))
     return checks

@@ -19,12 +19,15 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from dhitui.errors import DhituiError, EngineUnavailable
 from dhitui.live import Backend
 from dhitui.models import ContainerSummary
+from dhitui.sessions import SessionPlan, SessionResult
+from dhitui.textsafe import clean, one_line
 from dhitui.ui import render
 from dhitui.ui.messages import (
     CapabilitiesReady,
@@ -36,6 +39,8 @@ from dhitui.ui.messages import (
     EngineFailed,
     EngineLost,
     HostChecksReady,
+    OrphansFound,
+    PlanReady,
 )
 from dhitui.ui.widgets.container_table import ContainerTable
 from dhitui.ui.widgets.side_panel import SidePanel
@@ -79,16 +84,34 @@ class DhituiApp(App[int]):
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
-    def __init__(self, backend: Backend, *, show_all: bool = False) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        show_all: bool = False,
+        session_runner: Callable[[SessionPlan], SessionResult] | None = None,
+    ) -> None:
         super().__init__()
         self.backend = backend
         self.show_all = show_all
+        # How a debug session runs: by default the app suspends and hands the terminal over
+        # (tests observe this call; Textual's headless driver cannot suspend).
+        self.session_runner = session_runner or self._run_in_terminal
+        self._plans: dict[str, SessionPlan] = {}
+        self._orphans_offered = False
         self.engine_state = "connecting"
         self.engine_error: DhituiError | None = None
         self.caps: Any = None
         self._stop = threading.Event()
         self._container_checks: dict[str, list[Any]] = {}
         self._details_timer: Any = None
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Notifications quote engine text (names, commands, errors): shown literally, never
+        as markup, and without control sequences, unless a caller opts in."""
+        super().notify(clean(message), title=clean(title, keep_newlines=False),
+                       severity=severity, timeout=timeout, markup=markup)
 
     # ---- layout
     def compose(self) -> ComposeResult:
@@ -180,10 +203,42 @@ class DhituiApp(App[int]):
     @work(thread=True, group="details", exclusive=True, exit_on_error=False)
     def check_container(self, container_id: str) -> None:
         try:
-            checks = self.backend.container_checks(container_id)
+            plan, checks = self.backend.container_details(container_id)
         except DhituiError:
             return
-        self.post_message(ContainerChecksReady(container_id, checks))
+        self.post_message(ContainerChecksReady(container_id, checks, plan))
+
+    @work(thread=True, group="plan", exclusive=True, exit_on_error=False)
+    def make_plan(self, container_id: str, purpose: str, strategy: str = "auto") -> None:
+        try:
+            plan = self.backend.plan(container_id, strategy)
+        except DhituiError as exc:
+            self.call_from_thread(self.notify, exc.message, severity="error")
+            return
+        self.post_message(PlanReady(container_id, plan, purpose))  # type: ignore[arg-type]
+
+    @work(thread=True, group="orphans", exclusive=True, exit_on_error=False)
+    def look_for_orphans(self) -> None:
+        try:
+            orphans = self.backend.orphans()
+        except DhituiError:
+            return
+        if orphans:
+            self.post_message(OrphansFound(orphans))
+
+    @work(thread=True, group="orphans", exclusive=True, exit_on_error=False)
+    def remove_orphans(self, sidecars: list[Any]) -> None:
+        try:
+            results = self.backend.remove_orphans(sidecars)
+        except DhituiError as exc:
+            self.call_from_thread(self.notify, exc.message, severity="error")
+            return
+        failed = [r for r in results if not r.removed]
+        done = len(results) - len(failed)
+        text = f"Removed {done} orphan sidecar{'s' if done != 1 else ''}."
+        if failed:
+            text += f" {len(failed)} could not be removed: {failed[0].error}"
+        self.call_from_thread(self.notify, text, severity="warning" if failed else "information")
 
     @work(thread=True, group="relist", exclusive=True, exit_on_error=False)
     def relist(self) -> None:
@@ -201,7 +256,11 @@ class DhituiApp(App[int]):
         self._show_engine()
         self._update_notice()
         self._container_checks.clear()
+        self._plans.clear()
         self.run_diagnostics()
+        if not self._orphans_offered:
+            self._orphans_offered = True
+            self.look_for_orphans()
 
     @while_mounted
     def on_engine_lost(self, message: EngineLost) -> None:
@@ -230,8 +289,35 @@ class DhituiApp(App[int]):
     @while_mounted
     def on_container_checks_ready(self, message: ContainerChecksReady) -> None:
         self._container_checks[message.container_id] = message.checks
+        self._plans[message.container_id] = message.plan
         if message.container_id == self.table.selected_id:
             self._show_selected()
+
+    @while_mounted
+    def on_orphans_found(self, message: OrphansFound) -> None:
+        from dhitui.ui.screens.orphans import OrphansScreen
+
+        def answer(remove: bool | None) -> None:
+            if remove:
+                self.remove_orphans(message.sidecars)
+
+        self.push_screen(OrphansScreen(message.sidecars), answer)
+
+    @while_mounted
+    def on_plan_ready(self, message: PlanReady) -> None:
+        plan = message.plan
+        if message.purpose == "copy":
+            self._copy(plan)
+        elif message.purpose == "pick":
+            from dhitui.ui.screens.strategy_picker import StrategyPicker
+
+            def picked(name: str | None) -> None:
+                if name:
+                    self.make_plan(message.container_id, "run", name)
+
+            self.push_screen(StrategyPicker(plan), picked)
+        else:
+            self._start_session(message.container_id, plan)
 
     @while_mounted
     def on_containers_loaded(self, message: ContainersLoaded) -> None:
@@ -254,6 +340,7 @@ class DhituiApp(App[int]):
                 self.classify([s])
         self._update_notice()
         self._container_checks.pop(change.container_id, None)
+        self._plans.pop(change.container_id, None)
         if change.container_id == self.table.selected_id or s is None:
             self._show_selected()
 
@@ -354,14 +441,63 @@ class DhituiApp(App[int]):
 
         self.push_screen(TextViewScreen(title, text))
 
+    # ---- debug sessions
     def action_debug(self) -> None:
-        self.notify("Debug sessions are not available in this build yet.", severity="warning")
+        """Debug the selected container with the best strategy (a fresh plan: the state may
+        have changed since the panel's)."""
+        if (cid := self.table.selected_id) is not None:
+            self.make_plan(cid, "run", self.backend.strategy)
 
     def action_choose_strategy(self) -> None:
-        self.action_debug()
+        if (cid := self.table.selected_id) is not None:
+            self.make_plan(cid, "pick")
 
     def action_copy_command(self) -> None:
-        self.action_debug()
+        cid = self.table.selected_id
+        if cid is None:
+            return
+        plan = self._plans.get(cid)
+        if plan is not None:
+            self._copy(plan)
+        else:
+            self.make_plan(cid, "copy", self.backend.strategy)
+
+    def _copy(self, plan: SessionPlan) -> None:
+        if not plan.runnable:
+            self.notify(plan.problem or "no strategy can be used", title="Nothing to copy",
+                        severity="warning")
+            return
+        self.copy_to_clipboard(plan.command_line)
+        self.notify(one_line(plan.command_line), title="Copied the debug command", timeout=8)
+
+    def _start_session(self, container_id: str, plan: SessionPlan) -> None:
+        if not plan.runnable:
+            self.notify(plan.problem or "no strategy can be used", title="Cannot debug",
+                        severity="error", timeout=10)
+            return
+        try:
+            result = self.session_runner(plan)
+        except DhituiError as exc:
+            self.notify(exc.message, title="Debug session failed", severity="error")
+            return
+        clean_end = result.exit_status in (0, 130) and not result.cleanup_error
+        self.notify(result.message, title=f"{result.strategy} session",
+                    severity="information" if clean_end else "warning", timeout=10)
+        self._container_checks.pop(container_id, None)
+        self._plans.pop(container_id, None)
+        self.relist()
+        self._show_selected()
+
+    def _run_in_terminal(self, plan: SessionPlan) -> SessionResult:
+        """Hand the terminal to the session: say what runs, run it, come back."""
+        from dhitui.commands.debug import describe_start
+
+        with self.suspend():
+            _say(describe_start(plan))
+            _say(f"running: {plan.command_line}")
+            result = self.backend.run_session(plan)
+            _say(result.message)
+        return result
 
     # ---- command palette
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -404,7 +540,7 @@ class DhituiApp(App[int]):
         cid = row.summary.id
         checks = self._container_checks.get(cid)
         self.panel.show("container", render.container_section(
-            row.summary, row.classification, checks))
+            row.summary, row.classification, checks, self._plans.get(cid)))
         if checks is None and self.engine_state == "connected":
             if self._details_timer is not None:
                 self._details_timer.stop()
@@ -432,6 +568,18 @@ class DhituiApp(App[int]):
             self._show_notice(f"No container matches {t.filter_text!r}.")
         else:
             self._show_notice("")
+
+
+def _say(text: str) -> None:
+    import sys
+
+    from dhitui.textsafe import clean
+
+    try:
+        sys.stderr.write(f"dhitui: {clean(text, keep_newlines=False)}\n")
+        sys.stderr.flush()
+    except OSError:
+        pass  # the terminal hung up: the session's own end is reported in the app
 
 
 def _gone(container_id: str) -> Any:

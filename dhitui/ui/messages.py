@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from textual.message import Message
 
@@ -12,6 +13,7 @@ from dhitui.engine.endpoint import Endpoint
 from dhitui.errors import DhituiError
 from dhitui.live import ContainerChange
 from dhitui.models import Classification, ContainerSummary
+from dhitui.sessions import SessionPlan, Sidecar
 
 
 @dataclass
@@ -64,3 +66,18 @@ class HostChecksReady(Message):
 class ContainerChecksReady(Message):
     container_id: str
     checks: list[Check]
+    plan: SessionPlan
+
+
+@dataclass
+class PlanReady(Message):
+    """A fresh plan for an action the user asked for: run it, pick a strategy, or copy."""
+
+    container_id: str
+    plan: SessionPlan
+    purpose: Literal["run", "pick", "copy"]
+
+
+@dataclass
+class OrphansFound(Message):
+    sidecars: list[Sidecar]

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from dhitui.engine.capabilities import Capabilities
     from dhitui.engine.endpoint import Endpoint
     from dhitui.models import Classification, ContainerSummary
+    from dhitui.sessions import SessionPlan
 
 VERDICT_BADGE = {
     "hardened": ("● hardened", "bold green"),
@@ -127,7 +128,8 @@ def engine_section(
 
 
 def container_section(s: ContainerSummary, c: Classification | None,
-                      checks: list[Check] | None = None) -> RenderableType:
+                      checks: list[Check] | None = None,
+                      plan: SessionPlan | None = None) -> RenderableType:
     """The selected container: identity, who it runs as, what it runs, verdict + evidence."""
     t = _grid()
     _kv(t, "Name", txt(s.name, "bold"))
@@ -151,6 +153,9 @@ def container_section(s: ContainerSummary, c: Classification | None,
     for item in c.evidence:
         evidence.add_row("•", Text(clean(item, keep_newlines=False)))
     parts += [Text("Evidence", style="bold underline"), evidence]
+    parts.append(Text("Debug", style="bold underline"))
+    parts.append(plan_block(plan) if plan is not None
+                 else Text("Planning…", style="dim italic"))
     parts.append(Text("Checks", style="bold underline"))
     parts.append(checks_block(checks) if checks is not None
                  else Text("Checking…", style="dim italic"))
@@ -194,3 +199,32 @@ def checks_block(checks: list[Check], *, show_ok: bool = True) -> RenderableType
                   Text(f"{len(passing)} other check{'s' if len(passing) > 1 else ''} pass",
                        style="dim"))
     return t
+
+
+def plan_block(plan: SessionPlan) -> RenderableType:
+    """The debug plan: the strategy that `enter` runs, its exact command, the others."""
+    out = Text()
+    if plan.runnable and plan.chosen is not None:
+        out.append("enter ", style="bold")
+        out.append(f"→ {plan.chosen.name}", style="bold green")
+        out.append(f"  {clean(plan.chosen.summary, keep_newlines=False)}\n", style="dim")
+        out.append("$ ", style="dim")
+        out.append(one_line(plan.command_line), style="cyan")
+    else:
+        out.append("✘ ", style="bold red")
+        out.append(clean(plan.problem or "no strategy can be used", keep_newlines=False),
+                   style="red")
+    others = [s for s in plan.strategies if plan.chosen is None or s.name != plan.chosen.name]
+    if others:
+        out.append("\n")
+        for s in others:
+            mark, style = ("✔", "green") if s.available else ("✘", "dim")
+            out.append(f"\n{mark} {s.name}", style=style)
+            if not s.available and s.reasons:
+                out.append(f": {one_line(s.reasons[0])}", style="dim")
+        out.append("\n")
+        out.append("D", style="bold")
+        out.append(" picks another strategy, ", style="dim")
+        out.append("c", style="bold")
+        out.append(" copies the command", style="dim")
+    return out

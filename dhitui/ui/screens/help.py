@@ -37,15 +37,19 @@ shell next to any of them with one key.
 
 Nothing runs inside a container to find this out: files are checked through the Engine API.
 
-## Debug strategies (best first)
+## Debug strategies
 
-1. **docker-debug**: `docker debug`, when the Docker Desktop plugin is installed.
-2. **image-mount**: a sidecar on the target's own image with the toolbox mounted read-only
+A container with its own shell gets **exec**; one without gets the first of the others that
+this engine allows (the panel shows the plan and why the others are out; `D` picks another):
+
+1. **exec**: `docker exec` with the container's own shell.
+2. **docker-debug**: `docker debug`, when the Docker Desktop plugin is installed.
+3. **image-mount**: a sidecar on the target's own image with the toolbox mounted read-only
    at `/dbg` (Engine 28+), sharing the target's PID namespace; the target's files are at
    `/proc/1/root`.
-3. **toolbox**: a sidecar whose root is the toolbox image, sharing PID and network.
-4. **exec**: `docker exec` with the container's own shell.
+4. **toolbox**: a sidecar whose root is the toolbox image, sharing PID and network.
 
+Sidecars run as the target's user with no extra capabilities, and never privileged.
 Sidecars are removed when the session ends (`--rm`, and checked afterwards).
 """
 
