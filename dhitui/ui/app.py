@@ -136,6 +136,7 @@ class DhituiApp(App[int]):
         self.query_one("#filter", Input).display = False
         self.table.focus()
         self._show_engine()
+        self._show_selected()
         self._show_notice("Connecting to the engine…")
         self.run_engine()
         self.set_interval(SAFETY_NET_SECONDS, self._safety_net)

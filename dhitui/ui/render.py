@@ -77,7 +77,7 @@ def _kv(table: Table, key: str, value: RenderableType | str, style: str = "") ->
 
 def _grid() -> Table:
     t = Table.grid(padding=(0, 1))
-    t.add_column(no_wrap=True, min_width=10)
+    t.add_column(no_wrap=True, min_width=12)
     t.add_column(overflow="fold")
     return t
 
@@ -147,18 +147,21 @@ def container_section(s: ContainerSummary, c: Classification | None,
     _kv(t, "Pkg manager", txt(c.package_manager or "none"))
     _kv(t, "Source", txt(c.source + (f" / {c.variant}" if c.variant else "")))
     _kv(t, "Verdict", verdict_badge(c.verdict))
+    parts.append(Text("Debug", style="bold underline"))
+    parts.append(plan_block(plan) if plan is not None
+                 else Text("Planning…", style="dim italic"))
+    parts.append(Text("Checks", style="bold underline"))
+    parts.append(checks_block(checks, show_ok=False) if checks is not None
+                 else Text("Checking…", style="dim italic"))
+    if plan is not None and plan.runnable:
+        parts.append(Text("Exact debug command", style="bold underline"))
+        parts.append(Text(one_line(plan.command_line), style="cyan"))
     evidence = Table.grid(padding=(0, 1))
     evidence.add_column(style="dim", no_wrap=True)
     evidence.add_column(overflow="fold")
     for item in c.evidence:
         evidence.add_row("•", Text(clean(item, keep_newlines=False)))
     parts += [Text("Evidence", style="bold underline"), evidence]
-    parts.append(Text("Debug", style="bold underline"))
-    parts.append(plan_block(plan) if plan is not None
-                 else Text("Planning…", style="dim italic"))
-    parts.append(Text("Checks", style="bold underline"))
-    parts.append(checks_block(checks) if checks is not None
-                 else Text("Checking…", style="dim italic"))
     return Group(*parts)
 
 
@@ -207,9 +210,7 @@ def plan_block(plan: SessionPlan) -> RenderableType:
     if plan.runnable and plan.chosen is not None:
         out.append("enter ", style="bold")
         out.append(f"→ {plan.chosen.name}", style="bold green")
-        out.append(f"  {clean(plan.chosen.summary, keep_newlines=False)}\n", style="dim")
-        out.append("$ ", style="dim")
-        out.append(one_line(plan.command_line), style="cyan")
+        out.append(f"  {clean(plan.chosen.summary, keep_newlines=False)}", style="dim")
     else:
         out.append("✘ ", style="bold red")
         out.append(clean(plan.problem or "no strategy can be used", keep_newlines=False),
