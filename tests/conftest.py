@@ -241,3 +241,31 @@ def standin_plugin_config(tmp_path: Path) -> Path:
     shutil.copy2(STANDIN_PLUGIN, target)
     target.chmod(0o755)
     return cfg
+
+
+def import_rootfs(engine: EngineUnderTest, entries: Mapping[str, str | bytes | None],
+                  *changes: str, prefix: str = "dhitui-test/rootfs") -> str:
+    """`docker import` a tiny root filesystem built here: bytes are files (0755), str are
+    symlink targets, None are directories. Returns the new image's tag (remove it after)."""
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, value in entries.items():
+            ti = tarfile.TarInfo(name)
+            if value is None:
+                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(ti)
+            elif isinstance(value, str):
+                ti.type, ti.linkname = tarfile.SYMTYPE, value
+                tar.addfile(ti)
+            else:
+                ti.size, ti.mode = len(value), 0o755
+                tar.addfile(ti, io.BytesIO(value))
+    tag = f"{prefix}-{uuid.uuid4().hex[:8]}:1"
+    args: list[str] = []
+    for change in changes:
+        args += ["-c", change]
+    docker(engine, "import", *args, "-", tag, input=buf.getvalue())
+    return tag

@@ -32,6 +32,7 @@ from conftest import (
     EngineUnderTest,
     docker,
     docker_cli_path,
+    import_rootfs,
     run_dhitui,
     run_json,
 )
@@ -127,26 +128,7 @@ def test_created_and_exited_containers_are_classified(engine: EngineUnderTest, a
 
 def build_image(engine: EngineUnderTest, entries: dict[str, str | bytes | None],
                 *changes: str) -> str:
-    """docker import a tiny rootfs: value bytes = file, str = symlink target, None = dir."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, value in entries.items():
-            ti = tarfile.TarInfo(name)
-            if value is None:
-                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
-                tar.addfile(ti)
-            elif isinstance(value, str):
-                ti.type, ti.linkname = tarfile.SYMTYPE, value
-                tar.addfile(ti)
-            else:
-                ti.size, ti.mode = len(value), 0o755
-                tar.addfile(ti, io.BytesIO(value))
-    tag = f"dhitui-test/probe-{uuid.uuid4().hex[:8]}:1"
-    args: list[str] = []
-    for ch in changes:
-        args += ["-c", ch]
-    docker(engine, "import", *args, "-", tag, input=buf.getvalue())
-    return tag
+    return import_rootfs(engine, entries, *changes, prefix="dhitui-test/probe")
 
 
 @pytest.fixture

@@ -5,14 +5,12 @@ dying, `kill -9` + `--cleanup`), and bad input."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shlex
 import signal
 import subprocess
 import sys
-import tarfile
 import threading
 import time
 import uuid
@@ -33,6 +31,7 @@ from conftest import (
     cli_env,
     docker,
     docker_cli_path,
+    import_rootfs,
     run_dhitui,
     run_json,
 )
@@ -500,23 +499,8 @@ def test_an_image_name_in_place_of_a_container(engine28: EngineUnderTest) -> Non
 
 
 def build_toolbox(engine: EngineUnderTest, entries: dict[str, bytes | str | None]) -> str:
-    """A toolbox image from a tar: bytes are files (0755), str are symlinks, None dirs."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, value in entries.items():
-            ti = tarfile.TarInfo(name)
-            if value is None:
-                ti.type, ti.mode = tarfile.DIRTYPE, 0o755
-                tar.addfile(ti)
-            elif isinstance(value, str):
-                ti.type, ti.linkname = tarfile.SYMTYPE, value
-                tar.addfile(ti)
-            else:
-                ti.size, ti.mode = len(value), 0o755
-                tar.addfile(ti, io.BytesIO(value))
-    tag = f"dhitui-test/toolbox-{uuid.uuid4().hex[:8]}:1"
-    docker(engine, "import", "-c", "ENV PATH=/bin", "-", tag, input=buf.getvalue())
-    return tag
+    """A toolbox image: bytes are files (0755), str are symlinks, None dirs."""
+    return import_rootfs(engine, entries, "ENV PATH=/bin", prefix="dhitui-test/toolbox")
 
 
 def test_toolbox_with_absolute_symlinks(engine28: EngineUnderTest,

@@ -248,16 +248,13 @@ class Engine:
         except ValueError:
             raise EngineError(f"stat {path}: unreadable path stat header") from None
 
-    def read_file(self, container: str, path: str, limit: int = 1 << 20) -> bytes | None:
-        """A small regular file from a container's filesystem (`GET .../archive`), or None
-        if it does not exist. Files larger than `limit` are not read."""
-        import io
-        import tarfile
-
+    def _get_archive(self, container: str, path: str, chunk_size: int = 2 * 1024 * 1024
+                     ) -> tuple[Iterator[bytes], dict[str, Any]] | None:
+        """`GET /containers/{id}/archive`: (tar stream, path stat), or None for no such path."""
         import docker.errors
 
         try:
-            stream, st = self.api.get_archive(container, path)
+            stream, st = self.api.get_archive(container, path, chunk_size=chunk_size)
         except docker.errors.NotFound:
             return None
         except docker.errors.APIError as exc:
@@ -265,6 +262,18 @@ class Engine:
                               ) from None
         except Exception as exc:
             raise unavailable(self.endpoint, exc) from None
+        return stream, dict(st)
+
+    def read_file(self, container: str, path: str, limit: int = 1 << 20) -> bytes | None:
+        """A small regular file from a container's filesystem (`GET .../archive`), or None
+        if it does not exist. Files larger than `limit` are not read."""
+        import io
+        import tarfile
+
+        got = self._get_archive(container, path)
+        if got is None:
+            return None
+        stream, st = got
         if int(st.get("size", 0)) > limit:
             return None
         data = b"".join(stream)
@@ -281,17 +290,10 @@ class Engine:
         not exist or is not a regular file."""
         import tarfile
 
-        import docker.errors
-
-        try:
-            stream, _ = self.api.get_archive(container, path, chunk_size=size + 4096)
-        except docker.errors.NotFound:
+        got = self._get_archive(container, path, chunk_size=size + 4096)
+        if got is None:
             return None
-        except docker.errors.APIError as exc:
-            raise EngineError(f"read {path}: {exc.explanation or exc}", status=exc.status_code
-                              ) from None
-        except Exception as exc:
-            raise unavailable(self.endpoint, exc) from None
+        stream, _ = got
         buf = b""
         try:
             # One tar header (512 bytes) precedes the file's data.
