@@ -45,8 +45,11 @@ def test_one_key_debug_session_through_a_real_terminal(
         term.wait_for("filter")  # the filter box has the focus before we type into it
         term.send(tag)
         term.wait_for("● hardened")
-        term.send("\r")  # leave the filter box
         term.wait_for("enter → ")  # the panel shows the plan
+        # While the filter box has the focus the footer offers only the filter...
+        assert "Strategy…" not in term.text()
+        term.send("\r")  # leave the filter box
+        term.wait_for("Strategy…")  # ...and the list's keys are back once the table has it
         term.send("\r")  # debug
         term.wait_for("[dhitui]")  # the session's prompt
         term.send("ls /proc/1/root/app; ps\r")
