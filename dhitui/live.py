@@ -32,6 +32,17 @@ _ROW_ACTIONS = {
 # Actions that may mean a new filesystem to look at (a new container).
 _CLASSIFY_ACTIONS = {"create", "start"}
 
+# Benchmark milestones (bench/ reads them): with DHITUI_BENCH_LOG=path, lines
+# "<time.monotonic()> <event> <count>" are appended to that file. Read once at import; unset,
+# each milestone costs one truth test.
+_BENCH_LOG = os.environ.get("DHITUI_BENCH_LOG")
+
+
+def _milestone(event: str, count: int) -> None:
+    if _BENCH_LOG:
+        with open(_BENCH_LOG, "a", encoding="utf-8") as log:
+            log.write(f"{time.monotonic():.6f} {event} {count}\n")
+
 
 @dataclass(frozen=True)
 class ContainerChange:
@@ -156,7 +167,9 @@ class Backend:
     def containers(self, *, all: bool = False) -> list[ContainerSummary]:
         from dhitui.detect import list_summaries
 
-        return list_summaries(self.engine, all=all)
+        summaries = list_summaries(self.engine, all=all)
+        _milestone("listed", len(summaries))
+        return summaries
 
     def summary(self, container_id: str) -> ContainerSummary | None:
         """One container's list row, or None when it is gone."""
@@ -176,15 +189,18 @@ class Backend:
         """Classify concurrently, handing results over in small batches (at most one call
         per `batch_interval`, so a UI is not flooded with one message per container)."""
         batch: list[Classification] = []
+        done = 0
         last = time.monotonic()
         for result in self.classifier.classify_many(summaries, on_gone=on_gone):
             batch.append(result)
+            done += 1
             now = time.monotonic()
             if now - last >= batch_interval:
                 on_batch(batch)
                 batch, last = [], now
         if batch:
             on_batch(batch)
+        _milestone("classified", done)
 
     # ---- events
     def open_events(self) -> EventStream:
