@@ -48,23 +48,31 @@ def main() -> int:
         print(f"removed {stale} containers left by an earlier bench run", flush=True)
     results: dict[str, Any] = {"machine": info, "runs": args.runs, "idle_seconds": args.idle,
                                "baseline": args.baseline, "sizes": {}}
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    table = ""
     for n in sizes:
         print(f"\n== N={n}: creating {n} containers from {len(fleet_mod.IMAGES)} images",
               flush=True)
         with fleet_mod.fleet(args.host, n) as f:
             print(f"   created and started in {f.create_seconds:.1f}s", flush=True)
             results["sizes"][str(n)] = run_size(args, f)
-        results["machine"]["load_after_" + str(n)] = os.getloadavg()
-    results["machine"]["load_end"] = os.getloadavg()
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (args.out / f"{stamp}.json").write_text(json.dumps(results, indent=2) + "\n")
-    table = report.markdown(results)
-    (args.out / "latest.md").write_text(table)
-    (args.out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+            results["machine"]["load_after_" + str(n)] = os.getloadavg()
+            # Written before the containers are removed (that takes minutes at 2,000).
+            table = save(args.out, stamp, results)
+            print(f"   removing the {n} containers", flush=True)
     print("\n" + table)
     print(f"results: {args.out / (stamp + '.json')}")
     return 0
+
+
+def save(out: Path, stamp: str, results: dict[str, Any]) -> str:
+    text = json.dumps(results, indent=2) + "\n"
+    (out / f"{stamp}.json").write_text(text)
+    (out / "latest.json").write_text(text)
+    table = report.markdown(results)
+    (out / "latest.md").write_text(table)
+    return table
 
 
 def run_size(args: argparse.Namespace, f: fleet_mod.Fleet) -> dict[str, Any]:

@@ -162,9 +162,23 @@ def tui_session(app: str, host: str, fleet: Fleet, *, idle_seconds: float,
     return s
 
 
-def _settled(term: Terminal, after: float) -> float:
-    """When the burst of frames that followed a key ended (quiet for 150 ms)."""
-    term.quiet(0.15)
+def _settled(term: Terminal, after: float, timeout: float = 10.0) -> float:
+    """When the frames caused by a key ended: the last frame before the app went idle (no
+    output and no CPU for 200 ms). Waiting for output alone is not enough: a long update
+    writes nothing until it is done."""
+    proc = psutil.Process(term.pid)
+    deadline = time.monotonic() + timeout
+    cpu = cpu_seconds(term.pid)
+    still_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        now_cpu = cpu_seconds(term.pid) if proc.is_running() else cpu
+        now = time.monotonic()
+        if now_cpu - cpu > 0.002 or now - term.last_output < 0.2:
+            still_since = now
+        cpu = now_cpu
+        if now - still_since >= 0.2:
+            break
     with term._lock:
         times = [f for f in term.frame_times if f > after]
     return max(times) if times else after
@@ -192,8 +206,8 @@ def _cursor_keys(term: Terminal, pattern: Any, s: Session, presses: int = 15) ->
 
 def _filter_keys(term: Terminal, pattern: Any, fleet: Fleet, s: Session) -> None:
     """Filter as you type: '/', the name prefix, then digits narrowing 2,000 rows to 1, then
-    backspaces widening them again. Key write -> the frame showing exactly the matching
-    rows (those that fit on screen)."""
+    backspaces widening them again. Key write -> the first frame showing exactly the
+    matching rows (those that fit on screen), and -> the last frame the key caused."""
     names = sorted(fleet.names)
     term.send("/")
     term.quiet(0.3)
@@ -216,12 +230,20 @@ def _filter_keys(term: Terminal, pattern: Any, fleet: Fleet, s: Session) -> None
             i = expected.index(on[0])
             return on == expected[i:i + len(on)]
 
+        # Widening the filter around the cursor's row can leave the visible rows as they
+        # were (only the scrollbar changes): then no frame tells the new list from the
+        # old one, and only the settled time is taken.
+        ambiguous = shows(term.screen)
         w = term.expect(shows)
         t0 = term.send(key)
         w.not_before = t0
-        t = term.wait(w, KEY_TIMEOUT, f"filter {typed!r}")
-        s.filter_ms.append((t - t0) * 1000)
-        s.filter_settled_ms.append((_settled(term, t0) - t0) * 1000)
+        if not ambiguous:
+            t = term.wait(w, KEY_TIMEOUT, f"filter {typed!r}")
+            s.filter_ms.append((t - t0) * 1000)
+        settled = _settled(term, t0)
+        if not shows(term.screen):
+            raise RuntimeError(f"filter {typed!r}: the list on screen is not the filtered one")
+        s.filter_settled_ms.append((settled - t0) * 1000)
     term.send("escape")
     term.quiet(0.3)
 
