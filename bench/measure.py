@@ -27,6 +27,9 @@ from bench.term import ROW_NAME_COLUMN, Terminal, highlighted, name_pattern, nam
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 FLOOR = Path(__file__).with_name("floor.py")
+# Apps and CLIs run from an empty directory: `python -m dhitui` puts the working directory
+# first on sys.path, which from the repo root would shadow PYTHONPATH (--baseline).
+NEUTRAL_CWD = tempfile.mkdtemp(prefix="dhitui-bench-cwd-")
 COLS, ROWS = 160, 48
 PAINT_TIMEOUT = 60.0
 CLASSIFY_TIMEOUT = 300.0
@@ -122,7 +125,7 @@ def tui_session(app: str, host: str, fleet: Fleet, *, idle_seconds: float,
     def painted(screen: Any) -> bool:
         return len(set(names_on(screen, pattern))) >= want
 
-    term = Terminal(argv, cols=COLS, rows=ROWS, env=env)
+    term = Terminal(argv, cols=COLS, rows=ROWS, env=env, cwd=NEUTRAL_CWD)
     try:
         first = term.expect(painted)
         s.first_paint = term.wait(first, PAINT_TIMEOUT, f"{app}: first painted list") \
@@ -252,7 +255,8 @@ def _filter_keys(term: Terminal, pattern: Any, fleet: Fleet, s: Session) -> None
 def wall(argv: list[str], env: dict[str, str] | None = None) -> float:
     """Wall time of a command run to completion, output discarded."""
     t0 = time.monotonic()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, timeout=300, env=env)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, timeout=300, env=env,
+                   cwd=NEUTRAL_CWD)
     return time.monotonic() - t0
 
 

@@ -55,7 +55,7 @@ class Terminal:
     """One process on a pty of `cols` x `rows`, with a virtual screen and timed waits."""
 
     def __init__(self, argv: Sequence[str], *, cols: int = 160, rows: int = 48,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, cwd: str | None = None) -> None:
         self.argv = list(argv)
         self.cols, self.rows = cols, rows
         self.screen = pyte.Screen(cols, rows)
@@ -76,7 +76,7 @@ class Terminal:
         full_env.pop("TEXTUAL", None)
         self.spawned_at = time.monotonic()
         self.proc = subprocess.Popen(
-            self.argv, stdin=slave, stdout=slave, stderr=slave, env=full_env,
+            self.argv, stdin=slave, stdout=slave, stderr=slave, env=full_env, cwd=cwd,
             start_new_session=True, close_fds=True,
             preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
         )
