@@ -139,14 +139,19 @@ def tui_session(app: str, host: str, fleet: Fleet, *, idle_seconds: float,
                     "probing" in ln for ln in screen.display
                     if pattern.match(ln, ROW_NAME_COLUMN))
 
-            try:
-                t = term.wait_for(all_badges, 1.0, "badges", not_before=tc)
-            except TimeoutError:
-                # No frame after the last result: its rows were off screen. Then the visible
-                # rows were classified already, and the model is complete at `tc`.
-                if not all_badges(term.screen):
-                    raise
+            # The UI may lag behind the classifier (results queued as messages): wait for
+            # the frame after `tc` that shows no "probing" row. If none comes before the app
+            # goes idle, the last results were off screen, the visible rows were classified
+            # already, and the list is complete at `tc`.
+            badges = term.expect(all_badges, not_before=tc)
+            _settled(term, tc, timeout=CLASSIFY_TIMEOUT)  # returns once the app is idle
+            if badges.event.is_set():
+                assert badges.at is not None
+                t = badges.at
+            elif all_badges(term.screen):
                 t = tc
+            else:
+                raise TimeoutError(f"{app}: rows still probing after classification ended")
             s.classified = t - term.spawned_at
         term.quiet(1.0)
         if idle_seconds > 0:
