@@ -199,7 +199,7 @@ def _cursor_keys(term: Terminal, pattern: Any, s: Session, presses: int = 15) ->
         screen_names = names_on(term.screen, pattern)
         cur = highlighted(term.screen, pattern)
         if cur is None or cur not in screen_names:
-            raise RuntimeError("cannot see the cursor row")
+            raise RuntimeError("cannot see the cursor row:\n" + "\n".join(term.text()[:10]))
         i = screen_names.index(cur)
         if i + 1 >= len(screen_names):
             break
