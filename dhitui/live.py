@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,18 @@ _ROW_ACTIONS = {
 }
 # Actions that may mean a new filesystem to look at (a new container).
 _CLASSIFY_ACTIONS = {"create", "start"}
+_EVENT_FILTERS = {"type": ["container", "image"]}
+
+# Benchmark milestones (bench/ reads them): with DHITUI_BENCH_LOG=path, lines
+# "<time.monotonic()> <event> <count>" are appended to that file. Read once at import; unset,
+# each milestone costs one truth test.
+_BENCH_LOG = os.environ.get("DHITUI_BENCH_LOG")
+
+
+def _milestone(event: str, count: int) -> None:
+    if _BENCH_LOG:
+        with open(_BENCH_LOG, "a", encoding="utf-8") as log:
+            log.write(f"{time.monotonic():.6f} {event} {count}\n")
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,51 @@ class Backend:
         self._caps: Capabilities | None = None
         self._stream: EventStream | None = None
         self._host_view: HostView | None = None
+        # start_early(): the event stream and container list fetched ahead of the UI.
+        self._early: Future[tuple[EventStream, list[ContainerSummary], bool]] | None = None
+        self._early_list: tuple[list[ContainerSummary], bool] | None = None
+
+    # ---- a head start
+    def start_early(self, *, all: bool = False) -> None:
+        """Connect, subscribe to events and list the containers in a background thread now,
+        while the caller is still importing and building its UI. The first `open_events()`
+        and `containers()` calls then take these results instead of asking again; a failure
+        here is not reported: those calls simply try again and raise it themselves.
+
+        Worth it because the engine answers while the UI is being built: the list is ready
+        when the first frame is, instead of one connection's worth of round trips later.
+        """
+        early: Future[tuple[EventStream, list[ContainerSummary], bool]] = Future()
+        self._early = early
+
+        def run() -> None:
+            from dhitui.detect import list_summaries
+
+            try:
+                stream = self.connect_now().event_stream(filters=_EVENT_FILTERS)
+                try:
+                    summaries = list_summaries(self.engine, all=all)
+                except BaseException:
+                    stream.close()
+                    raise
+            except BaseException as exc:
+                early.set_exception(exc)
+                return
+            _milestone("listed", len(summaries))
+            early.set_result((stream, summaries, all))
+
+        threading.Thread(target=run, name="dhitui-early", daemon=True).start()
+
+    def _early_result(self) -> tuple[EventStream, list[ContainerSummary], bool] | None:
+        """Wait for start_early()'s work, if any is outstanding; hand it over once."""
+        with self._lock:
+            early, self._early = self._early, None
+        if early is None:
+            return None
+        try:
+            return early.result()
+        except BaseException:
+            return None  # the caller asks again and meets the error itself
 
     # ---- connection
     @property
@@ -91,6 +149,15 @@ class Backend:
 
     def connect(self) -> Engine:
         """Connect (or return the live connection)."""
+        with self._lock:
+            if self._engine is not None:
+                return self._engine
+            early = self._early
+        if early is not None:  # start_early() is connecting: wait for it, not a 2nd socket
+            wait([early])
+        return self.connect_now()
+
+    def connect_now(self) -> Engine:
         with self._lock:
             if self._engine is not None:
                 return self._engine
@@ -151,6 +218,9 @@ class Backend:
         return caps
 
     def close(self) -> None:
+        early = self._early_result() if self._early is not None and self._early.done() else None
+        if early is not None:
+            early[0].close()
         self.stop_events()
         with self._lock:
             engine, self._engine = self._engine, None
@@ -161,7 +231,13 @@ class Backend:
     def containers(self, *, all: bool = False) -> list[ContainerSummary]:
         from dhitui.detect import list_summaries
 
-        return list_summaries(self.engine, all=all)
+        with self._lock:
+            early, self._early_list = self._early_list, None
+        if early is not None and early[1] == all:
+            return early[0]
+        summaries = list_summaries(self.engine, all=all)
+        _milestone("listed", len(summaries))
+        return summaries
 
     def summary(self, container_id: str) -> ContainerSummary | None:
         """One container's list row, or None when it is gone."""
@@ -181,21 +257,30 @@ class Backend:
         """Classify concurrently, handing results over in small batches (at most one call
         per `batch_interval`, so a UI is not flooded with one message per container)."""
         batch: list[Classification] = []
+        done = 0
         last = time.monotonic()
         for result in self.classifier.classify_many(summaries, on_gone=on_gone):
             batch.append(result)
+            done += 1
             now = time.monotonic()
             if now - last >= batch_interval:
                 on_batch(batch)
                 batch, last = [], now
         if batch:
             on_batch(batch)
+        _milestone("classified", done)
 
     # ---- events
     def open_events(self) -> EventStream:
         """Subscribe to the engine's events. Subscribe *before* listing: events that happen
         while the list is read are then queued on the stream instead of lost."""
-        stream = self.engine.event_stream(filters={"type": ["container", "image"]})
+        early = self._early_result()
+        if early is not None:
+            stream, summaries, early_all = early
+            with self._lock:
+                self._early_list = (summaries, early_all)
+        else:
+            stream = self.engine.event_stream(filters=_EVENT_FILTERS)
         with self._lock:
             old, self._stream = self._stream, stream
         if old is not None:

@@ -7,7 +7,6 @@ from dhitui.commands.base import Invocation
 
 def run(inv: Invocation) -> int:
     from dhitui.live import Backend
-    from dhitui.ui.app import DhituiApp
 
     backend = Backend(
         host=getattr(inv.args, "host", None),
@@ -19,6 +18,11 @@ def run(inv: Invocation) -> int:
     # Bad configuration (malformed DOCKER_HOST, unknown context, ...) is a startup error with
     # a clear message, not something to discover inside the UI.
     backend.endpoint  # noqa: B018
+    # Connect, subscribe and list while Textual is imported and the screen is built, so the
+    # list is there for the first frames (bench/, 300 containers: first paint 660 -> 528 ms).
+    backend.start_early(all=False)
+    from dhitui.ui.app import DhituiApp
+
     try:
         result = DhituiApp(backend).run()
     finally:

@@ -418,6 +418,27 @@ def _tls_config(endpoint: Endpoint) -> Any:
         raise ConfigError(f"bad TLS configuration for {endpoint.url}: {exc}") from None
 
 
+def _one_pool_per_socket(api: docker.APIClient) -> None:
+    """Keep connections to a unix socket alive across requests.
+
+    docker-py 7's UnixHTTPAdapter keys its connection pools by the request's full URL
+    (`get_connection_with_tls_context` passes `request.url`), so every distinct path
+    (`/containers/<id>/json`, one per container) opens a new pool and a new socket, and its
+    25-pool LRU closes them again: classifying N containers connected N times. One key for
+    every request gives one pool of `max_pool_size` reusable connections. And requests'
+    per-request environment lookups (~/.netrc, proxy variables) mean nothing on a unix
+    socket, so they are turned off.
+    """
+    adapter = api.get_adapter("http+docker://localhost")
+    per_url = adapter.get_connection
+
+    def one_pool(url: str, proxies: Any = None) -> Any:
+        return per_url("http+docker://localhost", proxies)
+
+    adapter.get_connection = one_pool
+    api.trust_env = False
+
+
 def connect(endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT) -> Engine:
     """Connect and negotiate the API version; raise EngineUnavailable when no engine answers."""
     if endpoint.socket_path:
@@ -455,6 +476,8 @@ def connect(endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT) -> Engine:
         )
     except docker.errors.DockerException as exc:
         raise ConfigError(f"cannot use {endpoint.url}: {exc}") from None
+    if endpoint.socket_path:
+        _one_pool_per_socket(api)
     try:
         version = api.version(api_version=False)
     except Exception as exc:

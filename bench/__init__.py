@@ -1,0 +1,1 @@
+"""dhitui's benchmarks (issue 7): see bench/run and docs/benchmarks.md."""
