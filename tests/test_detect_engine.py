@@ -286,3 +286,29 @@ def test_ls_toolbox_fixture_has_busybox_shell(engine: EngineUnderTest,
     assert code == 0 and isinstance(data, list)
     row = {r["id"]: r for r in data}[cid]
     assert row["shell"] == "/bin/sh" and row["verdict"] == "standard"
+
+
+def test_a_failed_probe_is_not_cached_for_the_image(
+    engine: EngineUnderTest, api: Engine, containers: Callable[..., str]
+) -> None:
+    """A container the engine cannot answer for (a 500, as one being removed gives) makes
+    that container `unknown`, not every container of its image."""
+    from dhitui.engine.client import EngineError
+
+    broken = containers(engine, STANDARD_IMAGE, start=False)
+    fine = containers(engine, STANDARD_IMAGE, start=False)
+    original = api.stat_path
+
+    def stat_path(container: str, path: str) -> dict[str, Any] | None:
+        if container == broken:
+            raise EngineError("stat: HTTP 500", status=500)  # injected engine failure
+        return original(container, path)
+
+    api.stat_path = stat_path  # type: ignore[method-assign]
+    classifier = Classifier(api)
+    first = classifier.classify(broken)
+    assert first.verdict == "unknown" and first.probe_errors
+    assert classifier.cached_images() == set()
+    second = classifier.classify(fine)
+    assert (second.verdict, second.shell) == ("standard", "/bin/sh")
+    assert classifier.cached_images() == {second.image_id}

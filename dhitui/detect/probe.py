@@ -263,7 +263,8 @@ class Classifier:
                            ) from None
 
     # ---- internals
-    def _image_facts(self, image_id: str, via_container: str) -> ImageFacts:
+    def _image_facts(self, image_id: str, via_container: str, *, retry: bool = True
+                     ) -> ImageFacts:
         with self._lock:
             fut = self._images.get(image_id)
             owner = fut is None
@@ -273,10 +274,14 @@ class Classifier:
         assert fut is not None
         if not owner:
             try:
-                return fut.result()
+                facts = fut.result()
             except ContainerGone:
                 # The probing container vanished; try again through ours.
-                return self._image_facts(image_id, via_container)
+                return self._image_facts(image_id, via_container, retry=retry)
+            if not facts.probed and retry:
+                # Its probe failed (not cached): try once more through our own container.
+                return self._image_facts(image_id, via_container, retry=False)
+            return facts
         try:
             facts = self._probe_image(image_id, via_container)
         except BaseException as exc:
@@ -285,6 +290,11 @@ class Classifier:
                 self._images.pop(image_id, None)
             fut.set_exception(exc)
             raise
+        if not facts.probed:
+            # A failed probe says something about that container (e.g. one being removed
+            # answers 500), not about the image: hand it to whoever waits, cache nothing.
+            with self._lock:
+                self._images.pop(image_id, None)
         fut.set_result(facts)
         return facts
 
@@ -302,6 +312,8 @@ class Classifier:
         try:
             files = _probe_image_files(self.engine, via_container)
         except EngineError as exc:
+            if self._going_away(via_container):
+                raise ContainerGone(via_container) from None
             return ImageFacts(
                 image_id=image_id, shell=None, shell_evidence=(), package_manager=None,
                 package_manager_path=None, passwd=None, group_members=None,
@@ -318,6 +330,16 @@ class Classifier:
             entrypoint=entrypoint, cmd=cmd, labels=labels, tags=tags, image=image,
             stats=files.stats,
         )
+
+    def _going_away(self, container_id: str) -> bool:
+        """After a failed probe: is the container gone, or on its way out (removing/dead)?"""
+        try:
+            state = (self.engine.inspect_container(container_id).get("State") or {})
+        except NotFound:
+            return True
+        except EngineError:
+            return False
+        return state.get("Status") in ("removing", "dead")
 
     def _combine(self, inspect: dict[str, Any], facts: ImageFacts) -> Classification:
         config = inspect.get("Config") or {}
