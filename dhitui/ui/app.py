@@ -12,7 +12,7 @@ import functools
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -26,7 +26,6 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from dhitui.errors import DhituiError, EngineUnavailable
 from dhitui.live import Backend
 from dhitui.models import ContainerSummary
-from dhitui.sessions import SessionPlan, SessionResult
 from dhitui.textsafe import clean, one_line
 from dhitui.ui import render
 from dhitui.ui.messages import (
@@ -44,6 +43,9 @@ from dhitui.ui.messages import (
 )
 from dhitui.ui.widgets.container_table import ContainerTable
 from dhitui.ui.widgets.side_panel import SidePanel
+
+if TYPE_CHECKING:
+    from dhitui.sessions import SessionPlan, SessionResult
 
 SAFETY_NET_SECONDS = 60.0
 

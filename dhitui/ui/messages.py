@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from textual.message import Message
 
-from dhitui.diagnostics.check import Check
-from dhitui.engine.capabilities import Capabilities
-from dhitui.engine.endpoint import Endpoint
-from dhitui.errors import DhituiError
-from dhitui.live import ContainerChange
-from dhitui.models import Classification, ContainerSummary
-from dhitui.sessions import SessionPlan, Sidecar
+if TYPE_CHECKING:
+    # Types only: importing sessions and diagnostics here would put them on the path to the
+    # first frame (see docs/benchmarks.md).
+    from dhitui.diagnostics.check import Check
+    from dhitui.engine.capabilities import Capabilities
+    from dhitui.engine.endpoint import Endpoint
+    from dhitui.errors import DhituiError
+    from dhitui.live import ContainerChange
+    from dhitui.models import Classification, ContainerSummary
+    from dhitui.sessions import SessionPlan, Sidecar
 
 
 @dataclass
