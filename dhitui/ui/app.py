@@ -327,6 +327,9 @@ class DhituiApp(App[int]):
         fresh = self.table.replace_all(message.summaries)
         self._update_notice()
         if fresh:
+            # In display order, so the rows on screen get their verdicts first.
+            order = {cid: i for i, cid in enumerate(self.table.visible_ids())}
+            fresh.sort(key=lambda s: order.get(s.id, len(order)))
             self.classify(fresh)
         self._show_selected()
 
