@@ -124,7 +124,6 @@ class DhituiApp(App[int]):
                 yield Static("", id="notice", markup=False)
                 yield ContainerTable(id="containers")
             yield SidePanel(id="panel")
-        yield Footer()
 
     @property
     def table(self) -> ContainerTable:
@@ -135,6 +134,9 @@ class DhituiApp(App[int]):
         return self.query_one(SidePanel)
 
     def on_mount(self) -> None:
+        # The key bar comes right after the first frame: building its dozen key widgets
+        # (~50 ms) would otherwise delay the list (docs/benchmarks.md).
+        self.call_after_refresh(self.mount, Footer())
         self.query_one("#filter", Input).display = False
         self.table.focus()
         self._show_engine()
@@ -157,7 +159,6 @@ class DhituiApp(App[int]):
                 events = self.backend.open_events()
                 self.post_message(ContainersLoaded(self.backend.containers(all=self.show_all)))
                 self.post_message(EngineConnected(self.backend.endpoint))
-                self.probe_capabilities()
                 self.backend.follow_events(
                     events, lambda ch: self.post_message(ContainerChanged(ch))
                 )
@@ -260,6 +261,13 @@ class DhituiApp(App[int]):
         self._update_notice()
         self._container_checks.clear()
         self._plans.clear()
+        # Secondary work starts once the list is on screen: its threads would otherwise
+        # compete with the first frame for the interpreter (see docs/benchmarks.md).
+        self.call_after_refresh(self._after_connect)
+
+    @while_mounted
+    def _after_connect(self) -> None:
+        self.probe_capabilities()
         self.run_diagnostics()
         if not self._orphans_offered:
             self._orphans_offered = True
@@ -330,7 +338,7 @@ class DhituiApp(App[int]):
             # In display order, so the rows on screen get their verdicts first.
             order = {cid: i for i, cid in enumerate(self.table.visible_ids())}
             fresh.sort(key=lambda s: order.get(s.id, len(order)))
-            self.classify(fresh)
+            self.call_after_refresh(self.classify, fresh)
         self._show_selected()
 
     @while_mounted
