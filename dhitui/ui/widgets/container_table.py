@@ -8,17 +8,18 @@ Costs at thousands of rows (bench/ measures them): a classification batch touche
 own rows, and a cell that does not widen its column is updated without `update_width`
 (DataTable re-measures the whole column when a cell narrows). DataTable's `remove_row` is
 linear in the table's size, so when a filter hides many rows at once the table is refilled
-from the model instead of shrunk row by row.
+from the model instead of shrunk row by row. New rows are measured by their cells' length
+(`_update_dimensions`), not by Textual's generic measuring, ~3x cheaper on idle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowDoesNotExist
+from textual.widgets.data_table import ColumnKey, RowDoesNotExist, RowKey
 
 from dhitui.models import Classification, ContainerSummary
 from dhitui.ui.render import row_cells
@@ -218,6 +219,31 @@ class ContainerTable(DataTable[Text]):
             index = self.get_row_index(keep_selected)
             if index != self.cursor_row:
                 self.move_cursor(row=index, animate=False)
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Widen the columns for rows added since the last idle, cheaply.
+
+        DataTable measures each new cell with Textual's generic `measure()` (~16 µs, mostly
+        building console options): 7,000 calls, ~100 ms, when a filter brings 1,000 rows
+        back. Our cells are one-line `Text` in rows of height 1 without labels, whose
+        measured width is exactly `cell_len`; anything else goes to DataTable's own code,
+        which also sets the scrollable size (tests/test_ui_table.py checks both agree)."""
+        columns = self.ordered_columns
+        rest: list[RowKey] = []
+        for key in new_rows:
+            try:
+                cells = self.get_row(key)
+            except RowDoesNotExist:
+                continue  # removed before this idle
+            row = self.rows.get(key)
+            if (row is None or row.height != 1 or row.label is not None
+                    or not all(type(c) is Text and "\n" not in c.plain for c in cells)):
+                rest.append(key)
+                continue
+            for column, cell in zip(columns, cells, strict=False):
+                if cell.cell_len > column.content_width:
+                    column.content_width = cell.cell_len
+        super()._update_dimensions(rest)
 
     def _widens(self, column: str, cell: Text) -> bool:
         """Whether `cell` is wider than its column's content. Only then is the column

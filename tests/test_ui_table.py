@@ -1,0 +1,69 @@
+"""The container table's own column measuring agrees with DataTable's (no engine needed:
+the widget alone, with containers given as data)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable
+
+from dhitui.models import ContainerSummary
+from dhitui.ui.widgets.container_table import ContainerTable
+
+# Names of different display widths: ASCII, East Asian wide characters, an emoji, a long one.
+# The wide one has fewer characters than the longest ASCII name but more cells.
+NAMES = ("web", "データベースサーバー", "cache-🚀", "a-longer-name-1", "x")
+
+
+def _summaries() -> list[ContainerSummary]:
+    return [ContainerSummary(id=f"{i:064x}", name=name, image=f"example.org/img{i}:{'9' * i}",
+                             image_id=f"sha256:{i:064x}", state="running", status="Up")
+            for i, name in enumerate(NAMES)]
+
+
+class _Both(App[None]):
+    def compose(self) -> ComposeResult:
+        yield ContainerTable(id="ours")
+        yield DataTable(id="stock")
+
+
+def _widths(table: DataTable[Text]) -> list[int]:
+    return [c.content_width for c in table.ordered_columns]
+
+
+async def _stock_copy(app: _Both, ours: ContainerTable) -> DataTable[Text]:
+    """A plain DataTable holding exactly the rows `ours` shows, measured by Textual itself."""
+    stock: DataTable[Text] = app.query_one("#stock", DataTable)
+    stock.clear(columns=True)
+    for key, label in ContainerTable.COLUMNS:
+        stock.add_column(label, key=key)
+    for row in ours.ordered_rows:
+        stock.add_row(*ours.get_row(row.key), key=row.key.value)
+    return stock
+
+
+async def test_column_widths_and_size_match_datatable_measuring() -> None:
+    app = _Both()
+    async with app.run_test(size=(200, 40)) as pilot:
+        ours = app.query_one("#ours", ContainerTable)
+        ours.replace_all(_summaries())
+        await pilot.pause()
+        stock = await _stock_copy(app, ours)
+        await pilot.pause()
+        assert ours.row_count == len(NAMES)
+        assert _widths(ours) == _widths(stock)
+        assert ours.virtual_size == stock.virtual_size
+        # 10 wide characters are 20 cells, wider than the 15-character ASCII name.
+        assert ours.ordered_columns[0].content_width == 20
+
+        # Rows coming back after a filter are measured the same way.
+        ours.set_filter("web")
+        await pilot.pause()
+        assert ours.row_count == 1
+        ours.set_filter("")
+        await pilot.pause()
+        stock = await _stock_copy(app, ours)
+        await pilot.pause()
+        assert ours.row_count == len(NAMES)
+        assert _widths(ours) == _widths(stock)
+        assert ours.virtual_size == stock.virtual_size
