@@ -20,6 +20,7 @@ from dhitui.diagnostics import Check, ContainerRef, HostProbe, fixes, run_host_c
 from dhitui.diagnostics.containers import container_user, go_mtime_ns, same_file
 from dhitui.diagnostics.discovery import (
     discover_engines,
+    engine_processes,
     host_args,
     listening_unix_sockets,
     looks_like_engine_socket,
@@ -309,6 +310,48 @@ def test_discovery_excludes_the_configured_endpoint(tmp_path: Path) -> None:
     found = discover_engines({"HOME": str(tmp_path)}, proc=tmp_path, use_processes=False,
                              exclude=f"unix://{sock}")
     assert f"unix://{sock}" not in [f.url for f in found]
+
+
+def _fake_process(proc: Path, pid: int, comm: str | None, argv: list[str]) -> None:
+    d = proc / str(pid)
+    d.mkdir()
+    if comm is not None:  # None: a process that exited between listing and reading
+        (d / "comm").write_text(comm + "\n")
+        (d / "cmdline").write_bytes(b"".join(a.encode() + b"\0" for a in argv))
+
+
+def test_engine_processes_from_a_proc_table(tmp_path: Path) -> None:
+    (tmp_path / "self").mkdir()
+    (tmp_path / "net").mkdir()
+    _fake_process(tmp_path, 10, "dockerd", ["/usr/bin/dockerd", "-H", "unix:///a.sock",
+                                            "--host=tcp://0.0.0.0:2375"])
+    _fake_process(tmp_path, 11, "dockerd", ["/usr/sbin/dockerd"])  # its default socket
+    _fake_process(tmp_path, 12, "podman", ["podman", "system", "service", "unix:///p.sock"])
+    _fake_process(tmp_path, 13, "podman", ["podman", "ps"])  # not an engine
+    _fake_process(tmp_path, 14, "docker-wrapper", ["/opt/x/dockerd", "-H", "unix:///w.sock"])
+    _fake_process(tmp_path, 15, "containerd-shim", ["containerd-shim-runc-v2", "-id", "x"])
+    _fake_process(tmp_path, 16, None, [])
+    assert sorted(engine_processes(tmp_path)) == [
+        (10, "dockerd", ["unix:///a.sock", "tcp://0.0.0.0:2375"]),
+        (11, "dockerd", ["unix:///var/run/docker.sock"]),
+        (12, "podman", ["unix:///p.sock"]),
+        (14, "docker-wrapper", ["unix:///w.sock"]),
+    ]
+    found = discover_engines({"HOME": str(tmp_path)}, proc=tmp_path)
+    by_url = {f.url: f for f in found}
+    assert by_url["unix:///a.sock"].found_by == ("dockerd (pid 10) --host",)
+    assert by_url["tcp://127.0.0.1:2375"].pids == (10,)
+
+
+@pytest.mark.engine
+def test_engine_processes_reads_the_real_process_table(engine: object) -> None:
+    """The test engines' dockerd processes, found in the real /proc and, without /proc, the
+    same through psutil."""
+    host = engine.host  # type: ignore[attr-defined]
+    ours = [(pid, name, hosts) for pid, name, hosts in engine_processes() if host in hosts]
+    assert len(ours) == 1 and ours[0][1] == "dockerd"
+    no_proc = engine_processes(Path("/nonexistent-proc"))
+    assert ours[0] in no_proc
 
 
 # ---------------------------------------------------------------- fix texts
