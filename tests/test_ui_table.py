@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from dhitui.models import ContainerSummary
@@ -31,15 +32,21 @@ def _widths(table: DataTable[Text]) -> list[int]:
     return [c.content_width for c in table.ordered_columns]
 
 
-async def _stock_copy(app: _Both, ours: ContainerTable) -> DataTable[Text]:
-    """A plain DataTable holding exactly the rows `ours` shows, measured by Textual itself."""
+async def _assert_measured_like_datatable(app: _Both, pilot: Pilot[None],
+                                          ours: ContainerTable) -> None:
+    """A plain DataTable given exactly the rows `ours` shows, measured by Textual itself,
+    has the same column widths and scrollable size."""
+    await pilot.pause()
     stock: DataTable[Text] = app.query_one("#stock", DataTable)
     stock.clear(columns=True)
     for key, label in ContainerTable.COLUMNS:
         stock.add_column(label, key=key)
     for row in ours.ordered_rows:
         stock.add_row(*ours.get_row(row.key), key=row.key.value)
-    return stock
+    await pilot.pause()
+    assert ours.row_count == len(NAMES)
+    assert _widths(ours) == _widths(stock)
+    assert ours.virtual_size == stock.virtual_size
 
 
 async def test_column_widths_and_size_match_datatable_measuring() -> None:
@@ -47,12 +54,7 @@ async def test_column_widths_and_size_match_datatable_measuring() -> None:
     async with app.run_test(size=(200, 40)) as pilot:
         ours = app.query_one("#ours", ContainerTable)
         ours.replace_all(_summaries())
-        await pilot.pause()
-        stock = await _stock_copy(app, ours)
-        await pilot.pause()
-        assert ours.row_count == len(NAMES)
-        assert _widths(ours) == _widths(stock)
-        assert ours.virtual_size == stock.virtual_size
+        await _assert_measured_like_datatable(app, pilot, ours)
         # 10 wide characters are 20 cells, wider than the 15-character ASCII name.
         assert ours.ordered_columns[0].content_width == 20
 
@@ -61,9 +63,4 @@ async def test_column_widths_and_size_match_datatable_measuring() -> None:
         await pilot.pause()
         assert ours.row_count == 1
         ours.set_filter("")
-        await pilot.pause()
-        stock = await _stock_copy(app, ours)
-        await pilot.pause()
-        assert ours.row_count == len(NAMES)
-        assert _widths(ours) == _widths(stock)
-        assert ours.virtual_size == stock.virtual_size
+        await _assert_measured_like_datatable(app, pilot, ours)
