@@ -37,16 +37,24 @@ class Terminal:
 
     def wait_for(self, needle: str, timeout: float = 30.0) -> None:
         """Wait until `needle` is on the screen (polling the pty with a deadline)."""
+        self._wait_screen(needle, True, timeout)
+
+    def wait_for_absent(self, needle: str, timeout: float = 30.0) -> None:
+        """Wait until `needle` is no longer on the screen."""
+        self._wait_screen(needle, False, timeout)
+
+    def _wait_screen(self, needle: str, present: bool, timeout: float) -> None:
+        state = "on screen" if present else "gone from the screen"
         deadline = time.monotonic() + timeout
-        while needle not in self.text():
+        while (needle in self.text()) != present:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"{needle!r} not on screen after {timeout:.0f}s:\n"
+                raise AssertionError(f"{needle!r} not {state} after {timeout:.0f}s:\n"
                                      f"{self.text()}")
             try:
                 self._pump(min(remaining, 0.2))
             except pexpect.EOF:
-                raise AssertionError(f"program exited before {needle!r} appeared:\n"
+                raise AssertionError(f"program exited before {needle!r} was {state}:\n"
                                      f"{self.text()}") from None
 
     def wait_for_output(self, needle: bytes, timeout: float = 30.0) -> None:

@@ -136,7 +136,7 @@ class DhituiApp(App[int]):
     def on_mount(self) -> None:
         # The key bar comes right after the first frame: building its dozen key widgets
         # (~50 ms) would otherwise delay the list (docs/benchmarks.md).
-        self.call_after_refresh(self.mount, Footer())
+        self.call_after_refresh(self._mount_footer)
         self.query_one("#filter", Input).display = False
         self.table.focus()
         self._show_engine()
@@ -264,6 +264,12 @@ class DhituiApp(App[int]):
         # Secondary work starts once the list is on screen: its threads would otherwise
         # compete with the first frame for the interpreter (see docs/benchmarks.md).
         self.call_after_refresh(self._after_connect)
+
+    async def _mount_footer(self) -> None:
+        await self.mount(Footer())
+        # A Footer shows keys from the first bindings update after it subscribed to them;
+        # focus may have settled before it was mounted.
+        self.screen.refresh_bindings()
 
     @while_mounted
     def _after_connect(self) -> None:
