@@ -11,7 +11,7 @@ from dhitui.live import Backend
 from dhitui.ui.app import DhituiApp
 
 from conftest import HARDENED_IMAGE, STANDARD_IMAGE, EngineUnderTest, cli_env, docker
-from uitools import panel_text, verdict_of, wait_for
+from uitools import panel_text, select_alone, verdict_of, wait_for
 
 pytestmark = pytest.mark.engine
 SIZE = (150, 45)
@@ -191,9 +191,7 @@ async def test_enter_debugs_the_selected_container_with_the_best_strategy(
     calls: list[object] = []
     app = recording_app(engine, calls)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("slash", *tag, "enter")
-        await wait_for(pilot, lambda: app.table.visible_ids() == [cid], "the row")
-        await wait_for(pilot, lambda: "enter → " in panel_text(app, "container"), "the plan")
+        await select_alone(pilot, app, tag, cid)
         expected = "image-mount" if engine.image_mounts else "toolbox"
         assert f"enter → {expected}" in panel_text(app, "container")
         await pilot.press("enter")
@@ -214,9 +212,7 @@ async def test_strategy_picker_and_copy(engine28: EngineUnderTest,
     calls: list[object] = []
     app = recording_app(engine28, calls)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("slash", *tag, "enter")
-        await wait_for(pilot, lambda: app.table.visible_ids() == [cid], "the row")
-        await wait_for(pilot, lambda: "enter → " in panel_text(app, "container"), "the plan")
+        await select_alone(pilot, app, tag, cid)
         await pilot.press("c")
         await wait_for(pilot, lambda: bool(app.clipboard), "the clipboard")
         assert app.clipboard == app._plans[cid].command_line and "image-mount" in app.clipboard

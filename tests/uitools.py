@@ -23,6 +23,14 @@ async def wait_for(pilot: Pilot[int], cond: Callable[[], bool], what: str,
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+async def select_alone(pilot: Pilot[int], app: DhituiApp, tag: str, cid: str) -> None:
+    """Filter the list down to the one container `cid` (named with `tag`) and wait until
+    the panel shows its debug plan."""
+    await pilot.press("slash", *tag, "enter")
+    await wait_for(pilot, lambda: app.table.visible_ids() == [cid], "the row")
+    await wait_for(pilot, lambda: "enter → " in panel_text(app, "container"), "the plan")
+
+
 def panel_text(app: DhituiApp, section: str) -> str:
     """The plain text a side panel section shows."""
     content = app.query_one(f"#{section}", Section).content

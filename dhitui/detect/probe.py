@@ -229,7 +229,10 @@ class Classifier:
     def classify(self, container: str | ContainerSummary) -> Classification:
         """Classify one container; raises NotFound when it does not exist (any more)."""
         ref = container.id if isinstance(container, ContainerSummary) else container
-        inspect = self.engine.inspect_container(ref)
+        return self.classify_inspected(self.engine.inspect_container(ref))
+
+    def classify_inspected(self, inspect: dict[str, Any]) -> Classification:
+        """Classify a container from the inspect data the caller already has."""
         facts = self.image_facts(inspect.get("Image", ""), inspect["Id"])
         return self._combine(inspect, facts)
 

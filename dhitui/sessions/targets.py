@@ -151,7 +151,7 @@ def container_target(
     if isinstance(target, Classification) and target.container_id == inspect["Id"]:
         classification = target
     else:
-        classification = (classifier or Classifier(engine)).classify(inspect["Id"])
+        classification = (classifier or Classifier(engine)).classify_inspected(inspect)
     config = inspect.get("Config") or {}
     host_config = inspect.get("HostConfig") or {}
     state = inspect.get("State") or {}
