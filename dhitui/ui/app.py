@@ -9,6 +9,7 @@ the app survives daemon restarts. A slow timer re-lists as a safety net only.
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -591,10 +592,6 @@ class DhituiApp(App[int]):
 
 
 def _say(text: str) -> None:
-    import sys
-
-    from dhitui.textsafe import clean
-
     try:
         sys.stderr.write(f"dhitui: {clean(text, keep_newlines=False)}\n")
         sys.stderr.flush()
