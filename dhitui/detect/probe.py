@@ -21,11 +21,12 @@ retried through another container of the same image, if any.
 
 from __future__ import annotations
 
+import posixpath
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from dhitui.detect import rules
 from dhitui.engine.client import Engine, EngineError
@@ -110,8 +111,17 @@ class _FileFacts:
     stats: int
 
 
-class _Prober:
-    """Path stats through one container, counting what they cost."""
+class Resolved(NamedTuple):
+    """Where a path's symlink chain ends."""
+
+    final: str | None  # the executable regular file reached, or None
+    hops: list[str]  # each link's target, normalised
+    relocatable: bool  # every hop relative and inside the image: still works mounted elsewhere
+
+
+class PathProber:
+    """Path stats through one container (cached, counting what they cost), and symlink
+    chains followed to their end."""
 
     def __init__(self, engine: Engine, container_id: str) -> None:
         self.engine = engine
@@ -125,35 +135,43 @@ class _Prober:
             self._cache[path] = self.engine.stat_path(self.container_id, path)
         return self._cache[path]
 
-    def resolve(self, path: str) -> tuple[str | None, list[str]]:
-        """Follow a symlink chain to an executable regular file; (final path, hops)."""
+    def resolve(self, path: str) -> Resolved:
+        """Follow a symlink chain to an executable regular file."""
         hops: list[str] = []
+        relocatable = True
         current = path
         for _ in range(MAX_LINK_HOPS):
             st = self.stat(current)
             if st is None:
-                return None, hops
+                return Resolved(None, hops, relocatable)
             mode = int(st.get("mode", 0))
-            target = st.get("linkTarget") or ""
+            target = str(st.get("linkTarget") or "")
             if mode & GO_MODE_SYMLINK and target:
-                if not target.startswith("/"):
-                    target = current.rsplit("/", 1)[0] + "/" + target
-                hops.append(target)
-                current = target
+                if target.startswith("/"):
+                    relocatable = False
+                    nxt = posixpath.normpath(target)
+                else:
+                    joined = posixpath.join(posixpath.dirname(current), target)
+                    # "../" past the image's root: fine at /, broken when mounted elsewhere.
+                    if not posixpath.normpath("/_" + joined).startswith("/_/"):
+                        relocatable = False
+                    nxt = posixpath.normpath(joined)
+                hops.append(nxt)
+                current = nxt
                 continue
             if mode & GO_MODE_DIR or not mode & 0o111:
-                return None, hops
-            return current, hops
-        return None, hops
+                return Resolved(None, hops, relocatable)
+            return Resolved(current, hops, relocatable)
+        return Resolved(None, hops, relocatable)
 
 
 def _probe_image_files(engine: Engine, container_id: str) -> _FileFacts:
-    prober = _Prober(engine, container_id)
+    prober = PathProber(engine, container_id)
     shell = None
     shell_evidence: list[str] = []
     dangling: list[str] = []
     for candidate in SHELLS:
-        final, hops = prober.resolve(candidate)
+        final, hops, _ = prober.resolve(candidate)
         if final:
             shell = candidate
             shell_evidence.append(
@@ -169,7 +187,7 @@ def _probe_image_files(engine: Engine, container_id: str) -> _FileFacts:
         shell_evidence.extend(dangling)
     pm = pm_path = None
     for name, path in PACKAGE_MANAGERS:
-        if prober.resolve(path)[0]:
+        if prober.resolve(path).final:
             pm, pm_path = name, path
             break
     passwd_raw = engine.read_file(container_id, "/etc/passwd", limit=256 * 1024)

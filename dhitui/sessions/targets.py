@@ -20,7 +20,6 @@ so the answer never changes.
 
 from __future__ import annotations
 
-import posixpath
 import re
 import struct
 import threading
@@ -28,7 +27,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from dhitui.detect.probe import GO_MODE_DIR, GO_MODE_SYMLINK, MAX_LINK_HOPS, SHELLS, Classifier
+from dhitui.detect.probe import SHELLS, Classifier, PathProber
 from dhitui.engine.client import Engine, EngineError
 from dhitui.errors import NotFound
 from dhitui.models import Classification, UserSpec, parse_group, parse_passwd, resolve_user
@@ -300,13 +299,14 @@ def _from_json(entry: dict[str, Any] | None) -> ImageFiles | None:
 
 
 def _read_image_files(engine: Engine, container: str) -> ImageFiles:
+    prober = PathProber(engine, container)
     shell = None
     hops: tuple[str, ...] = ()
     mountable = True
     for candidate in SHELLS:
-        final, chain, relative_only = _resolve(engine, container, candidate)
-        if final is not None:
-            shell, hops, mountable = candidate, tuple(chain), relative_only
+        found = prober.resolve(candidate)
+        if found.final is not None:
+            shell, hops, mountable = candidate, tuple(found.hops), found.relocatable
             break
     interpreter: str | None = None
     if shell is not None:
@@ -322,37 +322,6 @@ def _read_image_files(engine: Engine, container: str) -> ImageFiles:
         passwd=parse_passwd(passwd_raw.decode(errors="replace")) if passwd_raw else {},
         groups=parse_group(group_raw.decode(errors="replace")) if group_raw else {},
     )
-
-
-def _resolve(engine: Engine, container: str, path: str) -> tuple[str | None, list[str], bool]:
-    """Follow symlinks to an executable file: (final path, hops, every hop relative and
-    inside the image)."""
-    hops: list[str] = []
-    relative_only = True
-    current = path
-    for _ in range(MAX_LINK_HOPS):
-        st = engine.stat_path(container, current)
-        if st is None:
-            return None, hops, relative_only
-        mode = int(st.get("mode", 0))
-        target = str(st.get("linkTarget") or "")
-        if mode & GO_MODE_SYMLINK and target:
-            if target.startswith("/"):
-                relative_only = False
-                nxt = posixpath.normpath(target)
-            else:
-                joined = posixpath.join(posixpath.dirname(current), target)
-                # Mounted at /dbg, "../" past the image's root would leave it.
-                if not posixpath.normpath(MOUNT_POINT + joined).startswith(MOUNT_POINT + "/"):
-                    relative_only = False
-                nxt = posixpath.normpath(joined)
-            hops.append(nxt)
-            current = nxt
-            continue
-        if mode & GO_MODE_DIR or not mode & 0o111:
-            return None, hops, relative_only
-        return current, hops, relative_only
-    return None, hops, relative_only
 
 
 PT_INTERP = 3
