@@ -15,13 +15,12 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from dhitui.commands.base import Invocation, print_json
+from dhitui.config import STRATEGY_NAMES
 from dhitui.errors import ExitCode, NotFound, Unavailable, UsageError
 
 if TYPE_CHECKING:
     from dhitui.engine.client import Engine
     from dhitui.sessions import SessionPlan
-
-STRATEGY_CHOICES = ("auto", "docker-debug", "image-mount", "toolbox", "exec")
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -45,7 +44,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="container name or id (an image name explores that image)")
     p.add_argument("--image", metavar="IMAGE",
                    help="explore a local image with no container (the toolbox mounted into it)")
-    p.add_argument("-s", "--strategy", choices=STRATEGY_CHOICES, default=None,
+    p.add_argument("-s", "--strategy", choices=STRATEGY_NAMES, default=None,
                    help="how to open the session (default: auto, or config.toml)")
     p.add_argument("--print", action="store_true", dest="print_plan",
                    help="print the plan and the exact command, and exit without running it")
