@@ -36,7 +36,8 @@ DISTROLESS_IMAGE = "gcr.io/distroless/static-debian12:nonroot"
 CHAINGUARD_IMAGE = "cgr.dev/chainguard/static:latest"
 STANDARD_IMAGE = "example.org/fixture/standard:1.0"
 
-ENGINE_VARS = {"e20": "DHITUI_TEST_ENGINE_20", "e28": "DHITUI_TEST_ENGINE_28"}
+ENGINE_VARS = {"e20": "DHITUI_TEST_ENGINE_20", "e28": "DHITUI_TEST_ENGINE_28",
+               "podman": "DHITUI_TEST_ENGINE_PODMAN"}
 
 
 def engines_required() -> bool:
@@ -52,7 +53,7 @@ def _missing(reason: str) -> None:
 
 @dataclass(frozen=True)
 class EngineUnderTest:
-    name: str  # e20 | e28
+    name: str  # e20 | e28 | podman
     host: str  # unix:///...
 
     @property
@@ -60,7 +61,17 @@ class EngineUnderTest:
         return self.host[len("unix://"):]
 
     @property
+    def podman(self) -> bool:
+        return self.name == "podman"
+
+    @property
+    def product(self) -> str:
+        """What dhitui should call it (engine.identity.PRODUCT_NAMES)."""
+        return "Podman" if self.podman else "Docker Engine"
+
+    @property
     def image_mounts(self) -> bool:
+        # Docker Engine 28 (API 1.48); Podman since 2.2, although it reports API 1.41.
         return self.name != "e20"
 
 
@@ -113,9 +124,15 @@ def _engine(name: str) -> EngineUnderTest:
     return EngineUnderTest(name, host)
 
 
-@pytest.fixture(params=["e20", "e28"])
+@pytest.fixture(params=list(ENGINE_VARS))
 def engine(request: pytest.FixtureRequest) -> EngineUnderTest:
-    """Each engine in turn."""
+    """Each engine in turn: Docker Engine 20.10, Docker Engine 28, Podman."""
+    return _engine(request.param)
+
+
+@pytest.fixture(params=["e20", "e28"])
+def docker_engine(request: pytest.FixtureRequest) -> EngineUnderTest:
+    """Each Docker Engine in turn, for behaviour only Docker Engine has."""
     return _engine(request.param)
 
 
@@ -127,6 +144,11 @@ def engine20() -> EngineUnderTest:
 @pytest.fixture
 def engine28() -> EngineUnderTest:
     return _engine("e28")
+
+
+@pytest.fixture
+def podman_engine() -> EngineUnderTest:
+    return _engine("podman")
 
 
 def cli_env(extra: Mapping[str, str] | None = None, *, drop: Sequence[str] = ()) -> dict[str, str]:

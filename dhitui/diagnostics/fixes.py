@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dhitui.engine.endpoint import DEFAULT_SOCKET, Endpoint
+from dhitui.engine.identity import EngineIdentity
 
 NEVER_CHMOD = ("Do not `chmod 666` the socket (or make it world-writable in any other way): "
                "that hands root on this machine to every local user and process.")
@@ -276,6 +277,6 @@ def start_container(name: str, image: str, endpoint: Endpoint | None) -> Fixes:
                   f"`{cmd('dhitui', 'debug', '--image', image)}`",))
 
 
-def upgrade_for_image_mounts() -> Fixes:
-    return Fixes("upgrade to Docker Engine 28 or newer (API 1.48) for image mounts; until "
-                 "then dhitui uses the toolbox image as the sidecar's root", ())
+def upgrade_for_image_mounts(identity: EngineIdentity) -> Fixes:
+    return Fixes(f"upgrade to {identity.image_mounts_requirement} or newer for image mounts; "
+                 "until then dhitui uses the toolbox image as the sidecar's root", ())

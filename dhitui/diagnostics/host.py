@@ -329,11 +329,12 @@ def _daemon_check(ep: Endpoint, attempt: ConnectionAttempt, facts: HostFacts,
         eng = attempt.engine
         return Check(
             "host.daemon", "ok",
-            f"the engine answers: Docker Engine {eng.engine_version} (API "
+            f"the engine answers: {eng.identity.display} (API "
             f"{eng.server_api_version}) in {ms:.0f} ms",
             detail=f"GET /version on {ep.url} took {ms:.0f} ms.",
             data={"url": ep.url, "answers": True, "kind": None,
-                  "seconds": round(attempt.seconds, 4), "engine_version": eng.engine_version,
+                  "seconds": round(attempt.seconds, 4), "engine": eng.identity.name,
+                  "engine_version": eng.engine_version,
                   "api_version": eng.server_api_version},
         )
     kind = attempt.kind or "unreachable"

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from dhitui.engine.endpoint import Endpoint
+from dhitui.engine.identity import EngineIdentity, identify
 from dhitui.errors import ConfigError, DhituiError, EngineUnavailable, NotFound
 
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
 # The newest Engine API this code knows. Requests use min(this, the server's version).
 MAX_API_VERSION = "1.51"
-# Image mounts (`Mount.Type == "image"`) arrived with API 1.48 / Engine 28.0.
-IMAGE_MOUNT_API = "1.48"
 DEFAULT_TIMEOUT = 15.0
 
 # Failure kinds (stable identifiers; diagnostics and JSON output use them).
@@ -156,6 +155,7 @@ class Engine:
         self.api = api
         self.version_info = version
         self._info: dict[str, Any] | None = None
+        self.identity: EngineIdentity = identify(version)
 
     # ---- identity
     @property
@@ -173,7 +173,7 @@ class Engine:
 
     @property
     def supports_image_mounts(self) -> bool:
-        return api_tuple(self.server_api_version) >= api_tuple(IMAGE_MOUNT_API)
+        return self.identity.image_mounts
 
     def info(self) -> dict[str, Any]:
         if self._info is None:

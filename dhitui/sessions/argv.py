@@ -97,7 +97,6 @@ def sidecar_run(
     pid_of: str | None = None,
     network: str,
     toolbox_mount: str | None = None,
-    mount_point: str = "/dbg",
     path: str | None = None,
     cap_add: Sequence[str] = (),
     privileged: bool = False,
@@ -119,8 +118,8 @@ def sidecar_run(
     if privileged:
         argv.append("--privileged")
     if toolbox_mount is not None:
-        # Image mounts are always read-only; `ro` says so in the command too.
-        argv += ["--mount", f"type=image,source={toolbox_mount},destination={mount_point},ro"]
+        # The engine's own spelling of the image mount (engine.identity.image_mount_cli).
+        argv += ["--mount", toolbox_mount]
     argv += ["--no-healthcheck", "--entrypoint", entrypoint]
     if path is not None:
         argv += ["-e", f"PATH={path}"]

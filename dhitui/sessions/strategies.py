@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dhitui.engine.capabilities import Capabilities
-from dhitui.engine.client import IMAGE_MOUNT_API
 from dhitui.engine.endpoint import Endpoint
 from dhitui.sessions import argv as A
 from dhitui.sessions import labels as L
@@ -147,10 +146,10 @@ class SessionPlan:
                 return f"cannot debug {t.label}: {state}"
             return f"no debug strategy can open the container {t.label} here"
         mount = self.strategy("image-mount")
-        if not t.shell and any("cannot mount images" in r for r in mount.reasons):
+        why = next((r for r in mount.reasons if "cannot mount images" in r), None)
+        if not t.shell and why is not None:
             return (f"cannot explore the image {t.label} here: it has no shell, and without "
-                    f"`docker debug` that needs image mounts (Engine 28+, API "
-                    f"{IMAGE_MOUNT_API}), which this engine lacks")
+                    f"`docker debug` that needs image mounts; {why}")
         return f"no debug strategy can open the image {t.label} here"
 
     def strategy(self, name: str) -> Strategy:
@@ -414,9 +413,8 @@ def _image_mount(ins: _Inputs) -> Strategy:
         f"{MIN_CLI_FOR_IMAGE_MOUNTS}.0 or newer",
     )
     checks.need(
-        f"image mounts (Engine 28+, API {IMAGE_MOUNT_API})", ins.caps.image_mounts,
-        f"the engine ({ins.caps.engine_version}, API {ins.caps.api_version}) cannot mount "
-        f"images: that needs API {IMAGE_MOUNT_API} (Engine 28+)",
+        f"image mounts ({ins.caps.identity.image_mounts_requirement})", ins.caps.image_mounts,
+        f"the engine {ins.caps.identity.image_mounts_why}",
     )
     tb = _toolbox_present(ins, checks)
     if tb is not None and tb.problem is None:
@@ -464,7 +462,8 @@ def _image_mount(ins: _Inputs) -> Strategy:
             command=ins.options.command, user=user,
             pid_of=t.id if isinstance(t, ContainerTarget) else None,
             network=f"container:{t.id}" if isinstance(t, ContainerTarget) else "none",
-            toolbox_mount=tb.ref if tb else "", path=path, cap_add=caps,
+            toolbox_mount=ins.caps.identity.image_mount_cli(tb.ref if tb else "", MOUNT_POINT),
+            path=path, cap_add=caps,
             privileged=ins.options.privileged,
         ),
         sidecar=name, labels=labels,
@@ -484,8 +483,8 @@ def _toolbox(ins: _Inputs) -> Strategy:
     if isinstance(t, ImageTarget):
         checks.block(
             "a sidecar rooted in the toolbox cannot see an image's files: exploring an image "
-            f"needs image mounts (Engine 28+, API {IMAGE_MOUNT_API}), docker debug, or a shell "
-            "in the image"
+            f"needs image mounts ({ins.caps.identity.image_mounts_requirement}), docker debug, "
+            "or a shell in the image"
         )
         return _finish("toolbox", summary, checks, [], lambda: [])
     _cli(ins, checks)

@@ -102,8 +102,9 @@ def engine_section(
     if hint:
         _kv(t, "Hint", Text(clean(hint), style="yellow"))
     if caps is not None:
-        _kv(t, "Engine", f"{caps.engine_version} (API {caps.api_version})")
-        _kv(t, "Image mounts", Text("yes" if caps.image_mounts else "no (needs Engine 28+)",
+        _kv(t, "Engine", f"{caps.identity.display} (API {caps.api_version})")
+        _kv(t, "Image mounts", Text("yes" if caps.image_mounts else
+                                    f"no (needs {caps.identity.image_mounts_requirement})",
                                     style="green" if caps.image_mounts else "yellow"))
         if caps.docker_debug:
             dbg = Text("installed", style="green")
