@@ -70,6 +70,12 @@ class EngineUnderTest:
         return "Podman" if self.podman else "Docker Engine"
 
     @property
+    def autoremove_keeps_exit_status(self) -> bool:
+        # Debian 12's podman 4.3.1 loses `docker run --rm`'s exit status (fixed in 4.6):
+        # dhitui runs sidecars there without --rm and removes them itself.
+        return not self.podman
+
+    @property
     def image_mounts(self) -> bool:
         # Docker Engine 28 (API 1.48); Podman since 2.2, although it reports API 1.41.
         return self.name != "e20"

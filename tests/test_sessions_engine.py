@@ -389,7 +389,7 @@ def test_kill_9_then_cleanup_removes_the_orphan(engine: EngineUnderTest,
     assert labels["dhitui.target-name"] == target_name and labels["dhitui.strategy"] in (
         "image-mount", "toolbox")
     assert inspect["HostConfig"]["PidMode"] == f"container:{cid}"
-    assert inspect["HostConfig"]["AutoRemove"] is True
+    assert inspect["HostConfig"]["AutoRemove"] is engine.autoremove_keeps_exit_status
     assert inspect["HostConfig"]["Privileged"] is False and not inspect["HostConfig"]["CapAdd"]
     assert inspect["HostConfig"]["LogConfig"]["Type"] == "none"
     cli = wait_for("the docker CLI child", lambda: psutil.Process(proc.pid).children())[0]

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from dhitui.detect import rules
-from dhitui.engine.client import Engine, EngineError
+from dhitui.engine.client import GO_MODE_DIR, GO_MODE_SYMLINK, Engine, EngineError
 from dhitui.errors import NotFound
 from dhitui.models import (
     Classification,
@@ -58,8 +58,6 @@ PACKAGE_MANAGERS = (
     ("pacman", "/usr/bin/pacman"),
 )
 # Not dpkg or rpm: busybox ships a `dpkg` applet, and neither installs anything by itself.
-GO_MODE_DIR = 1 << 31
-GO_MODE_SYMLINK = 1 << 27
 MAX_LINK_HOPS = 8
 DEFAULT_CONCURRENCY = 8
 

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 # The newest Engine API this code knows. Requests use min(this, the server's version).
 MAX_API_VERSION = "1.51"
 DEFAULT_TIMEOUT = 15.0
+# Go's os.FileMode type bits, as the path stat header (`stat_path`) carries them.
+GO_MODE_DIR = 1 << 31
+GO_MODE_SYMLINK = 1 << 27
 
 # Failure kinds (stable identifiers; diagnostics and JSON output use them).
 PERMISSION = "permission-denied"
@@ -238,15 +241,17 @@ class Engine:
             res = self.api.head(url, params={"path": path})
         except Exception as exc:
             raise unavailable(self.endpoint, exc) from None
-        if res.status_code == 404:
-            return None
-        if res.status_code != 200:
-            raise EngineError(f"stat {path}: HTTP {res.status_code}", status=res.status_code)
         header = res.headers.get("X-Docker-Container-Path-Stat", "")
+        podman = self.identity.is_podman
+        if res.status_code == 404 and not (podman and header):
+            return None
+        if res.status_code not in (200, 404):
+            raise EngineError(f"stat {path}: HTTP {res.status_code}", status=res.status_code)
         try:
-            return dict(json.loads(base64.b64decode(header)))
+            st = dict(json.loads(base64.b64decode(header)))
         except ValueError:
             raise EngineError(f"stat {path}: unreadable path stat header") from None
+        return _podman_path_stat(path, st) if podman else st
 
     def _get_archive(self, container: str, path: str, chunk_size: int = 2 * 1024 * 1024
                      ) -> tuple[Iterator[bytes], dict[str, Any]] | None:
@@ -371,6 +376,23 @@ class Engine:
 
     def close(self) -> None:
         self.api.close()
+
+
+def _podman_path_stat(path: str, st: dict[str, Any]) -> dict[str, Any]:
+    """Podman's path stat in Docker's terms. Podman (4.x) lstat()s the path for `mode` and
+    `size` but resolves it for the rest: `name` is the final file's, `linkTarget` is the
+    fully resolved absolute path (for every path, links or not), and a dangling link answers
+    404 with the header filled in. So: the requested name; no linkTarget unless it is a link;
+    a dangling link is there. A link's target is its chain's end, absolute: the hops between
+    (and whether they were relative) are not told."""
+    import posixpath
+
+    st = dict(st)
+    st["name"] = posixpath.basename(path.rstrip("/")) or "/"
+    if not int(st.get("mode", 0)) & GO_MODE_SYMLINK:
+        st["linkTarget"] = ""
+    st.pop("isDir", None)
+    return st
 
 
 class EventStream:

@@ -30,6 +30,9 @@ IMAGE_MOUNT_API = "1.48"
 PODMAN_IMAGE_MOUNTS = (2, 2)
 # Podman's image-mount `subpath` option (absolute) arrived with 5.1.
 PODMAN_IMAGE_SUBPATH = (5, 1)
+# Before 4.6 Podman's compatible `wait?condition=removed` (what `docker run --rm` waits with)
+# answered exit status 0 whatever the container's was (containers/podman#18889, fixed by #18912).
+PODMAN_RM_EXIT_STATUS = (4, 6)
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
@@ -85,6 +88,12 @@ class EngineIdentity:
             return f"{self.display} cannot mount images: that needs {self.image_mounts_requirement}"
         return (f"{self.display} (API {self.api_version}) cannot mount images: that needs "
                 f"{self.image_mounts_requirement}")
+
+    @property
+    def autoremove_keeps_exit_status(self) -> bool:
+        """Whether `docker run --rm` reports the container's exit status. Where it does not,
+        dhitui runs sidecars without `--rm` and removes them itself when the session ends."""
+        return not self.is_podman or version_tuple(self.version) >= PODMAN_RM_EXIT_STATUS
 
     @property
     def image_subpath(self) -> bool:

@@ -100,11 +100,13 @@ def sidecar_run(
     path: str | None = None,
     cap_add: Sequence[str] = (),
     privileged: bool = False,
+    autoremove: bool = True,
 ) -> list[str]:
-    """`docker run` for a sidecar: removed on exit (`--rm`), never pulls, named and labelled
-    as dhitui's, no logs kept by the engine (the session's output is only on your terminal),
-    no healthcheck inherited from the image."""
-    argv = [*prefix, "run", "--rm", "-i"]
+    """`docker run` for a sidecar: removed on exit (`--rm`, unless the engine would then lose
+    its exit status: dhitui removes it), never pulls, named and labelled as dhitui's, no logs
+    kept by the engine (the session's output is only on your terminal), no healthcheck
+    inherited from the image."""
+    argv = [*prefix, "run", *(["--rm"] if autoremove else []), "-i"]
     if tty:
         argv.append("-t")
     argv += ["--pull", "never", "--name", name, *_labels(labels), "--log-driver", "none"]

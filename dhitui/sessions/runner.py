@@ -8,7 +8,9 @@ suspending itself (no Textual here). It blocks until the session ends, and retur
 How a sidecar is kept from outliving its session (each seen on the real engines):
 
 - normal exit: `docker run --rm` removes it, and the CLI returns only once it is gone;
-  dhitui then checks by name and removes anything left (bounded by a deadline);
+  dhitui then checks by name and removes anything left (bounded by a deadline). On engines
+  where `--rm` loses the exit status (Podman before 4.6) sidecars run without it and this
+  removal is the plan, not a leftover;
 - Ctrl-C: in an interactive session the TTY is raw, so Ctrl-C is a keystroke for the
   session's shell; without a TTY (`-- CMD`) the terminal's SIGINT reaches both dhitui and the
   docker CLI, which forwards it to the command. dhitui ignores it either way: Ctrl-C belongs
@@ -184,7 +186,9 @@ def run_session(
     leftover, cleanup_error = False, None
     if strategy.sidecar:
         try:
-            leftover = remove_sidecar(engine, strategy.sidecar)
+            removed = remove_sidecar(engine, strategy.sidecar)
+            # Without `--rm` (engines that would lose the exit status) removing it is the plan.
+            leftover = removed and strategy.sidecar_autoremove
         except DhituiError as exc:
             cleanup_error = (f"could not make sure the sidecar {strategy.sidecar} is gone "
                              f"({exc}); `dhitui debug --cleanup` removes it")

@@ -86,6 +86,8 @@ class Strategy:
     argv: tuple[str, ...] = ()  # only for an available strategy
     sidecar: str | None = None  # the container it starts, if any (removed when the session ends)
     labels: Mapping[str, str] = field(default_factory=dict)
+    # The engine removes the sidecar (`--rm`); when False dhitui does, after the session.
+    sidecar_autoremove: bool = True
 
     @property
     def command_line(self) -> str:
@@ -296,7 +298,7 @@ def _cli_major(version: str | None) -> int | None:
 
 def _finish(name: str, summary: str, checks: _Checks, notes: list[str],
             build: Callable[[], list[str]], sidecar: str | None = None,
-            labels: Mapping[str, str] | None = None) -> Strategy:
+            labels: Mapping[str, str] | None = None, autoremove: bool = True) -> Strategy:
     """The strategy as data; its argv is built only when every need is met."""
     argv: tuple[str, ...] = ()
     if checks.ok:
@@ -309,7 +311,12 @@ def _finish(name: str, summary: str, checks: _Checks, notes: list[str],
         name=name, summary=summary, available=checks.ok, reasons=tuple(checks.reasons),
         needs=tuple(checks.needs), notes=tuple(notes) if checks.ok else (), argv=argv,
         sidecar=sidecar if checks.ok else None, labels=dict(labels or {}) if checks.ok else {},
+        sidecar_autoremove=autoremove,
     )
+
+
+def _autoremove(ins: _Inputs) -> bool:
+    return ins.caps.identity.autoremove_keeps_exit_status
 
 
 def _sidecar_labels(ins: _Inputs, strategy: str) -> dict[str, str]:
@@ -464,9 +471,9 @@ def _image_mount(ins: _Inputs) -> Strategy:
             network=f"container:{t.id}" if isinstance(t, ContainerTarget) else "none",
             toolbox_mount=ins.caps.identity.image_mount_cli(tb.ref if tb else "", MOUNT_POINT),
             path=path, cap_add=caps,
-            privileged=ins.options.privileged,
+            privileged=ins.options.privileged, autoremove=_autoremove(ins),
         ),
-        sidecar=name, labels=labels,
+        sidecar=name, labels=labels, autoremove=_autoremove(ins),
     )
 
 
@@ -504,8 +511,9 @@ def _toolbox(ins: _Inputs) -> Strategy:
             tty=ins.options.tty, entrypoint=(tb.shell if tb and tb.shell else "/bin/sh"),
             command=ins.options.command, user=user, pid_of=t.id,
             network=f"container:{t.id}", cap_add=caps, privileged=ins.options.privileged,
+            autoremove=_autoremove(ins),
         ),
-        sidecar=name, labels=labels,
+        sidecar=name, labels=labels, autoremove=_autoremove(ins),
     )
 
 
@@ -537,7 +545,7 @@ def _exec(ins: _Inputs) -> Strategy:
             ins.prefix, image=t.ref, name=name, labels=labels, tty=ins.options.tty,
             entrypoint=shell, command=ins.options.command,
             user="0:0" if ins.options.root else None, network="none",
-            privileged=ins.options.privileged,
+            privileged=ins.options.privileged, autoremove=_autoremove(ins),
         ),
-        sidecar=name, labels=labels,
+        sidecar=name, labels=labels, autoremove=_autoremove(ins),
     )
