@@ -37,11 +37,12 @@ def cmd(*argv: str) -> str:
 
 def docker_argv(endpoint: Endpoint | None) -> list[str]:
     """`docker`, plus `-H URL` when the docker CLI would not find this engine by itself (it
-    does follow DOCKER_HOST and contexts, but not dhitui's `-H` or well-known-socket pick)."""
+    does follow DOCKER_HOST and contexts, but not dhitui's `-H`, podman's settings or the
+    well-known-socket pick)."""
     if endpoint is None:
         return ["docker"]
-    if endpoint.source == "flag" or (endpoint.source == "well-known"
-                                     and endpoint.socket_path != DEFAULT_SOCKET):
+    if endpoint.source in ("flag", "podman-env", "podman-connection") or (
+            endpoint.source == "well-known" and endpoint.socket_path != DEFAULT_SOCKET):
         return ["docker", "-H", endpoint.url]
     return ["docker"]
 
