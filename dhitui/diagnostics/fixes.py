@@ -17,7 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dhitui.engine.endpoint import DEFAULT_SOCKET, Endpoint
+from dhitui.engine.endpoint import (
+    DEFAULT_SOCKET,
+    Endpoint,
+    podman_socket,
+    rootless_podman_socket,
+)
 from dhitui.engine.identity import EngineIdentity
 
 NEVER_CHMOD = ("Do not `chmod 666` the socket (or make it world-writable in any other way): "
@@ -104,6 +109,41 @@ def socket_permission(*, group: str | None, gid: int, user_name: str | None,
     return Fixes(fix, tuple(alternatives), f"{caution} {NEVER_CHMOD}")
 
 
+ROOTLESS_PODMAN = ("`systemctl --user enable --now podman.socket` as your user (not root): "
+                   "your own rootless Podman, no root or group needed; dhitui finds "
+                   "$XDG_RUNTIME_DIR/podman/podman.sock by itself (or `export "
+                   "CONTAINER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock`)")
+
+
+def podman_socket_permission(*, group: str | None, gid: int, owner: str, perm: str,
+                             user_name: str | None, listed_in_group: bool,
+                             group_can_write: bool, answering_elsewhere: Sequence[str]
+                             ) -> Fixes:
+    """This process may not connect to a (rootful) podman socket. Rootless Podman first:
+    it needs no privilege at all; then the socket's real owner and mode decide."""
+    gname = group or str(gid)
+    alternatives: list[str] = []
+    caution = ""
+    if group_can_write and gid != 0:
+        if listed_in_group:
+            alternatives.append(f"or use this socket: you are already in group {gname} but "
+                                f"this session is not: log in again, or `newgrp {gname}`")
+        else:
+            alternatives.append(f"or use this socket through its group: `sudo usermod -aG "
+                                f"{shlex.quote(gname)} {_who(user_name)}`, then log in again")
+        caution = group_equivalence(gname)
+    else:
+        alternatives.append(f"or use this socket as its owner: only {owner} may (group "
+                            f"{gname}, mode {perm}): run dhitui with sudo")
+        alternatives.append(
+            "or give the socket a group: `sudo systemctl edit podman.socket` with "
+            "`[Socket]` `SocketGroup=podman` `SocketMode=0660`, then `sudo systemctl restart "
+            f"podman.socket` and `sudo usermod -aG podman {_who(user_name)}`")
+        caution = group_equivalence("podman")
+    alternatives.extend(other_engines(answering_elsewhere))
+    return Fixes(ROOTLESS_PODMAN, tuple(alternatives), f"{caution} {NEVER_CHMOD}".strip())
+
+
 def socket_parent_blocked(blocked_at: str) -> Fixes:
     return Fixes(
         f"ask the owner of {blocked_at} to let you enter it, or use another endpoint",
@@ -115,7 +155,16 @@ def start_engine(socket_path: str | None, *, systemd: bool,
                  answering_elsewhere: Sequence[str]) -> Fixes:
     """Nothing listens (missing or stale socket)."""
     alternatives = other_engines(answering_elsewhere)
-    if socket_path in (DEFAULT_SOCKET, "/run/docker.sock"):
+    if socket_path and rootless_podman_socket(socket_path):
+        fix = ("start your rootless Podman's API socket: `systemctl --user enable --now "
+               "podman.socket`" if systemd else
+               "start your rootless Podman's API service: `podman system service --time=0 &`")
+    elif socket_path and podman_socket(socket_path):
+        alternatives.insert(0, ROOTLESS_PODMAN)
+        fix = ("start Podman's API socket: `sudo systemctl enable --now podman.socket`"
+               if systemd else "start Podman's API service: `sudo podman system service "
+               f"--time=0 unix://{socket_path} &`")
+    elif socket_path in (DEFAULT_SOCKET, "/run/docker.sock"):
         fix = ("start the engine: `sudo systemctl start docker`" if systemd
                else "start the engine: `sudo service docker start` (or run `sudo dockerd`)")
         alternatives.append(rootless_fix())

@@ -279,6 +279,18 @@ def well_known_sockets(env: Mapping[str, str]) -> list[tuple[str, str]]:
     return unique
 
 
+def podman_socket(path: str) -> bool:
+    """Whether a unix socket path is podman's by its name (`podman.sock`, or under a
+    `podman` directory as `/run/podman/` and `$XDG_RUNTIME_DIR/podman/` are)."""
+    p = Path(path)
+    return p.name.startswith("podman") or p.parent.name == "podman"
+
+
+def rootless_podman_socket(path: str) -> bool:
+    """podman's per-user socket, `$XDG_RUNTIME_DIR/podman/podman.sock`."""
+    return podman_socket(path) and path.startswith("/run/user/")
+
+
 def socket_answers(path: str, timeout: float = 0.5) -> bool:
     """True when something accepts a connection on the unix socket (no request is sent)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
