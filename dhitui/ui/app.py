@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -104,6 +105,9 @@ class DhituiApp(App[int]):
         self._orphans_offered = False
         self.engine_state = "connecting"
         self.engine_error: DhituiError | None = None
+        # What last happened to the connection, for the panel ("lost at…", "back at…").
+        self.engine_history: str | None = None
+        self._lost_at: float | None = None  # time.monotonic() when the engine went away
         self.caps: Any = None
         self._stop = threading.Event()
         self._container_checks: dict[str, list[Any]] = {}
@@ -280,10 +284,26 @@ class DhituiApp(App[int]):
             self._orphans_offered = True
             self.look_for_orphans()
 
+    def _engine_back(self, before: set[str], after: set[str]) -> None:
+        """The engine answers again and the list was re-read: say what changed meanwhile."""
+        assert self._lost_at is not None
+        away = time.monotonic() - self._lost_at
+        self._lost_at = None
+        self.engine_history = (
+            f"back at {time.strftime('%H:%M:%S')} after {away:.0f}s away; the list was "
+            f"re-read: {len(before & after)} kept, {len(before - after)} gone, "
+            f"{len(after - before)} new")
+        self._show_engine()
+
     @while_mounted
     def on_engine_lost(self, message: EngineLost) -> None:
         self.engine_state = "unreachable — waiting for it to come back"
         self.engine_error = message.error
+        if self._lost_at is None:
+            self._lost_at = time.monotonic()
+            self.engine_history = (
+                f"lost at {time.strftime('%H:%M:%S')}; the list shows the "
+                f"{self.table.row_count} container(s) known then until it answers again")
         self._show_engine()
         self._show_notice(f"No engine: {message.error.message}. Retrying…")
         self.run_diagnostics(message.error)
@@ -339,7 +359,10 @@ class DhituiApp(App[int]):
 
     @while_mounted
     def on_containers_loaded(self, message: ContainersLoaded) -> None:
+        before = set(self.table.rows_by_id)
         fresh = self.table.replace_all(message.summaries)
+        if self._lost_at is not None:
+            self._engine_back(before, {s.id for s in message.summaries})
         self._update_notice()
         if fresh:
             # In display order, so the rows on screen get their verdicts first.
@@ -551,6 +574,7 @@ class DhituiApp(App[int]):
         self.panel.show("engine", render.engine_section(
             endpoint, self.caps, state=self.engine_state,
             error=err.message if err else None, hint=err.hint if err else None,
+            history=self.engine_history,
         ))
 
     def _show_selected(self) -> None:

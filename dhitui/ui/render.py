@@ -89,11 +89,15 @@ def engine_section(
     state: str,
     error: str | None = None,
     hint: str | None = None,
+    history: str | None = None,
 ) -> RenderableType:
-    """The engine: where, why, what it allows, and whether it answers right now."""
+    """The engine: where, why, what it allows, whether it answers right now, and what last
+    happened to the connection."""
     t = _grid()
     status_style = {"connected": "green", "connecting": "yellow"}.get(state, "bold red")
     _kv(t, "Status", Text(state, style=status_style))
+    if history:
+        _kv(t, "Last change", Text(clean(history), style="yellow"))
     if endpoint is not None:
         _kv(t, "Endpoint", endpoint.url)
         _kv(t, "Why", endpoint.reason, "dim")
