@@ -540,8 +540,8 @@ def test_debug_an_image_with_no_container(engine: EngineUnderTest) -> None:
         assert proc.returncode == 6
         assert proc.stderr.startswith(
             f"dhitui: error: cannot explore the image {HARDENED_IMAGE} here: it has no shell, "
-            "and without `docker debug` that needs image mounts (Engine 28+, API 1.48), which "
-            "this engine lacks\n")
+            "and without `docker debug` that needs image mounts; Docker Engine 20.10.")
+        assert "cannot mount images: that needs Docker Engine 28+ (API 1.48)\n" in proc.stderr
     # An image with its own shell can be explored anywhere.
     proc = debug(engine, "--image", STANDARD_IMAGE, "--", "ls", "/app")
     assert proc.returncode == 0, proc.stderr
@@ -644,7 +644,7 @@ def test_image_mount_on_engine_20(engine20: EngineUnderTest,
     cid = hardened(engine20, containers)
     proc = debug(engine20, cid, "-s", "image-mount", "--", "true")
     assert proc.returncode == 6
-    assert "cannot mount images: that needs API 1.48 (Engine 28+)" in proc.stderr
+    assert "cannot mount images: that needs Docker Engine 28+ (API 1.48)" in proc.stderr
 
 
 @pytest.mark.parametrize(("args", "says"), [

@@ -164,6 +164,30 @@ def test_engine_28_hardened_gets_image_mount_with_every_promise() -> None:
     assert [s.name for s in p.strategies] == ["docker-debug", "image-mount", "toolbox", "exec"]
 
 
+PODMAN_431 = {"engine_product": "podman", "engine_version": "4.3.1", "api_version": "1.41",
+              "image_mounts": True}
+
+
+def test_podman_gets_image_mount_in_its_own_spelling() -> None:
+    """Podman 4.3 reports API 1.41 yet mounts images; its parser rejects `ro`, and its
+    `--rm` loses the exit status (before 4.6), so dhitui removes the sidecar itself."""
+    p = make_plan(c=caps(**PODMAN_431))
+    assert p.chosen is not None and p.chosen.name == "image-mount" and p.runnable
+    argv = list(p.argv)
+    assert argv[argv.index("--mount") + 1] == "type=image,source=busybox,destination=/dbg"
+    assert "--rm" not in argv and p.chosen.sidecar_autoremove is False
+    docker28 = list(make_plan().argv)
+    assert docker28[docker28.index("--mount") + 1].endswith(",destination=/dbg,ro")
+    assert "--rm" in docker28 and make_plan().chosen.sidecar_autoremove  # type: ignore[union-attr]
+    newer = make_plan(c=caps(**{**PODMAN_431, "engine_version": "5.2.0"}))
+    assert "--rm" in newer.argv
+    old = make_plan(c=caps(**{**PODMAN_431, "engine_version": "2.1.0", "image_mounts": False}))
+    mount = old.strategy("image-mount")
+    assert not mount.available
+    assert any("Podman 2.1.0 cannot mount images: that needs Podman 2.2+" in r
+               for r in mount.reasons)
+
+
 def test_engine_20_hardened_gets_toolbox_as_the_targets_user() -> None:
     p = make_plan(c=caps(**E20))
     assert p.chosen is not None and p.chosen.name == "toolbox"

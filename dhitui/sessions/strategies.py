@@ -414,7 +414,7 @@ def _image_mount(ins: _Inputs) -> Strategy:
     )
     checks.need(
         f"image mounts ({ins.caps.identity.image_mounts_requirement})", ins.caps.image_mounts,
-        f"the engine {ins.caps.identity.image_mounts_why}",
+        ins.caps.identity.image_mounts_why,
     )
     tb = _toolbox_present(ins, checks)
     if tb is not None and tb.problem is None:
