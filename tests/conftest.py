@@ -36,8 +36,11 @@ DISTROLESS_IMAGE = "gcr.io/distroless/static-debian12:nonroot"
 CHAINGUARD_IMAGE = "cgr.dev/chainguard/static:latest"
 STANDARD_IMAGE = "example.org/fixture/standard:1.0"
 
+# The engines every engine test runs against (the `engine` fixture).
 ENGINE_VARS = {"e20": "DHITUI_TEST_ENGINE_20", "e28": "DHITUI_TEST_ENGINE_28",
                "podman": "DHITUI_TEST_ENGINE_PODMAN"}
+# Rootless podman: only its own tests (`podman_rootless`), not every engine test.
+ROOTLESS_PODMAN_VAR = "DHITUI_TEST_ENGINE_PODMAN_ROOTLESS"
 
 
 def engines_required() -> bool:
@@ -62,7 +65,7 @@ class EngineUnderTest:
 
     @property
     def podman(self) -> bool:
-        return self.name == "podman"
+        return self.name.startswith("podman")
 
     @property
     def product(self) -> str:
@@ -121,9 +124,10 @@ def _ping(host: str) -> bool:
 
 
 def _engine(name: str) -> EngineUnderTest:
-    host = os.environ.get(ENGINE_VARS[name])
+    var = ROOTLESS_PODMAN_VAR if name == "podman-rootless" else ENGINE_VARS[name]
+    host = os.environ.get(var)
     if not host:
-        _missing(f"{ENGINE_VARS[name]} is not set")
+        _missing(f"{var} is not set")
     assert host
     if not _ping(host):
         _missing(f"{name} at {host} does not answer /_ping")
@@ -155,6 +159,12 @@ def engine28() -> EngineUnderTest:
 @pytest.fixture
 def podman_engine() -> EngineUnderTest:
     return _engine("podman")
+
+
+@pytest.fixture
+def podman_rootless() -> EngineUnderTest:
+    """Podman run by the unprivileged test user (scripts/test-engines)."""
+    return _engine("podman-rootless")
 
 
 def cli_env(extra: Mapping[str, str] | None = None, *, drop: Sequence[str] = ()) -> dict[str, str]:

@@ -7,11 +7,13 @@ import os
 import socket
 import stat
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from conftest import (
+    HARDENED_IMAGE,
     EngineUnderTest,
     User,
     cli_env,
@@ -221,3 +223,21 @@ def test_permission_denied_as_real_user(engine20: EngineUnderTest, unprivileged_
                       groups=[st.st_gid])
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["engine_version"].startswith("20.10")
+
+
+def test_rootless_podman_named_and_working(podman_rootless: EngineUnderTest,
+                                           containers: Callable[..., str]) -> None:
+    """Rootless Podman (an unprivileged user's, through /etc/subuid): info says rootless,
+    ls judges, and an image-mount session runs with its exit status."""
+    code, data = run_json("info", "--json", "-H", podman_rootless.host)
+    assert code == 0 and isinstance(data, dict)
+    assert (data["engine"], data["rootless"], data["image_mounts"]) == ("Podman", True, True)
+    cid = containers(podman_rootless, HARDENED_IMAGE)
+    code, rows = run_json("ls", "--json", "-H", podman_rootless.host)
+    assert code == 0 and isinstance(rows, list)
+    row = next(r for r in rows if r["id"] == cid)
+    assert row["verdict"] == "hardened"
+    proc = run_dhitui("debug", "-H", podman_rootless.host, cid, "--", "sh", "-c",
+                      "ls /proc/1/root/app; exit 3")
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout.split() == ["app"] and "image-mount session into" in proc.stderr

@@ -120,7 +120,8 @@ def probe_capabilities(
         arch=str(v.get("Arch", info.get("Architecture", ""))),
         kernel=str(v.get("KernelVersion", info.get("KernelVersion", ""))),
         operating_system=str(info.get("OperatingSystem", "")),
-        rootless=sec.rootless,
+        # Docker says so in SecurityOptions; Podman's compatible /info in `Rootless`.
+        rootless=sec.rootless or info.get("Rootless") is True,
         userns=sec.userns,
         seccomp_profile=sec.seccomp_profile,
         apparmor=sec.apparmor,
