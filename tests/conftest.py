@@ -243,10 +243,18 @@ def standin_plugin_config(tmp_path: Path) -> Path:
     return cfg
 
 
-def import_rootfs(engine: EngineUnderTest, entries: Mapping[str, str | bytes | None],
+@dataclass(frozen=True)
+class HardLink:
+    """A hard link to another entry of the root filesystem (a path without leading /)."""
+
+    target: str
+
+
+def import_rootfs(engine: EngineUnderTest, entries: Mapping[str, str | bytes | HardLink | None],
                   *changes: str, prefix: str = "dhitui-test/rootfs") -> str:
     """`docker import` a tiny root filesystem built here: bytes are files (0755), str are
-    symlink targets, None are directories. Returns the new image's tag (remove it after)."""
+    symlinks (the link's text), HardLink hard links, None directories. Returns the new
+    image's tag (remove it after)."""
     import io
     import tarfile
 
@@ -259,6 +267,9 @@ def import_rootfs(engine: EngineUnderTest, entries: Mapping[str, str | bytes | N
                 tar.addfile(ti)
             elif isinstance(value, str):
                 ti.type, ti.linkname = tarfile.SYMTYPE, value
+                tar.addfile(ti)
+            elif isinstance(value, HardLink):
+                ti.type, ti.linkname, ti.mode = tarfile.LNKTYPE, value.target, 0o755
                 tar.addfile(ti)
             else:
                 ti.size, ti.mode = len(value), 0o755

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,10 @@ import pytest
 from conftest import (
     HARDENED_IMAGE,
     STANDARD_IMAGE,
+    TEST_LABEL,
     TOOLBOX_IMAGE,
     EngineUnderTest,
+    HardLink,
     _ping,
     cli_env,
     docker,
@@ -498,17 +500,84 @@ def test_an_image_name_in_place_of_a_container(engine28: EngineUnderTest) -> Non
     assert f"no container named {HARDENED_IMAGE}; exploring the local image" in proc.stderr
 
 
-def build_toolbox(engine: EngineUnderTest, entries: dict[str, bytes | str | None]) -> str:
-    """A toolbox image: bytes are files (0755), str are symlinks, None dirs."""
+def build_toolbox(engine: EngineUnderTest,
+                  entries: Mapping[str, bytes | str | HardLink | None]) -> str:
+    """A toolbox image: bytes are files (0755), str are symlinks, HardLink hard links, None
+    dirs."""
     return import_rootfs(engine, entries, "ENV PATH=/bin", prefix="dhitui-test/toolbox")
+
+
+BUSYBOX = Path("/bin/busybox").read_bytes()
+# Toolbox layouts met in the wild. The flag is what mounting it at /dbg really does on Engine
+# 28 (the test checks that too): it only documents the expectation.
+TOOLBOX_LAYOUTS: dict[str, tuple[dict[str, bytes | str | HardLink | None], bool]] = {
+    "hard links (official busybox images)": (
+        {"bin": None, "bin/busybox": BUSYBOX, "bin/sh": HardLink("bin/busybox")}, True),
+    "relative symlinks (bin/sh -> busybox)": (
+        {"bin": None, "bin/busybox": BUSYBOX, "bin/sh": "busybox"}, True),
+    "absolute symlinks (busybox --install -s, Alpine)": (
+        {"bin": None, "bin/busybox": BUSYBOX, "bin/sh": "/bin/busybox"}, False),
+    "relative link to an absolute one": (
+        {"bin": None, "bin/busybox": BUSYBOX, "bin/sh": "ash", "bin/ash": "/bin/busybox"},
+        False),
+    "absolute link to a relative one": (
+        {"bin": None, "bin/busybox": BUSYBOX, "bin/sh": "/bin/ash", "bin/ash": "busybox"},
+        False),
+    "relative link through ../": (
+        {"bin": None, "usr": None, "usr/bin": None, "usr/bin/busybox": BUSYBOX,
+         "bin/sh": "../usr/bin/busybox"}, True),
+    "relative link climbing above the root": (
+        {"bin": None, "bin/busybox": BUSYBOX, "bin/sh": "../../bin/busybox"}, False),
+    "merged /usr, relative directory link (bin -> usr/bin)": (
+        {"usr": None, "usr/bin": None, "usr/bin/busybox": BUSYBOX, "usr/bin/sh": "busybox",
+         "bin": "usr/bin"}, True),
+    "merged /usr, absolute directory link (bin -> /usr/bin)": (
+        {"usr": None, "usr/bin": None, "usr/bin/busybox": BUSYBOX,
+         "usr/bin/sh": HardLink("usr/bin/busybox"), "bin": "/usr/bin"}, False),
+}
+
+
+@pytest.mark.parametrize("layout", list(TOOLBOX_LAYOUTS))
+def test_image_mount_verdict_matches_mounting_it(engine28: EngineUnderTest,
+                                                 containers: Callable[..., str],
+                                                 layout: str) -> None:
+    """For each toolbox layout, dhitui's verdict on mounting it at /dbg agrees with mounting
+    it there on Engine 28 and running its shell; the session it picks then works."""
+    entries, expected = TOOLBOX_LAYOUTS[layout]
+    tag = build_toolbox(engine28, entries)
+    try:
+        cid = hardened(engine28, containers)
+        # Reality: the toolbox mounted at /dbg of a container of the hardened image (which
+        # has no /bin of its own), its shell run as the entrypoint.
+        real = docker(engine28, "run", "--rm", "--network", "none", "--label", TEST_LABEL,
+                      "--mount", f"type=image,source={tag},destination=/dbg",
+                      "--entrypoint", "/dbg/bin/sh", HARDENED_IMAGE, "-c", "echo mounted-ok",
+                      check=False)
+        works = real.returncode == 0 and real.stdout.strip() == "mounted-ok"
+        assert works == expected, f"{layout}: the layout's expectation is wrong: {real}"
+        # The verdict.
+        code, data = run_json("debug", "-H", engine28.host, cid, "--toolbox", tag, "--print",
+                              "--json")
+        assert code == 0 and isinstance(data, dict), data
+        mount = next(s for s in data["strategies"] if s["name"] == "image-mount")
+        assert mount["available"] == works, (layout, mount["reasons"])
+        assert data["strategy"] == ("image-mount" if works else "toolbox")
+        if not works:
+            assert "which would resolve inside the target's root" in mount["reasons"][0]
+        # The session it picks runs (a toolbox-rooted sidecar works with any layout).
+        proc = debug(engine28, cid, "--toolbox", tag, "--", "sh", "-c", "echo session-ok")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == "session-ok"
+    finally:
+        docker(engine28, "rmi", "-f", tag, check=False)
 
 
 def test_toolbox_with_absolute_symlinks(engine28: EngineUnderTest,
                                         containers: Callable[..., str]) -> None:
-    """Alpine's layout (/bin/sh -> /bin/busybox): fine as a sidecar's root, not at /dbg."""
-    busybox = Path("/bin/busybox").read_bytes()
-    tag = build_toolbox(engine28, {"bin": None, "bin/busybox": busybox, "bin/sh": "/bin/busybox",
-                                   "bin/ls": "/bin/busybox"})
+    """Alpine's layout (/bin/sh -> /bin/busybox): fine as a sidecar's root, not at /dbg;
+    the refusal names the link as written."""
+    tag = build_toolbox(engine28, {"bin": None, "bin/busybox": BUSYBOX, "bin/sh": "ash",
+                                   "bin/ash": "/bin/busybox", "bin/ls": "/bin/busybox"})
     try:
         cid = hardened(engine28, containers)
         code, data = run_json("debug", "-H", engine28.host, cid, "--toolbox", tag, "--print",
@@ -516,7 +585,8 @@ def test_toolbox_with_absolute_symlinks(engine28: EngineUnderTest,
         assert code == 0 and isinstance(data, dict)
         mount = next(s for s in data["strategies"] if s["name"] == "image-mount")
         assert not mount["available"]
-        assert "absolute symlink (/bin/sh -> /bin/busybox)" in mount["reasons"][0]
+        assert ("its shell /bin/sh is reached through an absolute symlink "
+                "(/bin/sh -> ash, /bin/ash -> /bin/busybox)") in mount["reasons"][0]
         assert data["strategy"] == "toolbox"
         proc = debug(engine28, cid, "--toolbox", tag, "--", "ls", "/proc/1/root/app")
         assert proc.returncode == 0, proc.stderr

@@ -61,6 +61,7 @@ PACKAGE_MANAGERS = (
 GO_MODE_DIR = 1 << 31
 GO_MODE_SYMLINK = 1 << 27
 MAX_LINK_HOPS = 8
+MAX_PATH_STEPS = 256  # components and links walked for one path (the kernel allows 40 links)
 DEFAULT_CONCURRENCY = 8
 
 
@@ -115,8 +116,17 @@ class Resolved(NamedTuple):
     """Where a path's symlink chain ends."""
 
     final: str | None  # the executable regular file reached, or None
-    hops: list[str]  # each link's target, normalised
-    relocatable: bool  # every hop relative and inside the image: still works mounted elsewhere
+    hops: list[str]  # each link's target as the engine resolved it (absolute, normalised)
+
+
+@dataclass(frozen=True)
+class Relocation:
+    """Whether a path still reaches the same file when its image is mounted below another
+    root (a toolbox at /dbg): judged from the links' own text, as the kernel follows them."""
+
+    ok: bool
+    links: tuple[str, ...]  # every link met on the way, as "path -> its own text"
+    problem: str | None = None  # what breaks it, as a noun phrase (None when ok)
 
 
 class PathProber:
@@ -128,6 +138,7 @@ class PathProber:
         self.container_id = container_id
         self.stats = 0
         self._cache: dict[str, dict[str, Any] | None] = {}
+        self._links: dict[str, str | None] = {}
 
     def stat(self, path: str) -> dict[str, Any] | None:
         if path not in self._cache:
@@ -135,34 +146,75 @@ class PathProber:
             self._cache[path] = self.engine.stat_path(self.container_id, path)
         return self._cache[path]
 
+    def link_text(self, path: str) -> str | None:
+        """A symlink's own text (one small archive read, cached)."""
+        if path not in self._links:
+            self._links[path] = self.engine.read_link(self.container_id, path)
+        return self._links[path]
+
     def resolve(self, path: str) -> Resolved:
-        """Follow a symlink chain to an executable regular file."""
+        """Follow a symlink chain to an executable regular file. Cheap: the engine's path
+        stat reports where a link ends (`linkTarget`, resolved and absolute)."""
         hops: list[str] = []
-        relocatable = True
         current = path
         for _ in range(MAX_LINK_HOPS):
             st = self.stat(current)
             if st is None:
-                return Resolved(None, hops, relocatable)
+                return Resolved(None, hops)
             mode = int(st.get("mode", 0))
             target = str(st.get("linkTarget") or "")
             if mode & GO_MODE_SYMLINK and target:
-                if target.startswith("/"):
-                    relocatable = False
-                    nxt = posixpath.normpath(target)
-                else:
-                    joined = posixpath.join(posixpath.dirname(current), target)
-                    # "../" past the image's root: fine at /, broken when mounted elsewhere.
-                    if not posixpath.normpath("/_" + joined).startswith("/_/"):
-                        relocatable = False
-                    nxt = posixpath.normpath(joined)
+                # Docker reports the resolved absolute path; an engine reporting the link's
+                # text instead gets it joined to the link's directory.
+                nxt = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
                 hops.append(nxt)
                 current = nxt
                 continue
             if mode & GO_MODE_DIR or not mode & 0o111:
-                return Resolved(None, hops, relocatable)
-            return Resolved(current, hops, relocatable)
-        return Resolved(None, hops, relocatable)
+                return Resolved(None, hops)
+            return Resolved(current, hops)
+        return Resolved(None, hops)
+
+    def relocation(self, path: str) -> Relocation:
+        """Would `path` still lead to the same file with the image mounted at another place?
+
+        Walks the path component by component as the kernel would, reading every symlink's
+        own text (a directory link such as `bin -> usr/bin` counts too). An absolute link,
+        or a relative one whose `..` climbs above the image's root, would leave the image
+        once it is mounted elsewhere and resolve in the other root instead."""
+        links: list[str] = []
+        pending = [c for c in path.split("/") if c]
+        here: list[str] = []  # the directory reached so far, as components below the root
+        for _ in range(MAX_PATH_STEPS):
+            if not pending:
+                return Relocation(True, tuple(links))
+            comp = pending.pop(0)
+            if comp == ".":
+                continue
+            if comp == "..":
+                if not here:
+                    return Relocation(False, tuple(links),
+                                      f"a relative symlink that climbs above the image's "
+                                      f"root ({', '.join(links)})")
+                here.pop()
+                continue
+            current = "/" + "/".join([*here, comp])
+            st = self.stat(current)
+            if st is None:
+                return Relocation(False, tuple(links), f"a missing path ({current})")
+            if not int(st.get("mode", 0)) & GO_MODE_SYMLINK:
+                here.append(comp)
+                continue
+            text = self.link_text(current)
+            if text is None:
+                return Relocation(False, tuple(links),
+                                  f"a symlink that could not be read ({current})")
+            links.append(f"{current} -> {text}")
+            if text.startswith("/"):
+                return Relocation(False, tuple(links),
+                                  f"an absolute symlink ({', '.join(links)})")
+            pending = [c for c in text.split("/") if c] + pending
+        return Relocation(False, tuple(links), f"too many symlinks ({', '.join(links[:4])}…)")
 
 
 def _probe_image_files(engine: Engine, container_id: str) -> _FileFacts:
@@ -171,7 +223,7 @@ def _probe_image_files(engine: Engine, container_id: str) -> _FileFacts:
     shell_evidence: list[str] = []
     dangling: list[str] = []
     for candidate in SHELLS:
-        final, hops, _ = prober.resolve(candidate)
+        final, hops = prober.resolve(candidate)
         if final:
             shell = candidate
             shell_evidence.append(

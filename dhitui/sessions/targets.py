@@ -7,9 +7,12 @@ Three things are looked up before a plan can be made:
 - or the **target image** (`ImageTarget`) for `dhitui debug --image`;
 - the **toolbox image** (`ToolboxInfo`): present locally? where is its shell, and can that
   shell still work when the image is mounted at `/dbg` inside another root? A shell reached
-  through an absolute symlink (`/bin/sh -> /bin/busybox`, as in Alpine) or a dynamically
-  linked one (its ELF interpreter, e.g. `/lib/ld-musl-x86_64.so.1`, would be looked up in the
-  target's root) cannot.
+  through an absolute symlink (`/bin/sh -> /bin/busybox`, as `busybox --install -s` and
+  Alpine make them), through a relative one climbing above the image's root, or a
+  dynamically linked one (its ELF interpreter, e.g. `/lib/ld-musl-x86_64.so.1`, would be
+  looked up in the target's root) cannot; relative links (`bin/sh -> busybox`) and hard
+  links can. This is judged from each link's own text (read from the archive's tar header):
+  the engine's path stat reports links already resolved.
 
 Image files are read without running anything: dhitui creates (never starts) a throwaway
 container of the image, stats paths through the archive API, and removes it. That container
@@ -128,7 +131,8 @@ class ImageFiles:
 
     shell: str | None  # first shell found (SHELLS order), resolved to an executable
     shell_hops: tuple[str, ...]  # the symlink targets followed to get there
-    mountable: bool  # every hop relative and staying inside the image
+    mountable: bool  # the shell's path still works with the image mounted elsewhere
+    unmountable_why: str | None  # what breaks it then ("an absolute symlink (/bin/sh -> …)")
     interpreter: str | None  # PT_INTERP of the shell's binary ("" = static, None = unknown)
     passwd: dict[str, tuple[int, int]]
     groups: dict[str, int]
@@ -207,10 +211,9 @@ def toolbox_info(engine: Engine, ref: str, machine: L.Machine | None = None) -> 
                            f"(looked for {', '.join(SHELLS)})")
     problem = None
     if not files.mountable:
-        chain = " -> ".join((files.shell, *files.shell_hops))
-        problem = (f"its shell is reached through an absolute symlink ({chain}), which would "
-                   f"resolve inside the target's root; use a toolbox with hard or relative "
-                   "links (like the official busybox images), or the toolbox strategy")
+        problem = (f"its shell {files.shell} is reached through {files.unmountable_why}, which "
+                   f"would resolve inside the target's root; use a toolbox with hard or "
+                   "relative links (like the official busybox images), or the toolbox strategy")
     elif files.interpreter:
         problem = (f"its shell is dynamically linked (interpreter {files.interpreter}), and the "
                    "interpreter would be looked up in the target's root; use a statically "
@@ -242,7 +245,9 @@ def safe_word(text: str) -> bool:
 _cache_lock = threading.Lock()
 _files_cache: dict[str, ImageFiles] = {}
 # What the file probe looks for; cached results from other rules are not used.
-PROBE_VERSION = "1:" + ",".join(SHELLS)
+# Version 2: mountability judged from the links' own text (version 1 misread the engine's
+# resolved `linkTarget` as the link's text, refusing relative links).
+PROBE_VERSION = "2:" + ",".join(SHELLS)
 
 
 def image_files(engine: Engine, image_id: str, machine: L.Machine | None = None) -> ImageFiles:
@@ -290,6 +295,7 @@ def _from_json(entry: dict[str, Any] | None) -> ImageFiles | None:
             shell=shell,
             shell_hops=tuple(entry["shell_hops"]),
             mountable=bool(entry["mountable"]),
+            unmountable_why=_optional_str(entry["unmountable_why"]),
             interpreter=interpreter,
             passwd={str(k): (int(v[0]), int(v[1])) for k, v in entry["passwd"].items()},
             groups={str(k): int(v) for k, v in entry["groups"].items()},
@@ -298,15 +304,26 @@ def _from_json(entry: dict[str, Any] | None) -> ImageFiles | None:
         return None
 
 
+def _optional_str(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"not a string: {value!r}")
+
+
 def _read_image_files(engine: Engine, container: str) -> ImageFiles:
     prober = PathProber(engine, container)
     shell = None
     hops: tuple[str, ...] = ()
     mountable = True
+    unmountable_why = None
     for candidate in SHELLS:
         found = prober.resolve(candidate)
         if found.final is not None:
-            shell, hops, mountable = candidate, tuple(found.hops), found.relocatable
+            shell, hops = candidate, tuple(found.hops)
+            # Whether it survives being mounted at /dbg depends on the links' own text,
+            # which the path stat does not tell (it reports them resolved).
+            relocation = prober.relocation(candidate)
+            mountable, unmountable_why = relocation.ok, relocation.problem
             break
     interpreter: str | None = None
     if shell is not None:
@@ -318,6 +335,7 @@ def _read_image_files(engine: Engine, container: str) -> ImageFiles:
         shell=shell,
         shell_hops=hops,
         mountable=mountable,
+        unmountable_why=unmountable_why,
         interpreter=interpreter,
         passwd=parse_passwd(passwd_raw.decode(errors="replace")) if passwd_raw else {},
         groups=parse_group(group_raw.decode(errors="replace")) if group_raw else {},
