@@ -609,6 +609,35 @@ def test_dynamically_linked_toolbox_cannot_be_mounted(engine28: EngineUnderTest,
         docker(engine28, "rmi", "-f", tag, check=False)
 
 
+def test_command_the_target_lacks_runs_from_the_toolbox(engine: EngineUnderTest,
+                                                        containers: Callable[..., str]) -> None:
+    """A container with a shell but no `cat`: `exec` would fail with 127; the automatic
+    choice takes a toolbox strategy and says why; `-s exec` is refused, naming both."""
+    tag = import_rootfs(engine, {
+        "bin": None, "etc": None, "bin/busybox": BUSYBOX, "bin/sh": HardLink("bin/busybox"),
+        "bin/sleep": HardLink("bin/busybox"), "etc/os-release": b"ID=fixture\n",
+    }, "ENV PATH=/usr/bin:/bin", 'CMD ["sleep", "600"]', prefix="dhitui-test/no-cat")
+    try:
+        cid = containers(engine, tag)
+        sidecar_strategy = "image-mount" if engine.image_mounts else "toolbox"
+        proc = debug(engine, cid, "--", "cat", "/proc/1/root/etc/os-release")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == "ID=fixture\n"
+        assert (f"dhitui: chose {sidecar_strategy}: the container has a shell but no `cat` on "
+                "its PATH; the toolbox busybox has it (/bin/cat)\n") in proc.stderr
+        proc = debug(engine, cid, "-s", "exec", "--", "cat", "/etc/os-release")
+        no_traceback(proc)
+        assert proc.returncode == 6
+        assert ("dhitui: error: strategy exec cannot be used: `cat` is not on the container's "
+                f"PATH (/usr/bin:/bin); strategy {sidecar_strategy} has it (the toolbox busybox: "
+                f"/bin/cat): use -s {sidecar_strategy}") in proc.stderr
+        # What it has, exec still runs.
+        proc = debug(engine, cid, "--", "sleep", "0")
+        assert proc.returncode == 0 and "exec session into" in proc.stderr, proc.stderr
+    finally:
+        docker(engine, "rmi", "-f", tag, check=False)
+
+
 # --------------------------------------------------------------------------- bad input
 
 
