@@ -177,6 +177,68 @@ def test_dangling_shell_symlink_is_not_a_shell(engine: EngineUnderTest, api: Eng
         docker(engine, "rmi", "-f", image, check=False)
 
 
+DISTROLESS_OS_RELEASE = (b'PRETTY_NAME="Distroless"\nNAME="Debian GNU/Linux"\nID="debian"\n'
+                         b'VERSION_ID="12"\nHOME_URL="https://github.com/GoogleContainerTools/'
+                         b'distroless"\n')
+MIRRORED = {
+    # what its files hold -> (source, a line of evidence)
+    "distroless os-release": (
+        {"etc": None, "etc/os-release": DISTROLESS_OS_RELEASE},
+        "distroless", 'contents: /etc/os-release says PRETTY_NAME="Distroless"'),
+    "distroless dpkg records only": (
+        {"var": None, "var/lib": None, "var/lib/dpkg": None, "var/lib/dpkg/status.d": None,
+         "var/lib/dpkg/status.d/libc6": b"Package: libc6\n"},
+        "distroless", "contents: /var/lib/dpkg/status.d/ holds per-package records and there "
+        "is no /var/lib/dpkg/status (distroless' layout)"),
+    "wolfi": (
+        {"etc": None, "etc/os-release": b"ID=wolfi\nNAME=\"Wolfi\"\nPRETTY_NAME=\"Wolfi\"\n",
+         "lib": None, "lib/apk": None, "lib/apk/db": None, "lib/apk/db/installed": b"P:glibc\n"},
+        "chainguard", "contents: /etc/os-release says ID=wolfi (Wolfi, Chainguard's OS)"),
+    "debian (os-release a relative link, dpkg status file)": (
+        {"usr": None, "usr/lib": None, "usr/lib/os-release": b'PRETTY_NAME="Debian GNU/Linux '
+         b'12 (bookworm)"\nID=debian\n', "etc": None, "etc/os-release": "../usr/lib/os-release",
+         "var": None, "var/lib": None, "var/lib/dpkg": None, "var/lib/dpkg/status.d": None,
+         "var/lib/dpkg/status": b"Package: libc6\n"},
+        "other", None),
+}
+
+
+@pytest.mark.parametrize("contents", list(MIRRORED))
+def test_mirrored_image_is_known_by_its_contents(engine: EngineUnderTest, api: Engine,
+                                                 app_binary: bytes,
+                                                 containers: Callable[..., str],
+                                                 contents: str) -> None:
+    """Under a name and labels that say nothing (a mirror's), the files tell the origin; a
+    root, shell-less image of a known hardened origin is then hardened, not shell-less."""
+    files, source, evidence = MIRRORED[contents]
+    image = build_image(engine, {**files, "app": None, "app/app": app_binary},
+                        'ENTRYPOINT ["/app/app"]')
+    try:
+        c = classify(api, containers(engine, image))
+        assert c.source == source, c.evidence
+        assert c.shell is None and c.user.is_root
+        if evidence is None:
+            assert c.verdict == "shell-less"
+            assert not any(e.startswith("contents:") for e in c.evidence)
+        else:
+            assert evidence in c.evidence
+            assert c.verdict == "hardened" and f"known hardened source: {source}" in c.evidence
+    finally:
+        docker(engine, "rmi", "-f", image, check=False)
+
+
+def test_named_images_are_not_opened(engine: EngineUnderTest, api: Engine,
+                                     containers: Callable[..., str]) -> None:
+    """An image whose name already says where it comes from costs no content reads."""
+    cid = containers(engine, DISTROLESS_IMAGE)
+    counts = count_requests(api)
+    c = classify(api, cid)
+    assert c.source == "distroless"
+    assert not any(e.startswith("contents:") for e in c.evidence)
+    gets = sum(n for (m, kind), n in counts.items() if m == "GET" and kind.endswith("archive"))
+    assert gets == 2  # /etc/passwd and /etc/group
+
+
 def test_probe_cost_grows_with_images_not_containers(
     engine: EngineUnderTest, api: Engine, containers: Callable[..., str]
 ) -> None:

@@ -12,7 +12,10 @@ is rare and re-probing every container would make the cost grow with containers,
 what this design avoids. The container's own settings (its user, entrypoint, cmd, which can
 be overridden at `docker run`) come from one inspect per container. So classifying N
 containers of K images costs N inspects + K x (1 image inspect + a few path stats + 2 small
-file reads). `forget_image()` drops a cached image (the TUI calls it on image events).
+file reads); an image whose names and labels do not say where it comes from also gets its
+os-release read and 3 more stats (dpkg's and apk's databases), since mirrored images keep
+their contents but not their names. `forget_image()` drops a cached image (the TUI calls it
+on image events).
 
 Because a vanished container also answers 404 to a path stat, a probe run ends by statting
 `/` (which always exists); if that is gone too, the results are discarded and the probe is
@@ -34,6 +37,7 @@ from dhitui.errors import NotFound
 from dhitui.models import (
     Classification,
     ContainerSummary,
+    ImageSource,
     UserSource,
     parse_group_members,
     parse_passwd,
@@ -86,6 +90,9 @@ class ImageFacts:
     labels: dict[str, str]
     tags: tuple[str, ...]
     image: dict[str, Any] = field(default_factory=dict, compare=False)  # the image inspect
+    # The origin its files name (read only when its names and labels say nothing).
+    content_source: ImageSource | None = None
+    content_evidence: tuple[str, ...] = ()
     probe_errors: tuple[str, ...] = ()
     stats: int = field(default=0, compare=False)  # path stats spent on this image
 
@@ -110,6 +117,7 @@ class _FileFacts:
     passwd: dict[str, tuple[int, int]]
     group_members: dict[str, tuple[int, tuple[str, ...]]]
     stats: int
+    content: rules.ContentMarkers | None = None
 
 
 class Resolved(NamedTuple):
@@ -217,7 +225,8 @@ class PathProber:
         return Relocation(False, tuple(links), f"too many symlinks ({', '.join(links[:4])}…)")
 
 
-def _probe_image_files(engine: Engine, container_id: str) -> _FileFacts:
+def _probe_image_files(engine: Engine, container_id: str, *, content: bool = False
+                       ) -> _FileFacts:
     prober = PathProber(engine, container_id)
     shell = None
     shell_evidence: list[str] = []
@@ -244,6 +253,7 @@ def _probe_image_files(engine: Engine, container_id: str) -> _FileFacts:
             break
     passwd_raw = engine.read_file(container_id, "/etc/passwd", limit=256 * 1024)
     group_raw = engine.read_file(container_id, "/etc/group", limit=256 * 1024)
+    markers = _probe_content(engine, container_id, prober) if content else None
     # The sentinel: "/" exists in every container; 404 now means the container is gone and
     # every "missing" above may have been a lie.
     if engine.stat_path(container_id, "/") is None:
@@ -257,6 +267,28 @@ def _probe_image_files(engine: Engine, container_id: str) -> _FileFacts:
         group_members=(parse_group_members(group_raw.decode(errors="replace"))
                        if group_raw else {}),
         stats=prober.stats + 1,  # + the sentinel
+        content=markers,
+    )
+
+
+def _probe_content(engine: Engine, container_id: str, prober: PathProber) -> rules.ContentMarkers:
+    """The files that name an image's origin: os-release, dpkg's and apk's databases."""
+    rel_path = None
+    rel: dict[str, str] = {}
+    for path in rules.OS_RELEASE_PATHS:
+        # Debian's /etc/os-release is a link to ../usr/lib/os-release: reading a link gives
+        # no file, and the next path is tried.
+        raw = engine.read_file(container_id, path, limit=64 * 1024)
+        if raw is not None:
+            rel_path, rel = path, rules.parse_os_release(raw.decode(errors="replace"))
+            break
+    status_d = prober.stat(rules.DPKG_STATUS_D)
+    return rules.ContentMarkers(
+        os_release_path=rel_path,
+        os_release=rel,
+        dpkg_status_d=status_d is not None and bool(int(status_d.get("mode", 0)) & GO_MODE_DIR),
+        dpkg_status=prober.stat(rules.DPKG_STATUS) is not None,
+        apk_db=prober.stat(rules.APK_DB) is not None,
     )
 
 
@@ -382,8 +414,11 @@ class Classifier:
         cmd = tuple(config.get("Cmd") or ())
         labels = dict(config.get("Labels") or {})
         tags = tuple(image.get("RepoTags") or ()) + tuple(image.get("RepoDigests") or ())
+        # Mirrored images keep their contents, not always their names: when the names and
+        # labels say nothing, the files are asked too (a few more requests, once per image).
+        named, _ = rules.image_source(tags, labels)
         try:
-            files = _probe_image_files(self.engine, via_container)
+            files = _probe_image_files(self.engine, via_container, content=named == "other")
         except EngineError as exc:
             if self._going_away(via_container):
                 raise ContainerGone(via_container) from None
@@ -395,13 +430,15 @@ class Classifier:
             )
         with self._lock:
             self.path_stats += files.stats
+        content_src, content_ev = (rules.content_source(files.content) if files.content
+                                   else (None, []))
         return ImageFacts(
             image_id=image_id, shell=files.shell, shell_evidence=files.shell_evidence,
             package_manager=files.package_manager,
             package_manager_path=files.package_manager_path, passwd=files.passwd,
             group_members=files.group_members, config_user=config_user,
             entrypoint=entrypoint, cmd=cmd, labels=labels, tags=tags, image=image,
-            stats=files.stats,
+            stats=files.stats, content_source=content_src, content_evidence=tuple(content_ev),
         )
 
     def _going_away(self, container_id: str) -> bool:
@@ -425,6 +462,8 @@ class Classifier:
         user = resolve_user(raw_user, user_source, facts.passwd, facts.groups)
         labels = {**facts.labels, **(config.get("Labels") or {})}
         source, source_ev = rules.image_source([image_ref, *facts.tags], labels)
+        if source == "other" and facts.content_source:
+            source, source_ev = facts.content_source, [*source_ev, *facts.content_evidence]
         tag = rules.parse_reference(image_ref).tag if image_ref else None
         var, var_ev = rules.variant(tag, labels, source)
         verdict, verdict_ev = rules.verdict(
