@@ -285,7 +285,11 @@ class DhituiApp(App[int]):
         self.engine_state = "unreachable — waiting for it to come back"
         self.engine_error = message.error
         self._show_engine()
-        self._show_notice(f"No engine: {message.error.message}. Retrying…")
+        seen = self.backend.freshness.as_of
+        self.table.show_last_seen(seen)
+        rows = (f" The list is what the engine said at {render.clock(seen)}." if seen is not None
+                and self.table.rows_by_id else "")
+        self._show_notice(f"No engine: {message.error.message}. Retrying…{rows}")
         self.run_diagnostics(message.error)
 
     @while_mounted
@@ -339,6 +343,7 @@ class DhituiApp(App[int]):
 
     @while_mounted
     def on_containers_loaded(self, message: ContainersLoaded) -> None:
+        self.table.show_last_seen(None)
         fresh = self.table.replace_all(message.summaries)
         self._update_notice()
         if fresh:
