@@ -35,6 +35,11 @@ FIPS_IMAGE = "dhi.io/fixture-app:1.0-fips"
 DISTROLESS_IMAGE = "gcr.io/distroless/static-debian12:nonroot"
 CHAINGUARD_IMAGE = "cgr.dev/chainguard/static:latest"
 STANDARD_IMAGE = "example.org/fixture/standard:1.0"
+# Built from real Debian 12 packages (scripts/test-engines, "fixtures from Debian packages").
+PYTHON_IMAGE = "dhitui-fixture/python-debian12:3.11"  # no shell, nonroot
+PYTHON_DEV_IMAGE = "dhitui-fixture/python-debian12:3.11-dev"  # bash, apt, dpkg; no coreutils
+ABSOLUTE_LINKS_TOOLBOX = "dhitui-fixture/toolbox-absolute-links:latest"  # busybox --install -s
+MIRRORED_DISTROLESS_IMAGE = "mirror.example/distroless-style/base-debian12:nonroot"
 
 ENGINE_VARS = {"e20": "DHITUI_TEST_ENGINE_20", "e28": "DHITUI_TEST_ENGINE_28"}
 

@@ -27,6 +27,9 @@ from conftest import (
     DISTROLESS_IMAGE,
     FIPS_IMAGE,
     HARDENED_IMAGE,
+    MIRRORED_DISTROLESS_IMAGE,
+    PYTHON_DEV_IMAGE,
+    PYTHON_IMAGE,
     STANDARD_IMAGE,
     TOOLBOX_IMAGE,
     EngineUnderTest,
@@ -70,13 +73,18 @@ def classify(api: Engine, cid: str) -> Classification:
 
 
 EXPECTED = {
-    # image: (verdict, shell, package manager, variant, source, uid)
-    HARDENED_IMAGE: ("hardened", None, None, "runtime", "dhi", 65532),
-    FIPS_IMAGE: ("hardened", None, None, "fips", "dhi", 65532),
-    DEV_IMAGE: ("standard", "/bin/sh", "apt", "dev", "dhi", 0),
-    DISTROLESS_IMAGE: ("hardened", None, None, "runtime", "distroless", 65532),
-    CHAINGUARD_IMAGE: ("hardened", None, None, "runtime", "chainguard", 65532),
-    STANDARD_IMAGE: ("standard", "/bin/sh", None, None, "other", 0),
+    # image: (verdict, shell, package manager, variant, source, uid, entrypoint)
+    HARDENED_IMAGE: ("hardened", None, None, "runtime", "dhi", 65532, "/app/app"),
+    FIPS_IMAGE: ("hardened", None, None, "fips", "dhi", 65532, "/app/app"),
+    DEV_IMAGE: ("standard", "/bin/sh", "apt", "dev", "dhi", 0, "/app/app"),
+    DISTROLESS_IMAGE: ("hardened", None, None, "runtime", "distroless", 65532, "/app/app"),
+    CHAINGUARD_IMAGE: ("hardened", None, None, "runtime", "chainguard", 65532, "/app/app"),
+    STANDARD_IMAGE: ("standard", "/bin/sh", None, None, "other", 0, None),
+    # From Debian packages:
+    PYTHON_IMAGE: ("hardened", None, None, None, "other", 65532, "/usr/bin/python3"),
+    PYTHON_DEV_IMAGE: ("standard", "/bin/bash", "apt", "dev", "other", 0, "/usr/bin/python3"),
+    MIRRORED_DISTROLESS_IMAGE: ("hardened", None, None, "runtime", "distroless", 65532,
+                                "/app/app"),
 }
 
 
@@ -85,15 +93,15 @@ def test_fixture_classified(engine: EngineUnderTest, api: Engine,
                             containers: Callable[..., str], image: str) -> None:
     cid = containers(engine, image)
     c = classify(api, cid)
-    verdict, shell, pm, variant, source, uid = EXPECTED[image]
+    verdict, shell, pm, variant, source, uid, entrypoint = EXPECTED[image]
     assert (c.verdict, c.shell, c.package_manager, c.variant, c.source, c.user.uid) == (
         verdict, shell, pm, variant, source, uid), c.evidence
     assert c.state == "running"
+    assert c.entrypoint == ((entrypoint,) if entrypoint else ())
     evidence = " | ".join(c.evidence)
     if shell is None:
         assert "no shell" in evidence
         assert c.user.display == "65532 (nonroot)"  # named from the image's /etc/passwd
-        assert c.entrypoint == ("/app/app",)
     else:
         assert f"shell {shell}" in evidence
     if variant == "fips":
@@ -102,6 +110,8 @@ def test_fixture_classified(engine: EngineUnderTest, api: Engine,
         assert "tag suffix -dev" in evidence and "package manager apt" in evidence
     if source == "dhi":
         assert "registry dhi.io" in evidence
+    if image == MIRRORED_DISTROLESS_IMAGE:
+        assert 'contents: /etc/os-release says PRETTY_NAME="Distroless"' in evidence
 
 
 def test_container_user_overrides_image_user(engine: EngineUnderTest, api: Engine,

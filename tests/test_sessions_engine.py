@@ -23,7 +23,10 @@ import psutil
 import pytest
 
 from conftest import (
+    ABSOLUTE_LINKS_TOOLBOX,
     HARDENED_IMAGE,
+    PYTHON_DEV_IMAGE,
+    PYTHON_IMAGE,
     STANDARD_IMAGE,
     TEST_LABEL,
     TOOLBOX_IMAGE,
@@ -593,6 +596,36 @@ def test_toolbox_with_absolute_symlinks(engine28: EngineUnderTest,
         assert proc.stdout.split() == ["app"]
     finally:
         docker(engine28, "rmi", "-f", tag, check=False)
+
+
+def test_images_made_of_debian_packages(engine28: EngineUnderTest,
+                                       containers: Callable[..., str]) -> None:
+    """The fixtures closest to real images: a shell-less Python runtime is opened with the
+    toolbox mounted; its -dev variant (bash, apt, no coreutils) gets `exec`, except for a
+    command it lacks; an Alpine-style toolbox (absolute links) is refused at /dbg."""
+    runtime = containers(engine28, PYTHON_IMAGE)
+    proc = debug(engine28, runtime, "--", "ls", "/proc/1/root/usr/bin")
+    assert proc.returncode == 0, proc.stderr
+    assert "python3.11" in proc.stdout.split() and "image-mount session into" in proc.stderr
+    dev = containers(engine28, PYTHON_DEV_IMAGE)
+    proc = debug(engine28, dev, "--", "bash", "-c", "echo $0 ${BASH_VERSINFO[0]}")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "bash 5" and "exec session into" in proc.stderr
+    proc = debug(engine28, dev, "--", "cat", "/etc/os-release")
+    assert proc.returncode == 0, proc.stderr
+    assert 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"' in proc.stdout
+    assert "chose image-mount: the container has a shell but no `cat` on its PATH" \
+        in proc.stderr
+    code, data = run_json("debug", "-H", engine28.host, runtime, "--toolbox",
+                          ABSOLUTE_LINKS_TOOLBOX, "--print", "--json")
+    assert code == 0 and isinstance(data, dict)
+    mount = next(s for s in data["strategies"] if s["name"] == "image-mount")
+    assert "absolute symlink (/bin/sh -> /bin/busybox)" in mount["reasons"][0]
+    assert data["strategy"] == "toolbox"
+    proc = debug(engine28, runtime, "--toolbox", ABSOLUTE_LINKS_TOOLBOX, "--", "ls",
+                 "/proc/1/root/usr/bin")
+    assert proc.returncode == 0, proc.stderr
+    assert "python3.11" in proc.stdout.split() and "toolbox session into" in proc.stderr
 
 
 def test_dynamically_linked_toolbox_cannot_be_mounted(engine28: EngineUnderTest,
