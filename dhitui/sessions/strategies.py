@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from dhitui import strategy_registry as registry
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.client import IMAGE_MOUNT_API
 from dhitui.engine.endpoint import Endpoint
@@ -51,8 +52,8 @@ from dhitui.sessions.targets import (
     safe_word,
 )
 
-STRATEGIES = ("docker-debug", "image-mount", "toolbox", "exec")
-AUTO = "auto"
+STRATEGIES = registry.NAMES
+AUTO = registry.AUTO
 MIN_CLI_FOR_IMAGE_MOUNTS = 28
 
 
@@ -240,12 +241,7 @@ def plan(
     """Every strategy for `target`, best first, and the one to run. `command_check` says
     where the command to run was found; a target lacking it cannot `exec` it."""
     ins = _Inputs(target, caps, endpoint, toolbox, options, session, machine)
-    built = {
-        "docker-debug": _docker_debug(ins),
-        "image-mount": _image_mount(ins),
-        "toolbox": _toolbox(ins),
-        "exec": _exec(ins),
-    }
+    built = {name: build(ins) for name, build in _BUILDERS.items()}
     order = ranking(target)
     why = None
     lacking = command_check is not None and command_check.in_target is None
@@ -304,11 +300,8 @@ def _lacks_command(exec_: Strategy, target: Target, check: CommandCheck,
 
 
 def ranking(target: Target) -> tuple[str, ...]:
-    """Best first: the target's own shell when it has one, else docker debug, image mount,
-    toolbox."""
-    if target.shell:
-        return ("exec", "docker-debug", "image-mount", "toolbox")
-    return ("docker-debug", "image-mount", "toolbox", "exec")
+    """Best first (`strategy_registry.ranking`): the target's own shell when it has one."""
+    return registry.ranking(bool(target.shell))
 
 
 def _cli(ins: _Inputs, checks: _Checks) -> None:
@@ -434,7 +427,7 @@ def _docker_debug(ins: _Inputs) -> Strategy:
                      "changes when the session ends")
     ref = t.id if isinstance(t, ContainerTarget) else t.ref
     return _finish(
-        "docker-debug", "`docker debug`, Docker Desktop's debug shell", checks, notes,
+        "docker-debug", registry.info("docker-debug").title, checks, notes,
         lambda: A.docker_debug(ins.prefix, target=ref, command=ins.options.command,
                                privileged=ins.options.privileged),
     )
@@ -594,3 +587,13 @@ def _exec(ins: _Inputs) -> Strategy:
         ),
         sidecar=name, labels=labels,
     )
+
+
+_BUILDERS: dict[str, Callable[[_Inputs], Strategy]] = {
+    "docker-debug": _docker_debug,
+    "image-mount": _image_mount,
+    "toolbox": _toolbox,
+    "exec": _exec,
+}
+# One builder per registry entry, no more, no less (a new strategy is registered first).
+assert tuple(_BUILDERS) == registry.NAMES, "sessions.strategies and strategy_registry disagree"
