@@ -55,6 +55,20 @@ def _missing(reason: str) -> None:
                 "`eval \"$(scripts/test-engines env)\"`")
 
 
+def skip_or_fail(reason: str, *, allow_module_level: bool = False) -> None:
+    """Skip a test whose requirements are missing here, but fail it where the whole suite is
+    required to run (CI, DHITUI_REQUIRE_ENGINES, as scripts/test sets): a skip there would
+    hide a test that never ran."""
+    if engines_required():
+        pytest.fail(f"required but cannot run: {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=allow_module_level)
+
+
+def require_root(why: str) -> None:
+    if os.geteuid() != 0:
+        skip_or_fail(f"needs root {why}")
+
+
 @dataclass(frozen=True)
 class EngineUnderTest:
     name: str  # e20 | e28
@@ -191,8 +205,7 @@ def run_json(*args: str, **kwargs: object) -> tuple[int, object]:
 @pytest.fixture(scope="session")
 def unprivileged_user() -> User:
     """A real unprivileged account (created once, needs root)."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to create a test user")
+    require_root("to create a test user")
     name = "dhitui-tester"
     try:
         pw = pwd.getpwnam(name)
