@@ -427,17 +427,20 @@ def test_sidecar_ends_when_the_target_dies(engine: EngineUnderTest,
     assert sidecars(engine) == []
 
 
-def test_sigterm_to_dhitui_ends_the_session_and_removes_the_sidecar(
-    engine: EngineUnderTest, containers: Callable[..., str]
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_to_dhitui_ends_the_session_and_removes_the_sidecar(
+    engine: EngineUnderTest, containers: Callable[..., str], sig: signal.Signals
 ) -> None:
+    """README: SIGTERM or SIGHUP (a closed terminal) to dhitui removes the sidecar."""
     cid = hardened(engine, containers)
-    # An interactive shell ignores SIGTERM: removing the sidecar is what ends it.
-    proc = start_session(engine, cid, "sh", "-c", "trap '' TERM; sleep 300 & wait; wait")
+    # An interactive shell ignores SIGTERM and SIGHUP: removing the sidecar is what ends it.
+    proc = start_session(engine, cid, "sh", "-c",
+                         "trap '' TERM HUP; sleep 300 & wait; wait")
     running_sidecar(engine)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=DEADLINE)
-    assert proc.returncode == 128 + signal.SIGTERM, err
-    assert "ended by SIGTERM" in err and "Traceback" not in err
+    assert proc.returncode == 128 + sig, err
+    assert f"ended by {sig.name}" in err and "Traceback" not in err
     assert sidecars(engine) == []
 
 
