@@ -164,6 +164,9 @@ async def test_rows_are_last_seen_while_the_engine_is_unreachable(
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: verdict_of(app, cid) == "● hardened", "the row")
             assert app.table.get_cell(cid, "state").plain == "running"
+            app.table.move_cursor(row=app.table.get_row_index(cid), animate=False)
+            await wait_for(pilot, lambda: "running (Up" in panel_text(app, "container"),
+                           "the panel")
             proxy.cut()
             await wait_for(pilot, lambda: "unreachable" in app.engine_state, "engine lost")
             seen = app.backend.freshness.as_of
@@ -173,12 +176,17 @@ async def test_rows_are_last_seen_while_the_engine_is_unreachable(
                        for cell in app.table.get_row(cid))
             assert f"what the engine said at {clock(seen)}" in str(
                 app.query_one("#notice", Static).render())
+            panel = panel_text(app, "container")
+            assert f"running? seen {clock(seen)}, the engine does not answer now" in panel
+            assert "running (Up" not in panel
             proxy.start()
             await wait_for(pilot, lambda: app.engine_state == "connected", "reconnected", 60)
             await wait_for(pilot, lambda: app.table.get_cell(cid, "state").plain == "running",
                            "the row current again")
             assert app.backend.freshness.current
             assert not any(span.style == "dim" for span in app.table.get_cell(cid, "name").spans)
+            await wait_for(pilot, lambda: "running (Up" in panel_text(app, "container"),
+                           "the panel current again")
     finally:
         proxy.cut()
 

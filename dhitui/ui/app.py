@@ -287,6 +287,7 @@ class DhituiApp(App[int]):
         self._show_engine()
         seen = self.backend.freshness.as_of
         self.table.show_last_seen(seen)
+        self._show_selected()
         rows = (f" The list is what the engine said at {render.clock(seen)}." if seen is not None
                 and self.table.rows_by_id else "")
         self._show_notice(f"No engine: {message.error.message}. Retrying…{rows}")
@@ -566,7 +567,8 @@ class DhituiApp(App[int]):
         cid = row.summary.id
         checks = self._container_checks.get(cid)
         self.panel.show("container", render.container_section(
-            row.summary, row.classification, checks, self._plans.get(cid)))
+            row.summary, row.classification, checks, self._plans.get(cid),
+            last_seen=self.table.last_seen))
         if checks is None and self.engine_state == "connected":
             if self._details_timer is not None:
                 self._details_timer.stop()

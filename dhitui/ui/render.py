@@ -144,13 +144,19 @@ def engine_section(
 
 def container_section(s: ContainerSummary, c: Classification | None,
                       checks: list[Check] | None = None,
-                      plan: SessionPlan | None = None) -> RenderableType:
-    """The selected container: identity, who it runs as, what it runs, verdict + evidence."""
+                      plan: SessionPlan | None = None,
+                      last_seen: float | None = None) -> RenderableType:
+    """The selected container: identity, who it runs as, what it runs, verdict + evidence.
+    With `last_seen`, its state is what the engine said then, not now."""
     t = _grid()
     _kv(t, "Name", txt(s.name, "bold"))
     _kv(t, "ID", s.short_id)
     _kv(t, "Image", txt(s.image, "cyan"))
-    _kv(t, "State", txt(f"{s.state} ({s.status})", STATE_STYLE.get(s.state, "")))
+    if last_seen is None:
+        _kv(t, "State", txt(f"{s.state} ({s.status})", STATE_STYLE.get(s.state, "")))
+    else:
+        _kv(t, "State", txt(f"{s.state}? seen {clock(last_seen)}, the engine does not answer "
+                            "now", "dim italic"))
     parts: list[RenderableType] = [t]
     if c is None:
         parts.append(Text("Checking the container's files…", style="dim italic"))
