@@ -260,9 +260,12 @@ def plan(
                 chosen = having[0]
                 why = (f"the {where} has a shell but no `{name}` on its PATH; the toolbox "
                        f"{toolbox.ref if toolbox else ''} has it ({command_check.in_toolbox})")
+            elif toolbox is not None and toolbox.present:
+                why = (f"the {where} has no `{name}` on its PATH, and the toolbox "
+                       f"{toolbox.ref} does not have it either: it will likely not be found")
             else:
-                why = (f"the {where} has no `{name}` on its PATH, and the toolbox does not "
-                       "have it either: it will likely not be found")
+                why = (f"the {where} has no `{name}` on its PATH, and no toolbox is present "
+                       "to bring it: it will likely not be found")
     else:
         chosen = built[options.strategy]
     return SessionPlan(
