@@ -276,7 +276,7 @@ def test_a_command_only_the_toolbox_has_picks_a_toolbox_strategy() -> None:
 def test_a_command_nobody_has_is_said_plainly() -> None:
     p = _cmd_plan(CommandCheck("frob", PATH3, None, None))
     assert p.chosen is not None and p.chosen.name == "image-mount"
-    assert p.why is not None and "the toolbox does not have it either" in p.why
+    assert p.why is not None and "the toolbox busybox does not have it either" in p.why
     assert p.strategy("exec").reasons == (
         "`frob` is not on the container's PATH (/usr/local/bin:/usr/bin:/bin), nor in the "
         "toolbox busybox",)
