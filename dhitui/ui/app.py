@@ -290,7 +290,7 @@ class DhituiApp(App[int]):
         away = time.monotonic() - self._lost_at
         self._lost_at = None
         self.engine_history = (
-            f"back at {time.strftime('%H:%M:%S')} after {away:.0f}s away; the list was "
+            f"back at {render.clock(time.time())} after {away:.0f}s away; the list was "
             f"re-read: {len(before & after)} kept, {len(before - after)} gone, "
             f"{len(after - before)} new")
         self._show_engine()
@@ -301,9 +301,8 @@ class DhituiApp(App[int]):
         self.engine_error = message.error
         if self._lost_at is None:
             self._lost_at = time.monotonic()
-            self.engine_history = (
-                f"lost at {time.strftime('%H:%M:%S')}; the list shows the "
-                f"{self.table.row_count} container(s) known then until it answers again")
+            self.engine_history = (f"lost at {render.clock(time.time())}; "
+                                   f"{self.table.row_count} container(s) shown as last seen")
         self._show_engine()
         seen = self.backend.freshness.as_of
         self.table.show_last_seen(seen)
