@@ -143,6 +143,10 @@ def test_permission_denied_on_podmans_socket(podman_engine: EngineUnderTest,
         assert "chmod" not in text and "usermod -aG root" not in text
     daemon = one(checks, "host.daemon")
     assert daemon["status"] == "fail" and daemon["data"]["kind"] == "permission-denied"
+    proc = run_dhitui("ls", "-H", podman_engine.host, user=unprivileged_user)
+    assert proc.returncode == 4 and "Traceback" not in proc.stderr
+    assert (f"cannot reach Podman at {podman_engine.socket}: permission denied"
+            in proc.stderr), proc.stderr
     # As root the same socket answers, and the engine is named.
     _, checks = doctor("-H", podman_engine.host)
     assert "Podman" in one(checks, "host.daemon")["summary"]

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from dhitui.engine.endpoint import Endpoint
+from dhitui.engine.endpoint import Endpoint, podman_socket
 from dhitui.engine.identity import EngineIdentity, identify
 from dhitui.errors import ConfigError, DhituiError, EngineUnavailable, NotFound
 
@@ -132,11 +132,20 @@ _KIND_TEXT = {
 }
 
 
+def _expected_engine(endpoint: Endpoint) -> str:
+    """What answers there, as far as can be told without an answer: Podman for its sockets
+    and settings, else the Docker Engine."""
+    if endpoint.source in ("podman-env", "podman-connection") or (
+            endpoint.socket_path and podman_socket(endpoint.socket_path)):
+        return "Podman"
+    return "the Docker Engine"
+
+
 def unavailable(endpoint: Endpoint, exc: BaseException) -> EngineUnavailable:
     kind = classify_error(exc)
     where = endpoint.socket_path or endpoint.url
     return EngineUnavailable(
-        f"cannot reach the Docker Engine at {where}: {_KIND_TEXT[kind]}",
+        f"cannot reach {_expected_engine(endpoint)} at {where}: {_KIND_TEXT[kind]}",
         kind=kind,
         hint="run `dhitui doctor` for the cause and the safest fix",
     )
@@ -510,7 +519,8 @@ def connect(endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT) -> Engine:
                     "`dhitui doctor` shows where it looked"
                 )
             else:
-                problem.message = f"cannot reach the Docker Engine: {problem.message}"
+                problem.message = (f"cannot reach {_expected_engine(endpoint)}: "
+                                   f"{problem.message}")
                 problem.hint = "run `dhitui doctor` for the cause and the safest fix"
             raise problem
     import docker
