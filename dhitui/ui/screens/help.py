@@ -1,4 +1,4 @@
-"""The help screen: keys, verdicts and debug strategies in one page."""
+"""The help screen: keys (from ui/keys.py), verdicts and debug strategies in one page."""
 
 from __future__ import annotations
 
@@ -8,26 +8,15 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from dhitui.ui import keys
+
 HELP = """\
 # dhitui
 
 Containers on the engine, which of them are **hardened** or **shell-less**, and a debug
 shell next to any of them with one key.
 
-| key | action |
-|---|---|
-| `enter` / `d` | debug the selected container with the best strategy |
-| `D` | choose the debug strategy (unavailable ones say why) |
-| `c` | copy the debug command (OSC 52) and show it |
-| `i` | inspect the container (JSON) |
-| `l` | recent logs |
-| `/` | filter as you type (`esc` clears) |
-| `a` | show stopped containers too / running only |
-| `r` | refresh everything |
-| `ctrl+p` | command palette |
-| `?` | this help |
-| `q` | quit |
-
+{keys}
 ## Verdicts
 
 - **● hardened**: no shell, and a nonroot user (or a known hardened image source).
@@ -54,6 +43,10 @@ Sidecars are removed when the session ends (`--rm`, and checked afterwards).
 """
 
 
+def help_text() -> str:
+    return HELP.replace("{keys}", keys.markdown_all("##"))
+
+
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -66,7 +59,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Markdown(HELP)
+            yield Markdown(help_text())
 
     def action_close(self) -> None:
         self.dismiss(None)
