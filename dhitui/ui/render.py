@@ -54,20 +54,24 @@ def verdict_badge(verdict: str | None) -> Text:
 def row_cells(s: ContainerSummary, c: Classification | None) -> list[Text]:
     """Cells for the container table, in column order (see ContainerTable.COLUMNS)."""
     if c is None:
-        user = shell = variant = PENDING
+        user, shell, variant = PENDING.copy(), PENDING.copy(), PENDING.copy()
     else:
         user = txt(c.user.display, "" if c.user.is_root is False else "yellow")
         shell = txt(c.shell) if c.shell else Text("none", style="bold")
         variant = txt(c.variant or "")
-    return [
+    cells = [
         txt(s.name, "bold"),
         verdict_badge(c.verdict if c else None),
+        txt(s.state, STATE_STYLE.get(s.state, "")),
         user,
         shell,
         variant,
-        txt(s.state, STATE_STYLE.get(s.state, "")),
         txt(s.image, "cyan"),
     ]
+    for cell in cells:  # a column narrowed to fit the screen ends its cells in "…"
+        cell.no_wrap = True
+        cell.overflow = "ellipsis"
+    return cells
 
 
 def _kv(table: Table, key: str, value: RenderableType | str, style: str = "") -> None:
