@@ -488,6 +488,8 @@ class DhituiApp(App[int]):
         row = self.table.selected
         if row is not None:
             self._inspect(row.summary.id, row.summary.name)
+        else:
+            self._drop_held_keys()
 
     @work(thread=True, group="view", exclusive=True, exit_on_error=False)
     def _inspect(self, container_id: str, name: str) -> None:
@@ -503,17 +505,12 @@ class DhituiApp(App[int]):
 
     def action_logs(self) -> None:
         row = self.table.selected
-        if row is not None:
-            self._logs(row.summary.id, row.summary.name)
-
-    @work(thread=True, group="view", exclusive=True, exit_on_error=False)
-    def _logs(self, container_id: str, name: str) -> None:
-        try:
-            text = self.backend.logs(container_id, tail=500)
-        except DhituiError as exc:
-            self.call_from_thread(self.notify, exc.message, severity="error")
+        if row is None:
+            self._drop_held_keys()
             return
-        self.call_from_thread(self._view, f"logs {name} (last 500 lines)", text)
+        from dhitui.ui.screens.logs import LogsScreen
+
+        self.push_screen(LogsScreen(self.backend, row.summary.id, row.summary.name))
 
     def _view(self, title: str, text: str) -> None:
         from dhitui.ui.screens.text_view import TextViewScreen
@@ -530,6 +527,8 @@ class DhituiApp(App[int]):
     def action_choose_strategy(self) -> None:
         if (cid := self.table.selected_id) is not None:
             self.make_plan(cid, "pick")
+        else:
+            self._drop_held_keys()
 
     def action_copy_command(self) -> None:
         cid = self.table.selected_id
