@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dhitui import strategy_registry as registry
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.client import IMAGE_MOUNT_API
 from dhitui.engine.endpoint import Endpoint
@@ -49,8 +50,8 @@ from dhitui.sessions.targets import (
     safe_word,
 )
 
-STRATEGIES = ("docker-debug", "image-mount", "toolbox", "exec")
-AUTO = "auto"
+STRATEGIES = registry.NAMES
+AUTO = registry.AUTO
 MIN_CLI_FOR_IMAGE_MOUNTS = 28
 TOOLBOX_PATH_DIRS = ("/bin", "/usr/bin", "/sbin", "/usr/sbin")
 
@@ -233,12 +234,7 @@ def plan(
 ) -> SessionPlan:
     """Every strategy for `target`, best first, and the one to run."""
     ins = _Inputs(target, caps, endpoint, toolbox, options, session, machine)
-    built = {
-        "docker-debug": _docker_debug(ins),
-        "image-mount": _image_mount(ins),
-        "toolbox": _toolbox(ins),
-        "exec": _exec(ins),
-    }
+    built = {name: build(ins) for name, build in _BUILDERS.items()}
     order = ranking(target)
     strategies = tuple(built[name] for name in order)
     if options.strategy == AUTO:
@@ -252,11 +248,8 @@ def plan(
 
 
 def ranking(target: Target) -> tuple[str, ...]:
-    """Best first: the target's own shell when it has one, else docker debug, image mount,
-    toolbox."""
-    if target.shell:
-        return ("exec", "docker-debug", "image-mount", "toolbox")
-    return ("docker-debug", "image-mount", "toolbox", "exec")
+    """Best first (`strategy_registry.ranking`): the target's own shell when it has one."""
+    return registry.ranking(bool(target.shell))
 
 
 def _cli(ins: _Inputs, checks: _Checks) -> None:
@@ -382,7 +375,7 @@ def _docker_debug(ins: _Inputs) -> Strategy:
                      "changes when the session ends")
     ref = t.id if isinstance(t, ContainerTarget) else t.ref
     return _finish(
-        "docker-debug", "`docker debug`, Docker Desktop's debug shell", checks, notes,
+        "docker-debug", registry.info("docker-debug").title, checks, notes,
         lambda: A.docker_debug(ins.prefix, target=ref, command=ins.options.command,
                                privileged=ins.options.privileged),
     )
@@ -542,3 +535,13 @@ def _exec(ins: _Inputs) -> Strategy:
         ),
         sidecar=name, labels=labels,
     )
+
+
+_BUILDERS: dict[str, Callable[[_Inputs], Strategy]] = {
+    "docker-debug": _docker_debug,
+    "image-mount": _image_mount,
+    "toolbox": _toolbox,
+    "exec": _exec,
+}
+# One builder per registry entry, no more, no less (a new strategy is registered first).
+assert tuple(_BUILDERS) == registry.NAMES, "sessions.strategies and strategy_registry disagree"
