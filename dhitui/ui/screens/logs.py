@@ -59,6 +59,9 @@ class LogsScreen(ModalScreen[None]):
     LogsScreen #status { height: 1; padding: 0 1; color: $text-muted; }
     LogsScreen #status.-ended { color: $warning; text-style: bold; }
     LogsScreen #search { dock: bottom; border: tall $accent; }
+    LogsScreen #text { overflow-x: auto; }
+    /* Small terminals: every cell for the lines. */
+    LogsScreen.-narrow > #frame { width: 100%; height: 100%; border: none; }
     """
     BINDINGS = keys.bindings(keys.LOGS)
     AUTO_FOCUS = None  # on_mount focuses the log: typeahead is handed over then
