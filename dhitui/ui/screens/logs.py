@@ -8,6 +8,7 @@ follower; a `Log` never parses markup), and adds pause and search. Keys: ui/keys
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,9 +31,8 @@ MAX_LINES = 20_000  # kept for search and pause; older lines are forgotten
 TAIL = 500  # lines of history shown first
 
 
-@dataclass
 class LogLines(Message):
-    lines: list[str]
+    """New lines wait in the view's inbox (one message however many arrive meanwhile)."""
 
 
 @dataclass
@@ -72,6 +72,13 @@ class LogsScreen(ModalScreen[None]):
         self.container_id = container_id
         self.container_name = one_line(name)
         self.lines: list[str] = []
+        self.received = 0  # every line handed over (self.lines keeps the last MAX_LINES)
+        # Lines from the worker wait here until the view takes them: a container writing
+        # faster than the screen can follow costs one message per screen update, not one per
+        # line (which would starve the keys).
+        self._inbox: list[str] = []
+        self._inbox_lock = threading.Lock()
+        self._announced = False
         self.paused = False
         self.waiting = 0  # lines that arrived while paused (or not matching: not counted)
         self.needle = ""
@@ -114,18 +121,32 @@ class LogsScreen(ModalScreen[None]):
         if self._closed:  # closed before the follower existed
             follower.close()
         try:
-            end = follower.run(lambda lines: self.post_message(LogLines(lines)),
+            end = follower.run(self._arrived,
                                lambda state: self.post_message(LogsRestarted(state)))
         except DhituiError as exc:
             self.post_message(LogsEnded(None, exc.message))
             return
         self.post_message(LogsEnded(end))
 
+    def _arrived(self, lines: list[str]) -> None:
+        """(worker thread) Into the inbox; tell the view unless it was told already."""
+        with self._inbox_lock:
+            self.received += len(lines)
+            self._inbox.extend(lines)
+            if len(self._inbox) > MAX_LINES:
+                del self._inbox[: len(self._inbox) - MAX_LINES]
+            if self._announced:
+                return
+            self._announced = True
+        self.post_message(LogLines())
+
     def on_log_lines(self, message: LogLines) -> None:
-        self.lines.extend(message.lines)
+        with self._inbox_lock:
+            lines, self._inbox, self._announced = self._inbox, [], False
+        self.lines.extend(lines)
         if len(self.lines) > MAX_LINES:
             del self.lines[: len(self.lines) - MAX_LINES]
-        shown = [line for line in message.lines if self._matches(line)]
+        shown = [line for line in lines if self._matches(line)]
         if self.paused:
             self.waiting += len(shown)
             self._show_status()
