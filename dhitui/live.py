@@ -58,6 +58,19 @@ class ContainerChange:
     reclassify: bool
 
 
+@dataclass(frozen=True)
+class ListFreshness:
+    """Whether the container list is what the engine says now, or what it said last (while
+    the engine does not answer, rows are last seen, never current)."""
+
+    current: bool
+    as_of: float | None  # time.time() when the list was last known to match (None: never)
+
+    def mark_lost(self, now: float) -> ListFreshness:
+        """The engine went away: the list was current until now (if it was at all)."""
+        return ListFreshness(False, now if self.current else self.as_of)
+
+
 def _new_classifier(engine: Engine) -> Classifier:
     from dhitui.detect import Classifier
 
@@ -94,6 +107,22 @@ class Backend:
         # start_early(): the event stream and container list fetched ahead of the UI.
         self._early: Future[tuple[EventStream, list[ContainerSummary], bool]] | None = None
         self._early_list: tuple[list[ContainerSummary], bool] | None = None
+        self._freshness = ListFreshness(False, None)
+
+    @property
+    def freshness(self) -> ListFreshness:
+        """Is the container list current? Listing makes it so; losing the engine (the event
+        stream breaking) makes it what was last seen, until the next listing."""
+        with self._lock:
+            return self._freshness
+
+    def _listed(self) -> None:
+        with self._lock:
+            self._freshness = ListFreshness(True, time.time())
+
+    def _lost(self) -> None:
+        with self._lock:
+            self._freshness = self._freshness.mark_lost(time.time())
 
     # ---- a head start
     def start_early(self, *, all: bool = False) -> None:
@@ -234,8 +263,14 @@ class Backend:
         with self._lock:
             early, self._early_list = self._early_list, None
         if early is not None and early[1] == all:
+            self._listed()
             return early[0]
-        summaries = list_summaries(self.engine, all=all)
+        try:
+            summaries = list_summaries(self.engine, all=all)
+        except DhituiError:
+            self._lost()
+            raise
+        self._listed()
         _milestone("listed", len(summaries))
         return summaries
 
@@ -296,6 +331,9 @@ class Backend:
                 change = self._change_for(event)
                 if change is not None:
                     on_change(change)
+        except DhituiError:
+            self._lost()
+            raise
         finally:
             with self._lock:
                 if self._stream is stream:

@@ -51,8 +51,18 @@ def verdict_badge(verdict: str | None) -> Text:
     return Text(label, style=style)
 
 
-def row_cells(s: ContainerSummary, c: Classification | None) -> list[Text]:
-    """Cells for the container table, in column order (see ContainerTable.COLUMNS)."""
+def clock(when: float) -> str:
+    """A wall-clock time for the UI (local time, to the second)."""
+    import time
+
+    return time.strftime("%H:%M:%S", time.localtime(when))
+
+
+def row_cells(s: ContainerSummary, c: Classification | None,
+              last_seen: float | None = None) -> list[Text]:
+    """Cells for the container table, in column order (see ContainerTable.COLUMNS). With
+    `last_seen` (the engine does not answer) the row is what was seen then: dimmed, its
+    state marked with the time, never shown as current."""
     if c is None:
         user, shell, variant = PENDING.copy(), PENDING.copy(), PENDING.copy()
     else:
@@ -68,6 +78,10 @@ def row_cells(s: ContainerSummary, c: Classification | None) -> list[Text]:
         variant,
         txt(s.image, "cyan"),
     ]
+    if last_seen is not None:
+        cells[2] = txt(f"{s.state}? seen {clock(last_seen)}", "italic")  # the state column
+        for cell in cells:
+            cell.stylize("dim")
     for cell in cells:  # a column narrowed to fit the screen ends its cells in "…"
         cell.no_wrap = True
         cell.overflow = "ellipsis"
@@ -133,13 +147,19 @@ def engine_section(
 
 def container_section(s: ContainerSummary, c: Classification | None,
                       checks: list[Check] | None = None,
-                      plan: SessionPlan | None = None) -> RenderableType:
-    """The selected container: identity, who it runs as, what it runs, verdict + evidence."""
+                      plan: SessionPlan | None = None,
+                      last_seen: float | None = None) -> RenderableType:
+    """The selected container: identity, who it runs as, what it runs, verdict + evidence.
+    With `last_seen`, its state is what the engine said then, not now."""
     t = _grid()
     _kv(t, "Name", txt(s.name, "bold"))
     _kv(t, "ID", s.short_id)
     _kv(t, "Image", txt(s.image, "cyan"))
-    _kv(t, "State", txt(f"{s.state} ({s.status})", STATE_STYLE.get(s.state, "")))
+    if last_seen is None:
+        _kv(t, "State", txt(f"{s.state} ({s.status})", STATE_STYLE.get(s.state, "")))
+    else:
+        _kv(t, "State", txt(f"{s.state}? seen {clock(last_seen)}, the engine does not answer "
+                            "now", "dim italic"))
     parts: list[RenderableType] = [t]
     if c is None:
         parts.append(Text("Checking the container's files…", style="dim italic"))
