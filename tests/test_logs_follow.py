@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from textual import events
 from textual.widgets import Log
 
 from dhitui.live import Backend
@@ -191,6 +192,12 @@ async def test_logs_view_follows_without_a_key_press(engine28: EngineUnderTest,
         await wait_for(pilot, lambda: follower._closed.is_set(), "the follower closed")
         await wait_for(pilot, lambda: not any(w.group == "logs" and w.is_running
                                               for w in app.workers), "the worker ended")
+
+        # Typed ahead in one burst: `l`, then `/` and a search, reach the new view's box.
+        for key in ("l", "slash", *"red"):
+            app.post_message(events.Key(key, "/" if key == "slash" else key))
+        await wait_for(pilot, lambda: isinstance(app.screen, LogsScreen)
+                       and app.screen.needle == "red", "the search typed ahead")
 
 
 async def test_logs_view_of_a_stopped_container(engine28: EngineUnderTest,
