@@ -9,6 +9,7 @@ the engine goes away); none of them touches UI state.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -251,6 +252,12 @@ class Backend:
         if early is not None:
             early[0].close()
         self.stop_events()
+        # A probe still running in a worker thread (the app quit mid-probe) would never reach
+        # its own cleanup: its thread ends with the process. No sessions module loaded, no
+        # probe ever ran.
+        targets = sys.modules.get("dhitui.sessions.targets")
+        if targets is not None:
+            targets.remove_probe_helpers()
         with self._lock:
             engine, self._engine = self._engine, None
         if engine is not None:

@@ -790,3 +790,46 @@ def test_run_session_from_a_worker_thread(engine28: EngineUnderTest,
         assert results[0].sidecar == plan.chosen.sidecar and not results[0].leftover_removed
     finally:
         eng.close()
+
+
+@pytest.mark.engine
+def test_probe_helper_in_flight_is_removed_at_shutdown(engine28: EngineUnderTest) -> None:
+    """A probe running in a worker thread when the app quits never reaches its own cleanup
+    (its thread ends with the process); Backend.close() removes it through the table of live
+    helpers, and the probe's own exit does not try a second time."""
+    import threading
+
+    from dhitui.engine.client import connect
+    from dhitui.engine.endpoint import resolve_endpoint
+    from dhitui.sessions import targets
+
+    eng = connect(resolve_endpoint(host=engine28.host))
+    try:
+        image_id = eng.inspect_image(HARDENED_IMAGE)["Id"]
+        created = threading.Event()
+        release = threading.Event()
+        seen: list[str] = []
+        errors: list[BaseException] = []
+
+        def probe() -> None:
+            try:
+                with targets._probe_container(eng, image_id, None) as helper:
+                    seen.append(helper)
+                    created.set()
+                    assert release.wait(30)
+            except BaseException as exc:  # reported by the assertion below
+                errors.append(exc)
+
+        worker = threading.Thread(target=probe)
+        worker.start()
+        assert created.wait(30)
+        assert targets.remove_probe_helpers() == 1
+        ids = docker(engine28, "ps", "-aq", "--no-trunc", "--filter",
+                     f"id={seen[0]}").stdout.split()
+        assert ids == []
+        release.set()
+        worker.join(30)
+        assert not worker.is_alive() and errors == []
+        assert targets.remove_probe_helpers() == 0
+    finally:
+        eng.close()

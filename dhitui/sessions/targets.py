@@ -361,6 +361,13 @@ def image_files(engine: Engine, image_id: str, machine: L.Machine | None = None)
     return files
 
 
+# Probe helpers that exist right now, so that a process ending while a probe runs in a
+# background thread (the TUI quit mid-probe: its threads are not waited for) can still remove
+# them: see remove_probe_helpers(). What a kill -9 leaves is found by label (sessions.orphans).
+_helpers_lock = threading.Lock()
+_helpers: dict[str, Engine] = {}
+
+
 @contextlib.contextmanager
 def _probe_container(engine: Engine, image_id: str, machine: L.Machine | None
                      ) -> Iterator[str]:
@@ -371,10 +378,30 @@ def _probe_container(engine: Engine, image_id: str, machine: L.Machine | None
         entrypoint=["/dhitui-probe-never-started"],
         labels=L.helper_labels(uuid.uuid4().hex, machine or L.Machine.current()),
     )
+    with _helpers_lock:
+        _helpers[helper] = engine
     try:
         yield helper
     finally:
-        engine.remove_container(helper, force=True)
+        with _helpers_lock:
+            owned = _helpers.pop(helper, None) is not None
+        if owned:
+            engine.remove_container(helper, force=True)
+
+
+def remove_probe_helpers() -> int:
+    """Remove the probe helpers still in use by other threads (at shutdown); how many went.
+    A helper is removed once: whoever pops it from the table removes it."""
+    with _helpers_lock:
+        pending = list(_helpers.items())
+        _helpers.clear()
+    removed = 0
+    for helper, engine in pending:
+        try:
+            removed += engine.remove_container(helper, force=True)
+        except (EngineError, OSError):
+            pass  # the engine went with it; sessions.orphans finds what is left
+    return removed
 
 
 def forget_image_files() -> None:
