@@ -349,7 +349,8 @@ class DhituiApp(App[int]):
     def on_engine_lost(self, message: EngineLost) -> None:
         self.engine_state = "unreachable — waiting for it to come back"
         self.engine_error = message.error
-        if self._lost_at is None:
+        if self._lost_at is None and self.backend.freshness.as_of is not None:
+            # It answered before (an engine never reached was not "lost").
             self._lost_at = time.monotonic()
             self.engine_history = (f"lost at {render.clock(time.time())}; "
                                    f"{self.table.row_count} container(s) shown as last seen")
