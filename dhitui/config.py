@@ -1,7 +1,7 @@
 """User defaults from `$XDG_CONFIG_HOME/dhitui/config.toml` (default `~/.config/dhitui/`).
 
     toolbox = "busybox"          # image with the debugging tools (must be present locally)
-    strategy = "auto"            # auto | docker-debug | image-mount | toolbox | exec
+    strategy = "auto"            # auto | docker-debug | snapshot | image-mount | toolbox | exec
 
 Command-line options win over the file. The endpoint is not configured here on purpose: the
 docker CLI's own settings (`DOCKER_HOST`, contexts) already say which engine to use, and a
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dhitui.errors import ConfigError
 
-STRATEGY_NAMES = ("auto", "docker-debug", "image-mount", "toolbox", "exec")
+STRATEGY_NAMES = ("auto", "docker-debug", "snapshot", "image-mount", "toolbox", "exec")
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--root", action="store_true",
                    help="run as root (a sidecar also gets CAP_SYS_PTRACE) instead of the "
                    "target's user")
+    p.add_argument("--network", metavar="NETWORK",
+                   help="snapshot sessions (stopped containers): join this network instead "
+                   "of none")
     p.add_argument("--privileged", action="store_true",
                    help="give the session full privileges (never done unless asked)")
     p.add_argument("--cleanup", action="store_true",
@@ -75,6 +78,9 @@ def run(inv: Invocation) -> int:
     try:
         caps = probe_capabilities(engine, inv.toolbox, inv.env)
         plan = _plan(inv, engine, caps)
+        if args.network and plan.chosen is not None and plan.chosen.snapshot is None:
+            raise UsageError("--network is for snapshot sessions (containers that do not "
+                             f"run); this one uses {plan.chosen.name}")
         if args.print_plan:
             if args.json:
                 print_json(plan.to_json())
@@ -120,6 +126,7 @@ def _plan(inv: Invocation, engine: Engine, caps: Any) -> SessionPlan:
         "tty": command is None and sys.stdin.isatty(),
         "root": args.root,
         "privileged": args.privileged,
+        "network": args.network,
     }
     if args.image:
         return plan_session(engine, caps, image=args.image, **options)
@@ -158,7 +165,7 @@ def _run(inv: Invocation, engine: Engine, plan: SessionPlan) -> int:
     if not quiet:
         _say(describe_start(plan))
         _say(f"running: {plan.command_line}")
-    result = run_session(plan, engine)
+    result = run_session(plan, engine, progress=None if quiet else _say)
     if not quiet or result.cleanup_error:
         _say(result.message)
     if result.exit_status == 125 and plan.chosen.sidecar and not quiet:
@@ -177,6 +184,7 @@ def describe_start(plan: SessionPlan) -> str:
         where = {
             "image-mount": "; the target's files: /proc/1/root, tools: /dbg/bin",
             "toolbox": "; the target's files: /proc/1/root",
+            "snapshot": "; the container's files: /, tools: /dbg/bin",
         }.get(s.name, "")
         if plan.target.kind == "image" and s.name == "image-mount":
             where = "; the image's files: /, tools: /dbg/bin"

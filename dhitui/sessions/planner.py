@@ -39,6 +39,7 @@ def plan_session(
     tty: bool = True,
     root: bool = False,
     privileged: bool = False,
+    network: str | None = None,
     classifier: Classifier | None = None,
 ) -> SessionPlan:
     """Plan a debug session into a container (name, id, or a Classification the caller
@@ -63,6 +64,7 @@ def plan_session(
         tty=tty,
         root=root,
         privileged=privileged,
+        network=network,
     )
     return plan(target, caps=caps, endpoint=engine.endpoint, toolbox=tb, options=options,
                 session=uuid.uuid4().hex, machine=machine)

@@ -516,7 +516,7 @@ class DhituiApp(App[int]):
         with self.suspend():
             _say(describe_start(plan))
             _say(f"running: {plan.command_line}")
-            result = self.backend.run_session(plan)
+            result = self.backend.run_session(plan, progress=_say)
             _say(result.message)
         return result
 
