@@ -217,6 +217,32 @@ def _target_line(plan: SessionPlan) -> str:
     return f"{c(t.ref)} (image {t.image_id[:19]}, user {c(t.user.display)}, {shell})"
 
 
+def format_exit_reason(plan: SessionPlan) -> list[str]:
+    """Why the target stopped (or restarts), for `--print`: literal text, cleaned."""
+    from dhitui.sessions import ContainerTarget
+    from dhitui.textsafe import one_line as c
+
+    t = plan.target
+    r = t.exit_reason if isinstance(t, ContainerTarget) else None
+    if r is None:
+        return []
+    out = [f"why         {c(r.headline)}: {c(r.meaning)}\n"]
+    if r.error:
+        out.append(f"            engine error: {c(r.error)}\n")
+    if r.finished_at:
+        out.append(f"            finished at {c(r.finished_at)}\n")
+    out.append(f"            restarts: {r.restart_count} (restart policy {c(r.restart_policy)})"
+               + ("; crash-looping\n" if r.crash_looping else "\n"))
+    if r.logs_problem:
+        out.append(f"            {c(r.logs_problem)}\n")
+    elif r.log_lines:
+        out.append(f"            last {len(r.log_lines)} log line(s):\n")
+        out += [f"            | {line}\n" for line in r.log_lines]
+    else:
+        out.append("            no log output\n")
+    return out
+
+
 def format_alternatives(plan: SessionPlan) -> str:
     from dhitui.textsafe import one_line as c
 
@@ -234,6 +260,7 @@ def format_plan(plan: SessionPlan) -> str:
     from dhitui.textsafe import one_line as c
 
     out = [f"target      {_target_line(plan)}\n"]
+    out += format_exit_reason(plan)
     if plan.chosen is not None and plan.runnable:
         how = "auto: the best available here" if plan.requested == "auto" else "as requested"
         out.append(f"strategy    {plan.chosen.name} ({how})\n")
