@@ -18,7 +18,7 @@ from types import ModuleType
 
 from dhitui import __version__
 from dhitui.commands.base import Invocation
-from dhitui.errors import DhituiError, ExitCode
+from dhitui.errors import DhituiError, ExitCode, report
 
 
 class _Parser(argparse.ArgumentParser):
@@ -107,11 +107,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Output piped into `head` and friends: not an error worth a traceback.
         sys.stderr.close()
         return int(ExitCode.OK)
-
-
-def report(exc: DhituiError) -> None:
-    from dhitui.textsafe import clean
-
-    sys.stderr.write(f"dhitui: error: {clean(exc.message, keep_newlines=False)}\n")
-    if exc.hint:
-        sys.stderr.write(f"  hint: {clean(exc.hint, keep_newlines=False)}\n")

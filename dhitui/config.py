@@ -1,7 +1,7 @@
 """User defaults from `$XDG_CONFIG_HOME/dhitui/config.toml` (default `~/.config/dhitui/`).
 
     toolbox = "busybox"          # image with the debugging tools (must be present locally)
-    strategy = "auto"            # auto | docker-debug | snapshot | image-mount | toolbox | exec
+    strategy = "auto"            # auto, or a strategy name (`dhitui debug --help` lists them)
 
 Command-line options win over the file. The endpoint is not configured here on purpose: the
 docker CLI's own settings (`DOCKER_HOST`, contexts) already say which engine to use, and a
@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dhitui.errors import ConfigError
-
-STRATEGY_NAMES = ("auto", "docker-debug", "snapshot", "image-mount", "toolbox", "exec")
+from dhitui.strategy_registry import AUTO, CHOICES
 
 
 @dataclass(frozen=True)
 class Settings:
     toolbox: str = "busybox"
-    strategy: str = "auto"
+    strategy: str = AUTO
     path: str | None = None  # the file the values came from, if any
 
 
@@ -56,6 +55,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     strategy = data.get("strategy", Settings.strategy)
     if not isinstance(toolbox, str) or not toolbox.strip():
         raise ConfigError(f"{path}: toolbox must be a non-empty image reference")
-    if strategy not in STRATEGY_NAMES:
-        raise ConfigError(f"{path}: strategy must be one of {', '.join(STRATEGY_NAMES)}")
+    if strategy not in CHOICES:
+        raise ConfigError(f"{path}: strategy must be one of {', '.join(CHOICES)}")
     return Settings(toolbox=toolbox.strip(), strategy=strategy, path=str(path))

@@ -7,6 +7,7 @@ are listed in the README.
 
 from __future__ import annotations
 
+import sys
 from enum import IntEnum
 
 
@@ -59,3 +60,13 @@ class NotFound(DhituiError):
 
 class Unavailable(DhituiError):
     exit_code = ExitCode.UNAVAILABLE
+
+
+def report(exc: DhituiError) -> None:
+    """The one way an error reaches the user: `dhitui: error: ...` and its hint, on stderr,
+    with terminal control sequences stripped (messages quote engine text)."""
+    from dhitui.textsafe import clean
+
+    sys.stderr.write(f"dhitui: error: {clean(exc.message, keep_newlines=False)}\n")
+    if exc.hint:
+        sys.stderr.write(f"  hint: {clean(exc.hint, keep_newlines=False)}\n")

@@ -15,8 +15,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from dhitui.commands.base import Invocation, print_json
-from dhitui.config import STRATEGY_NAMES
-from dhitui.errors import ExitCode, NotFound, Unavailable, UsageError
+from dhitui.errors import ExitCode, NotFound, Unavailable, UsageError, report
+from dhitui.strategy_registry import CHOICES
 
 if TYPE_CHECKING:
     from dhitui.engine.client import Engine
@@ -44,7 +44,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="container name or id (an image name explores that image)")
     p.add_argument("--image", metavar="IMAGE",
                    help="explore a local image with no container (the toolbox mounted into it)")
-    p.add_argument("-s", "--strategy", choices=STRATEGY_NAMES, default=None,
+    p.add_argument("-s", "--strategy", choices=CHOICES, default=None,
                    help="how to open the session (default: auto, or config.toml)")
     p.add_argument("--print", action="store_true", dest="print_plan",
                    help="print the plan and the exact command, and exit without running it")
@@ -146,8 +146,6 @@ def _plan(inv: Invocation, engine: Engine, caps: Any) -> SessionPlan:
 def _cannot(plan: SessionPlan) -> int:
     """The error for a plan that cannot run: the headline, and when it is not about one
     strategy or the target's state, each strategy's reasons."""
-    from dhitui.cli import report
-
     problem = plan.problem or "no strategy can be used"
     detail = problem.startswith("no debug strategy")
     report(Unavailable(problem + (":" if detail else ""),
@@ -158,7 +156,7 @@ def _cannot(plan: SessionPlan) -> int:
 
 
 def _run(inv: Invocation, engine: Engine, plan: SessionPlan) -> int:
-    from dhitui.sessions import run_session
+    from dhitui.sessions import describe_start, run_session
 
     quiet = inv.args.quiet
     assert plan.chosen is not None
@@ -171,25 +169,6 @@ def _run(inv: Invocation, engine: Engine, plan: SessionPlan) -> int:
     if result.exit_status == 125 and plan.chosen.sidecar and not quiet:
         _say("(125: the docker CLI could not start the sidecar; its message is above)")
     return result.exit_status
-
-
-def describe_start(plan: SessionPlan) -> str:
-    """The banner before a session: what is opened, where things are, how to leave."""
-    from dhitui.textsafe import one_line
-
-    assert plan.chosen is not None
-    s = plan.chosen
-    line = f"{s.name} session into {one_line(plan.target.label)}"
-    if plan.options.command is None:
-        where = {
-            "image-mount": "; the target's files: /proc/1/root, tools: /dbg/bin",
-            "toolbox": "; the target's files: /proc/1/root",
-            "snapshot": "; the container's files: /, tools: /dbg/bin",
-        }.get(s.name, "")
-        if plan.target.kind == "image" and s.name == "image-mount":
-            where = "; the image's files: /, tools: /dbg/bin"
-        line += f"{where}; leave with `exit` or Ctrl-D"
-    return line
 
 
 def _say(text: str) -> None:

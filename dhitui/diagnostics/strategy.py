@@ -16,6 +16,7 @@ from dhitui.diagnostics.check import Check, ContainerRef
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.client import Engine
 from dhitui.sessions import SessionPlan, Strategy, plan_session
+from dhitui.strategy_registry import SIDECAR_NAMES
 
 
 def debug_strategy_check(engine: Engine, ref: ContainerRef, caps: Capabilities, *,
@@ -65,7 +66,7 @@ def strategy_check(plan: SessionPlan, ref: ContainerRef, caps: Capabilities, *, 
 
 def _best_blocked(plan: SessionPlan) -> Strategy | None:
     """The strategy most worth unblocking: the sidecar that needs the least."""
-    sidecars = [s for s in plan.strategies if s.name in ("image-mount", "toolbox")]
+    sidecars = [s for s in plan.strategies if s.name in SIDECAR_NAMES]
     return min(sidecars, key=lambda s: len(s.reasons), default=None)
 
 

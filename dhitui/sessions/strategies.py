@@ -38,6 +38,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dhitui import strategy_registry as registry
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.client import IMAGE_MOUNT_API
 from dhitui.engine.endpoint import Endpoint
@@ -54,8 +55,8 @@ from dhitui.sessions.targets import (
     safe_word,
 )
 
-STRATEGIES = ("docker-debug", "snapshot", "image-mount", "toolbox", "exec")
-AUTO = "auto"
+STRATEGIES = registry.NAMES
+AUTO = registry.AUTO
 MIN_CLI_FOR_IMAGE_MOUNTS = 28
 TOOLBOX_PATH_DIRS = ("/bin", "/usr/bin", "/sbin", "/usr/sbin")
 
@@ -241,13 +242,7 @@ def plan(
 ) -> SessionPlan:
     """Every strategy for `target`, best first, and the one to run."""
     ins = _Inputs(target, caps, endpoint, toolbox, options, session, machine)
-    built = {
-        "docker-debug": _docker_debug(ins),
-        "image-mount": _image_mount(ins),
-        "toolbox": _toolbox(ins),
-        "exec": _exec(ins),
-        "snapshot": _snapshot(ins),
-    }
+    built = {name: build(ins) for name, build in _BUILDERS.items()}
     order = ranking(target)
     strategies = tuple(built[name] for name in order)
     if options.strategy == AUTO:
@@ -261,14 +256,10 @@ def plan(
 
 
 def ranking(target: Target) -> tuple[str, ...]:
-    """Best first: for a container that does not run, docker debug, else a snapshot; else the
-    target's own shell when it has one, else docker debug, image mount, toolbox (a snapshot
-    of a running container only when asked for)."""
-    if isinstance(target, ContainerTarget) and not target.running:
-        return ("docker-debug", "snapshot", "image-mount", "toolbox", "exec")
-    if target.shell:
-        return ("exec", "docker-debug", "image-mount", "toolbox", "snapshot")
-    return ("docker-debug", "image-mount", "toolbox", "exec", "snapshot")
+    """Best first (`strategy_registry.ranking`): for a container that does not run, those
+    that open one (docker debug, snapshot); else its own shell when it has one."""
+    running = not isinstance(target, ContainerTarget) or target.running
+    return registry.ranking(bool(target.shell), running)
 
 
 def _cli(ins: _Inputs, checks: _Checks) -> None:
@@ -397,7 +388,7 @@ def _docker_debug(ins: _Inputs) -> Strategy:
                      "changes when the session ends")
     ref = t.id if isinstance(t, ContainerTarget) else t.ref
     return _finish(
-        "docker-debug", "`docker debug`, Docker Desktop's debug shell", checks, notes,
+        "docker-debug", registry.info("docker-debug").title, checks, notes,
         lambda: A.docker_debug(ins.prefix, target=ref, command=ins.options.command,
                                privileged=ins.options.privileged),
     )
@@ -563,8 +554,7 @@ def _snapshot(ins: _Inputs) -> Strategy:
     """A sidecar on a temporary image of the container (see `snapshot` for why and how)."""
     t = ins.target
     checks = _Checks()
-    summary = (f"a temporary snapshot of the container (docker commit) with its volumes, env "
-               f"and user, the toolbox at {MOUNT_POINT}, no network")
+    summary = registry.info(L.SNAPSHOT_STRATEGY).title
     if isinstance(t, ImageTarget):
         checks.block("an image has no container to take a snapshot of (the other strategies "
                      "explore images)")
@@ -634,3 +624,14 @@ def _snapshot(ins: _Inputs) -> Strategy:
         ),
         sidecar=name, labels=labels, snapshot=spec,
     )
+
+
+_BUILDERS: dict[str, Callable[[_Inputs], Strategy]] = {
+    "docker-debug": _docker_debug,
+    "image-mount": _image_mount,
+    "toolbox": _toolbox,
+    "exec": _exec,
+    "snapshot": _snapshot,
+}
+# One builder per registry entry, no more, no less (a new strategy is registered first).
+assert tuple(_BUILDERS) == registry.NAMES, "sessions.strategies and strategy_registry disagree"

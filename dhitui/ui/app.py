@@ -511,7 +511,7 @@ class DhituiApp(App[int]):
 
     def _run_in_terminal(self, plan: SessionPlan) -> SessionResult:
         """Hand the terminal to the session: say what runs, run it, come back."""
-        from dhitui.commands.debug import describe_start
+        from dhitui.sessions import describe_start
 
         with self.suspend():
             _say(describe_start(plan))

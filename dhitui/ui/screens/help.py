@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-HELP = """\
+_HELP = """\
 # dhitui
 
 Containers on the engine, which of them are **hardened** or **shell-less**, and a debug
@@ -42,16 +42,20 @@ Nothing runs inside a container to find this out: files are checked through the 
 A container with its own shell gets **exec**; one without gets the first of the others that
 this engine allows (the panel shows the plan and why the others are out; `D` picks another):
 
-1. **exec**: `docker exec` with the container's own shell.
-2. **docker-debug**: `docker debug`, when the Docker Desktop plugin is installed.
-3. **image-mount**: a sidecar on the target's own image with the toolbox mounted read-only
-   at `/dbg` (Engine 28+), sharing the target's PID namespace; the target's files are at
-   `/proc/1/root`.
-4. **toolbox**: a sidecar whose root is the toolbox image, sharing PID and network.
+{strategies}
 
 Sidecars run as the target's user with no extra capabilities, and never privileged.
 Sidecars are removed when the session ends (`--rm`, and checked afterwards).
 """
+
+
+def help_text() -> str:
+    """The help page; its strategy list comes from the registry, in the order they are tried
+    for a container with a shell (its own shell first)."""
+    from dhitui.strategy_registry import info, ranking
+
+    lines = [f"{i}. **{name}**: {info(name).help}" for i, name in enumerate(ranking(True), 1)]
+    return _HELP.format(strategies="\n".join(lines))
 
 
 class HelpScreen(ModalScreen[None]):
@@ -66,7 +70,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Markdown(HELP)
+            yield Markdown(help_text())
 
     def action_close(self) -> None:
         self.dismiss(None)
