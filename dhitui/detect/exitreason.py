@@ -103,7 +103,10 @@ class ExitReason:
             if self.error:
                 head += f": {one_line(self.error)}"
             return head
-        verb = {"restarting": "crash-looping, last exit", "running": "running; last exit",
+        if self.state == "running":
+            return f"{'crash-looping' if self.crash_looping else 'running'}, " \
+                   f"{self.restart_count} restarts"
+        verb = {"restarting": "crash-looping, last exit",
                 "dead": "dead, exit", "exited": "exited with"}.get(self.state, "exited with")
         head = f"{verb} {self.exit_code}" if self.exit_code is not None else self.state
         if self.oom_killed:
@@ -182,6 +185,12 @@ def exit_reason(inspect: Mapping[str, Any], logs: bytes | None, *,
         lines = tuple(text.rstrip("\n").split("\n")[-LOG_LINES:])
     meaning = ("never started" if status == "created" and not started
                else exit_code_meaning(code, oom_killed=oom))
+    if status == "running":
+        # The engine resets ExitCode when it starts the container again.
+        code = None
+        meaning = ("up again for a moment between restarts; the engine does not keep the "
+                   "last exit code while it runs (its logs say why it died)"
+                   if looping else "running; it has restarted before")
     failed_exec = _exec_failure(lines, str(state.get("Error") or ""))
     if failed_exec and not oom:
         meaning = failed_exec

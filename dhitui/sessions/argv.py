@@ -103,6 +103,7 @@ def sidecar_run(
     privileged: bool = False,
     volumes_from: str | None = None,
     auto_remove: bool = True,
+    init: bool = False,
 ) -> list[str]:
     """`docker run` for a sidecar: removed on exit (`--rm`, unless the caller removes it
     itself), never pulls, named and labelled as dhitui's, no logs kept by the engine (the
@@ -116,6 +117,8 @@ def sidecar_run(
     argv += ["--network", network]
     if volumes_from is not None:
         argv += ["--volumes-from", volumes_from]
+    if init:
+        argv.append("--init")
     if user is not None:
         argv += ["--user", user]
     for cap in cap_add:

@@ -211,21 +211,34 @@ def remove_orphans(
     """Remove orphans (and, with `include_unknown`, sidecars whose owner cannot be checked).
     Live sessions are never touched."""
     candidates = list_sidecars(engine) if sidecars is None else list(sidecars)
+    todo = [s for s in candidates
+            if s.status == "orphan" or (s.status == "unknown" and include_unknown)]
+    # Containers first (they hold their images), then images, children before parents: an
+    # image another one was committed on cannot go first, so those are tried again while
+    # removals make progress.
     results = []
-    for s in candidates:
-        if s.status == "live" or (s.status == "unknown" and not include_unknown):
-            continue
+    for s in [s for s in todo if s.kind == "container"]:
         try:
-            if s.kind == "image":
-                engine.remove_image(s.id, force=True)
-            else:
-                # A snapshot's sidecar borrowed its target's volumes: they stay.
-                engine.remove_container(s.id, force=True,
-                                        volumes=s.strategy != L.SNAPSHOT_STRATEGY)
+            # A snapshot's sidecar borrowed its target's volumes: they stay.
+            engine.remove_container(s.id, force=True, volumes=s.strategy != L.SNAPSHOT_STRATEGY)
         except (EngineError, NotFound) as exc:
             results.append(Removal(s, False, str(exc)))
             continue
         results.append(Removal(s, True))
+    images = [s for s in todo if s.kind == "image"]
+    while images:
+        failed: list[tuple[Sidecar, str]] = []
+        for s in images:
+            try:
+                engine.remove_image(s.id, force=True)
+            except (EngineError, NotFound) as exc:
+                failed.append((s, str(exc)))
+                continue
+            results.append(Removal(s, True))
+        if len(failed) == len(images):
+            results += [Removal(s, False, error) for s, error in failed]
+            break
+        images = [s for s, _ in failed]
     return results
 
 

@@ -258,7 +258,8 @@ def plan(
 def ranking(target: Target) -> tuple[str, ...]:
     """Best first (`strategy_registry.ranking`): for a container that does not run, those
     that open one (docker debug, snapshot); else its own shell when it has one."""
-    running = not isinstance(target, ContainerTarget) or target.running
+    running = not isinstance(target, ContainerTarget) or (
+        target.running and not target.crash_looping)
     return registry.ranking(bool(target.shell), running)
 
 
@@ -271,9 +272,11 @@ def _cli(ins: _Inputs, checks: _Checks) -> None:
 
 def target_state_problem(t: ContainerTarget) -> str | None:
     """Why no sidecar can join this container now, if it cannot."""
-    if t.state == "restarting":
-        return (f"container {t.label} is crash-looping (restarting): no process stays up to "
-                "join; the snapshot strategy opens its files")
+    if t.crash_looping:
+        r = t.exit_reason
+        count = f", {r.restart_count} restarts" if r else ""
+        return (f"container {t.label} is crash-looping ({t.state}{count}): no process stays "
+                "up to join; the snapshot strategy opens its files")
     if not t.running:
         return (f"container {t.label} is not running ({t.state}): no process to join; the "
                 "snapshot strategy opens its files")
@@ -379,7 +382,7 @@ def _docker_debug(ins: _Inputs) -> Strategy:
         "the `docker debug` CLI plugin", ins.caps.docker_debug_plugin is not None,
         "the `docker debug` CLI plugin is not installed (it comes with Docker Desktop 4.49+)",
     )
-    if isinstance(t, ContainerTarget) and t.state in ("restarting", "removing"):
+    if isinstance(t, ContainerTarget) and (t.crash_looping or t.state == "removing"):
         checks.block(f"container {t.label} is {t.state}")
     notes = ["Docker Desktop's `docker debug`: brings its own toolbox and removes its own "
              "helper containers; it opens a root shell unless told otherwise"]
@@ -592,14 +595,19 @@ def _snapshot(ins: _Inputs) -> Strategy:
     path = ":".join([*dirs, *safe_path_entries(t.path_env)])
     state = {"restarting": "crash-looping: its restart policy is left alone, and the snapshot "
                            "is its filesystem at the moment of the commit",
+             "crash-looping": "crash-looping (up for a moment between restarts): its restart "
+                              "policy is left alone, and the snapshot is its filesystem at the "
+                              "moment of the commit",
              "running": "running: the snapshot is a copy; the running process is not joined "
                         "(the other strategies join it)"}.get(
-        t.state, f"{t.state}: the snapshot is its filesystem as it was left")
+        "crash-looping" if t.crash_looping and t.state == "running" else t.state,
+        f"{t.state}: the snapshot is its filesystem as it was left")
     notes = [
         f"{t.label} is {state}",
         "sees the container's files as they are now, writable layer included, at /; its "
         "volumes and bind mounts at their paths (--volumes-from); its env and working "
-        "directory; the app's own entrypoint never runs",
+        "directory; the app's own entrypoint never runs; the engine's init (--init) is PID 1 "
+        "and passes signals on",
         ("runs as root, because --root was asked for" if ins.options.root else
          f"runs as {user}, the container's own user (--root runs it as root)")
         if user is not None else user_note,
@@ -621,6 +629,10 @@ def _snapshot(ins: _Inputs) -> Strategy:
             entrypoint=entry, command=ins.options.command, user=user, network=network,
             volumes_from=t.id, toolbox_mount=tb.ref if tb and mounted else None,
             path=path, privileged=ins.options.privileged, auto_remove=False,
+            # In its own PID namespace the command would be PID 1, which the kernel shields
+            # from signals it has no handler for: Ctrl-C would not reach it. The engine's
+            # init (docker-init) is PID 1 instead and forwards them.
+            init=True,
         ),
         sidecar=name, labels=labels, snapshot=spec,
     )

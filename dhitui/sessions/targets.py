@@ -65,6 +65,12 @@ class ContainerTarget:
         return self.state in ("running", "paused")
 
     @property
+    def crash_looping(self) -> bool:
+        """Restarting, or restarted moments ago: no process stays up long enough to join."""
+        return self.state == "restarting" or bool(self.exit_reason and
+                                                   self.exit_reason.crash_looping)
+
+    @property
     def label(self) -> str:
         return self.name or self.id[:12]
 
