@@ -352,7 +352,7 @@ class DhituiApp(App[int]):
     def on_container_changed(self, message: ContainerChanged) -> None:
         change = message.change
         s = change.summary
-        if s is None or (not self.show_all and not s.running):
+        if s is None or (not self.show_all and not s.active):
             self.table.remove_container(change.container_id)
         else:
             self.table.upsert_container(s)
