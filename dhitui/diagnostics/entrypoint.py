@@ -124,15 +124,14 @@ def check_start(engine: Engine, inspect: Mapping[str, Any]) -> Check:
             "loop": f"{program} is a symlink loop",
         }[found.kind]
         return Check(CHECK_ID, "fail", summary,
-                     detail=f"{what} cannot start (the engine reports exit code "
-                            f"{126 if found.kind == 'directory' else 127}).",
+                     detail=f"{what} cannot start.",
                      fix="copy the program into the image at that path (or fix the ENTRYPOINT); "
                          f"`dhitui debug {ref.name or ref.id[:12]}` opens the container's files",
                      container=ref, data=data)
     assert found.resolved is not None
     if not found.executable:
         return Check(CHECK_ID, "fail", f"{found.resolved} is not executable (no x bit)",
-                     detail=f"{what} cannot start (exit code 126: permission denied).",
+                     detail=f"{what} cannot start (permission denied).",
                      fix=f"make it executable in the image: `COPY --chmod=755 … "
                          f"{found.resolved}` or `RUN chmod +x {found.resolved}` in a build "
                          "stage", container=ref, data=data)
@@ -149,7 +148,7 @@ def check_start(engine: Engine, inspect: Mapping[str, Any]) -> Check:
             return Check(CHECK_ID, "fail",
                          f"{found.resolved} is dynamically linked, and its loader {loader} is "
                          "not in the image",
-                         detail=f"{what} fails with `no such file or directory` (exit 127) "
+                         detail=f"{what} fails at start with `no such file or directory` "
                                 "although the program is there: the kernel cannot find the "
                                 "loader it names.",
                          fix="build the program statically (e.g. CGO_ENABLED=0, or -static), "
@@ -183,7 +182,7 @@ def _script_check(prober: PathProber, ref: ContainerRef, found: Found, words: li
         return Check(
             CHECK_ID, "fail",
             f"{script} starts with `#!{interpreter}`, and this image has no {interpreter}",
-            detail=f"{what} fails with `no such file or directory` (exit code 127) although "
+            detail=f"{what} fails at start with `no such file or directory` although "
                    f"{script} is there: the kernel cannot find its interpreter. Hardened and "
                    "distroless images ship no shell.",
             fix="run the app directly in exec form (ENTRYPOINT [\"/path/to/app\", …]) instead "
@@ -198,7 +197,7 @@ def _script_check(prober: PathProber, ref: ContainerRef, found: Found, words: li
                 CHECK_ID, "fail",
                 f"{script} starts with `#!{' '.join(words)}`, and {name} is not on the "
                 "container's PATH",
-                detail=f"{what} fails: env cannot find {name} (exit code 127).",
+                detail=f"{what} fails: env cannot find {name}.",
                 fix=f"install {name} in the image, or run the app directly in exec form",
                 container=ref, data=data)
     return Check(CHECK_ID, "ok", f"{script} is a script for {interpreter}, which is there",
