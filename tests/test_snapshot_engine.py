@@ -174,7 +174,8 @@ def test_exit_reasons_in_ls_json(engine: EngineUnderTest, containers: Callable[.
         assert proc.returncode == 0, proc.stderr
         rows = {c["id"]: c for c in json.loads(proc.stdout)}
         # A crash loop is up for moments between restarts: list it while it is down.
-        return rows if rows[looping]["state"] == "restarting" else None
+        loop = rows[looping]["exit"]
+        return rows if loop and loop["state"] == "restarting" else None
     rows = wait_for("the crash loop listed while restarting", listed)
     e = rows[exited]["exit"]
     assert (e["state"], e["exit_code"], e["oom_killed"], e["restart_count"],
