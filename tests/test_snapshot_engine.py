@@ -348,3 +348,37 @@ def test_unknown_network_and_image_targets_are_clear(engine28: EngineUnderTest,
     proc = run_dhitui("debug", "-H", engine28.host, running, "--network", "bridge", "--print")
     assert proc.returncode == 2 and "--network is for snapshot sessions" in proc.stderr
     no_traceback(proc)
+
+
+def test_a_slow_commit_says_what_is_happening(engine28: EngineUnderTest,
+                                              containers: Callable[..., str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large writable layer: progress lines while the commit runs (the interval shortened
+    so that a 64 MB layer is "large"), and the images gone after `discard()`."""
+    from dhitui.engine.client import connect
+    from dhitui.engine.endpoint import Endpoint
+    from dhitui.sessions import labels as L
+    from dhitui.sessions import snapshot
+
+    cid = containers(engine28, "busybox", command=[
+        "sh", "-c", "dd if=/dev/urandom of=/big bs=1M count=64 2>/dev/null; exit 2"])
+    wait_for("the writer to exit", lambda: inspect(engine28, cid)["State"]["Status"] == "exited")
+    monkeypatch.setattr(snapshot, "PROGRESS_EVERY", 0.001)
+    session = uuid.uuid4().hex
+    spec = snapshot.SnapshotSpec(
+        container=cid, label="big", session=session, copy_toolbox=None, mount_point="/dbg",
+        labels=L.snapshot_labels(session=session, machine=L.Machine.current(), target_id=cid,
+                                 target_name="big"))
+    eng = connect(Endpoint(url=engine28.host, source="flag", reason="--host"))
+    said: list[str] = []
+    try:
+        before = engine_objects(engine28)
+        snap = snapshot.Snapshot(eng, spec)
+        snap.take(said.append)
+        assert docker(engine28, "image", "inspect", spec.image).returncode == 0
+        assert snap.discard() == []
+        assert engine_objects(engine28) == before
+    finally:
+        eng.close()
+    assert said[0].startswith("taking a snapshot of big")
+    assert any(s.startswith("still taking the snapshot (") for s in said[1:]), said
