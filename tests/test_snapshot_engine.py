@@ -382,3 +382,19 @@ def test_a_slow_commit_says_what_is_happening(engine28: EngineUnderTest,
         eng.close()
     assert said[0].startswith("taking a snapshot of big")
     assert any(s.startswith("still taking the snapshot (") for s in said[1:]), said
+
+
+def test_target_removed_during_the_session_leaves_nothing(
+        engine: EngineUnderTest, containers: Callable[..., str]) -> None:
+    cid = crashed(engine, containers)
+    ps, images, volumes = engine_objects(engine)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dhitui", "debug", "-H", engine.host, cid, "--", "head", "-n1"],
+        env=cli_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True)
+    running_sidecar(engine)
+    docker(engine, "rm", "-f", cid)
+    out, err = proc.communicate("still here\n", timeout=DEADLINE)
+    assert (proc.returncode, out) == (0, "still here\n"), err
+    assert sidecars(engine) == []
+    assert engine_objects(engine) == (ps - {cid}, images, volumes)
