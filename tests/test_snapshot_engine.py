@@ -20,8 +20,10 @@ from test_sessions_engine import (
     DEADLINE,
     cleanup_json,
     debug,
+    host_cmd,
     no_traceback,
     running_sidecar,
+    session_says,
     shell_in_pty,
     sidecars,
     wait_for,
@@ -398,3 +400,34 @@ def test_target_removed_during_the_session_leaves_nothing(
     assert (proc.returncode, out) == (0, "still here\n"), err
     assert sidecars(engine) == []
     assert engine_objects(engine) == (ps - {cid}, images, volumes)
+
+
+def test_interactive_snapshot_session_through_a_real_pty(
+        engine: EngineUnderTest, containers: Callable[..., str],
+        unchanged: Callable[[], None], tmp_path: Path) -> None:
+    cid = crashed(engine, containers)
+    unchanged()
+    child = shell_in_pty(tmp_path)
+    try:
+        host_cmd(child, f"stty -a > {tmp_path}/before")
+        child.sendline(f"{sys.executable} -m dhitui debug -H {engine.host} {cid}")
+        child.expect_exact("dhitui: snapshot session into")
+        session_says(child, "tty", "/dev/pts/")
+        session_says(child, "cat /tmp/FILE", WRITTEN)
+        session_says(child, "id -u", "65532")
+        # Ctrl-C stops the command in the session, not the session.
+        child.sendline("sleep 300")
+        sidecar = running_sidecar(engine)
+        wait_for("sleep to run in the session",
+                 lambda: "sleep 300" in docker(engine, "top", sidecar).stdout)
+        child.sendcontrol("c")
+        session_says(child, "echo still-here", "still-here")
+        child.sendline("exit 4")
+        child.expect_exact("dhitui: session ended (exit status 4)")
+        child.expect_exact("HOST$ ")
+        child.sendline(f"stty -a > {tmp_path}/after")
+        child.expect_exact("HOST$ ")
+    finally:
+        child.close(force=True)
+    assert (tmp_path / "before").read_text() == (tmp_path / "after").read_text()
+    assert sidecars(engine) == []
