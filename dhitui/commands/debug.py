@@ -161,6 +161,8 @@ def _run(inv: Invocation, engine: Engine, plan: SessionPlan) -> int:
     quiet = inv.args.quiet
     assert plan.chosen is not None
     if not quiet:
+        if plan.why:
+            _say(f"chose {plan.chosen.name}: {plan.why}")
         _say(describe_start(plan))
         _say(f"running: {plan.command_line}")
     result = run_session(plan, engine, progress=None if quiet else _say)
@@ -242,6 +244,8 @@ def format_plan(plan: SessionPlan) -> str:
     out += format_exit_reason(plan)
     if plan.chosen is not None and plan.runnable:
         how = "auto: the best available here" if plan.requested == "auto" else "as requested"
+        if plan.requested == "auto" and plan.why:
+            how = f"auto: {c(plan.why)}"
         out.append(f"strategy    {plan.chosen.name} ({how})\n")
         out.append(f"            {c(plan.chosen.summary)}\n")
         for note in plan.chosen.notes:
