@@ -309,7 +309,7 @@ async def test_a_crash_loop_is_marked_in_the_running_only_view(
         await pilot.press("slash", *tag, "enter")
         # Up for moments between restarts: it stays listed, marked while it restarts.
         await wait_for(pilot, lambda: cid in app.table.visible_ids()
-                       and app.table.get_cell(cid, "state").plain == "⟳ crash-looping",
+                       and app.table.get_cell(cid, "state").plain == "⟳ crash-loop",
                        "the crash loop marked")
 
 
