@@ -19,6 +19,7 @@ from types import ModuleType
 from dhitui import __version__
 from dhitui.commands.base import Invocation
 from dhitui.errors import DhituiError, ExitCode, report
+from dhitui.strategy_registry import TRANSPORT_CHOICES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +45,11 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument(
         "--toolbox", default=default, metavar="IMAGE",
         help="image with debugging tools, present locally (default: busybox, or config.toml)",
+    )
+    parser.add_argument(
+        "--transport", default=default, choices=TRANSPORT_CHOICES,
+        help="how debug sessions run: over the Engine API (no docker CLI needed) or through "
+        "the docker CLI (default: auto, or config.toml; auto never needs the CLI)",
     )
 
 

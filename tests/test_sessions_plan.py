@@ -242,16 +242,39 @@ def test_toolbox_with_absolute_links_cannot_be_mounted_but_can_be_the_root() -> 
     assert p.chosen is not None and p.chosen.name == "toolbox"
 
 
-def test_no_docker_cli_blocks_everything() -> None:
+def test_no_docker_cli_runs_everything_but_the_plugin_over_the_api() -> None:
     p = make_plan(c=caps(docker_cli=None, docker_cli_path=None, **PLUGIN))
+    assert p.runnable and p.transport == "api"
+    assert p.chosen is not None and p.chosen.name == "image-mount"
+    plugin = p.strategy("docker-debug")
+    assert not plugin.available and any("no docker CLI" in r for r in plugin.reasons)
+    # The command shown and copied is still the equivalent docker command line.
+    assert p.argv[0] == "docker" and "run" in p.argv
+
+
+def test_no_docker_cli_and_cli_transport_asked_blocks_everything() -> None:
+    p = make_plan(c=caps(docker_cli=None, docker_cli_path=None, **PLUGIN), transport="cli")
     assert not p.runnable
     assert all(any("no docker CLI" in r for r in s.reasons) for s in p.strategies)
 
 
-def test_old_docker_cli_cannot_mount_images() -> None:
-    p = make_plan(c=caps(docker_cli="27.5.1"))
+def test_auto_transport_is_the_default_and_the_plugin_always_uses_the_cli() -> None:
+    from dhitui.strategy_registry import DEFAULT_TRANSPORT
+
+    p = make_plan()
+    assert p.transport == DEFAULT_TRANSPORT
+    p = make_plan(c=caps(**PLUGIN))
+    assert p.chosen is not None and p.chosen.name == "docker-debug"
+    assert p.transport == "cli"
+
+
+def test_old_docker_cli_cannot_mount_images_over_the_cli() -> None:
+    p = make_plan(c=caps(docker_cli="27.5.1"), transport="cli")
     assert not p.strategy("image-mount").available
     assert p.chosen is not None and p.chosen.name == "toolbox"
+    # The API transport does not care how old the CLI is.
+    p = make_plan(c=caps(docker_cli="27.5.1"), transport="api")
+    assert p.chosen is not None and p.chosen.name == "image-mount"
 
 
 def test_root_option_adds_ptrace_only_where_needed() -> None:

@@ -120,6 +120,7 @@ def _plan(inv: Invocation, engine: Engine, caps: Any) -> SessionPlan:
         "tty": command is None and sys.stdin.isatty(),
         "root": args.root,
         "privileged": args.privileged,
+        "transport": inv.transport,
     }
     if args.image:
         return plan_session(engine, caps, image=args.image, **options)
@@ -149,17 +150,18 @@ def _cannot(plan: SessionPlan) -> int:
 
 
 def _run(inv: Invocation, engine: Engine, plan: SessionPlan) -> int:
-    from dhitui.sessions import describe_start, run_session
+    from dhitui.sessions import describe_command, describe_start, run_session
 
     quiet = inv.args.quiet
     assert plan.chosen is not None
     if not quiet:
         _say(describe_start(plan))
-        _say(f"running: {plan.command_line}")
+        _say(describe_command(plan))
     result = run_session(plan, engine)
     if not quiet or result.cleanup_error:
         _say(result.message)
-    if result.exit_status == 125 and plan.chosen.sidecar and not quiet:
+    if (result.exit_status == 125 and plan.chosen.sidecar and plan.transport == "cli"
+            and not quiet):
         _say("(125: the docker CLI could not start the sidecar; its message is above)")
     return result.exit_status
 
@@ -216,6 +218,11 @@ def format_plan(plan: SessionPlan) -> str:
     out.append(format_alternatives(plan))
     if not plan.runnable:
         out.append(f"command     none: {c(plan.problem or '')}\n")
+        return "".join(out)
+    if plan.transport == "api":
+        out.append("command     runs over the Engine API (no docker CLI needed); the "
+                   "equivalent docker command:\n")
+        out.append(plan.command_line + "\n")
         return "".join(out)
     unset = ", ".join(("DOCKER_HOST", "DOCKER_CONTEXT"))
     out.append(f"command     exactly what runs (with {unset} and the DOCKER_TLS* variables "

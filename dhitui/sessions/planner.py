@@ -25,6 +25,7 @@ from dhitui.sessions.targets import (
     image_target,
     toolbox_info,
 )
+from dhitui.strategy_registry import TRANSPORT_CHOICES
 
 
 def plan_session(
@@ -40,6 +41,7 @@ def plan_session(
     root: bool = False,
     privileged: bool = False,
     classifier: Classifier | None = None,
+    transport: str = AUTO,
 ) -> SessionPlan:
     """Plan a debug session into a container (name, id, or a Classification the caller
     has), or into a local `image` with no container. Raises NotFound for an unknown
@@ -50,6 +52,9 @@ def plan_session(
     if strategy != AUTO and strategy not in STRATEGIES:
         raise UsageError(f"unknown strategy {strategy!r}",
                          hint=f"choose one of: {AUTO}, {', '.join(STRATEGIES)}")
+    if transport not in TRANSPORT_CHOICES:
+        raise UsageError(f"unknown transport {transport!r}",
+                         hint=f"choose one of: {', '.join(TRANSPORT_CHOICES)}")
     machine = L.Machine.current()
     if image is not None:
         target = image_target(engine, image, machine)
@@ -63,6 +68,7 @@ def plan_session(
         tty=tty,
         root=root,
         privileged=privileged,
+        transport=transport,
     )
     return plan(target, caps=caps, endpoint=engine.endpoint, toolbox=tb, options=options,
                 session=uuid.uuid4().hex, machine=machine)

@@ -1,5 +1,14 @@
-"""Running a planned session: the terminal handed to the docker CLI and back, signals, and
-the sidecar never outliving the session.
+"""Running a planned session over its transport, signals, and the sidecar never outliving
+the session.
+
+Two transports run the same plan (`plan.transport`): `api`, where dhitui itself drives the
+Engine API (`dhitui.engine.attach`: raw terminal, resize, exit status; the sidecar created,
+attached, started, waited for and removed by dhitui), and `cli`, where the terminal is handed
+to the docker CLI running the plan's argv. What follows describes the CLI transport; over the
+API the same guarantees hold with dhitui in the CLI's place: Ctrl-C without a TTY is sent to
+a sidecar as SIGINT (an exec, which the API cannot signal, is left, like `docker exec` does),
+SIGTERM/SIGHUP end the session and remove the sidecar, and a `kill -9` of dhitui closes the
+attach stream, which (StdinOnce) ends the sidecar's shell, which (AutoRemove) removes it.
 
 `run_session(plan, engine)` is what `dhitui debug` calls, and what the TUI calls after
 suspending itself (no Textual here). It blocks until the session ends, and returns a
@@ -35,15 +44,18 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
 from dhitui.engine.client import Engine, EngineError
+from dhitui.engine.specs import ExecSpec, SidecarSpec
 from dhitui.errors import DhituiError, EngineUnavailable, NotFound, Unavailable
 from dhitui.sessions.strategies import SessionPlan
 from dhitui.sessions.targets import ContainerTarget
 
+LOST_STATUS = 255  # the session's status when it could not be learnt (like ssh's)
 STOP_GRACE = 10.0  # seconds the CLI gets to end after dhitui was told to stop
 REMOVE_DEADLINE = 20.0  # seconds to see a sidecar gone
 POLL = 0.1
@@ -61,11 +73,15 @@ class SessionResult:
     leftover_removed: bool = False  # the sidecar was still there and dhitui removed it
     cleanup_error: str | None = None  # the sidecar could not be checked or removed
     target_running: bool | None = None  # container targets: still running afterwards?
+    lost: str | None = None  # the session ended without an exit status, and why
+    transport: str = "cli"
 
     @property
     def message(self) -> str:
         """One line for the user, e.g. `session ended (exit status 0)`."""
         parts = [f"session ended (exit status {self.exit_status})"]
+        if self.lost:
+            parts = [f"session lost: {self.lost}"]
         if self.stopped_by:
             parts.append(f"ended by {self.stopped_by}")
         if self.target_running is False:
@@ -82,6 +98,7 @@ class SessionResult:
             "duration": round(self.duration, 3), "stopped_by": self.stopped_by,
             "sidecar": self.sidecar, "leftover_removed": self.leftover_removed,
             "cleanup_error": self.cleanup_error, "target_running": self.target_running,
+            "lost": self.lost, "transport": self.transport,
         }
 
 
@@ -99,7 +116,8 @@ class _SignalGuard:
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
-    def __init__(self) -> None:
+    def __init__(self, on_sigint: Callable[[], None] | None = None) -> None:
+        self.on_sigint = on_sigint
         self.active = threading.current_thread() is threading.main_thread()
         self.stopping = False
         self._old: dict[int, Any] = {}
@@ -116,7 +134,11 @@ class _SignalGuard:
             signal.signal(sig, old)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if signum == signal.SIGINT or self.stopping:
+        if signum == signal.SIGINT:
+            if self.on_sigint is not None:
+                self.on_sigint()
+            return
+        if self.stopping:
             return
         self.stopping = True
         raise _Stop(signum)
@@ -159,6 +181,8 @@ def run_session(
     Raises Unavailable when the plan cannot run."""
     if not plan.runnable or plan.chosen is None:
         raise Unavailable(plan.problem or "nothing to run")
+    if plan.chosen.transport == "api":
+        return _run_over_api(plan, engine, stdin_fd=stdin_fd)
     strategy = plan.chosen
     argv = list(strategy.argv)
     child_env = plan.child_env(os.environ if env is None else env)
@@ -197,6 +221,50 @@ def run_session(
         leftover_removed=leftover,
         cleanup_error=cleanup_error,
         target_running=_target_running(plan, engine),
+    )
+
+
+def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int) -> SessionResult:
+    from dhitui.engine.attach import Controls, SessionLost, Streams, run_exec, run_sidecar
+
+    strategy = plan.chosen
+    assert strategy is not None and strategy.spec is not None
+    spec = strategy.spec
+    controls = Controls()
+    started = time.monotonic()
+    stopped_by: str | None = None
+    lost: str | None = None
+    streams = Streams(stdin=stdin_fd)
+    try:
+        with _SignalGuard(on_sigint=controls.interrupt):
+            if isinstance(spec, ExecSpec):
+                status = run_exec(engine, spec, streams=streams, controls=controls)
+            elif isinstance(spec, SidecarSpec):
+                status = run_sidecar(engine, spec, streams=streams, controls=controls)
+            else:
+                raise Unavailable(f"{strategy.name} runs only through the docker CLI")
+    except _Stop as stop:
+        stopped_by = signal.Signals(stop.signum).name
+        status = 128 + stop.signum
+    except SessionLost as exc:
+        lost, status = exc.message, LOST_STATUS
+    except EngineUnavailable as exc:
+        lost, status = f"the engine stopped answering ({exc.message})", LOST_STATUS
+    duration = time.monotonic() - started
+    leftover, cleanup_error = False, None
+    if strategy.sidecar:
+        try:
+            leftover = remove_sidecar(engine, strategy.sidecar)
+        except DhituiError as exc:
+            cleanup_error = (f"could not make sure the sidecar {strategy.sidecar} is gone "
+                             f"({exc}); `dhitui debug --cleanup` removes it")
+    target_running = _target_running(plan, engine)
+    if lost and target_running is False:
+        lost = f"the target {plan.target.label} stopped during the session"
+    return SessionResult(
+        strategy=strategy.name, exit_status=status, duration=duration, stopped_by=stopped_by,
+        sidecar=strategy.sidecar, leftover_removed=leftover, cleanup_error=cleanup_error,
+        target_running=target_running, lost=lost, transport="api",
     )
 
 
