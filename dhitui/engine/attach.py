@@ -168,21 +168,40 @@ def _upgrade(engine: Engine, path: str, *, body: dict[str, Any] | None = None,
 
 
 class _Demux:
-    """The engine's framing without a TTY: 8-byte header (stream, 3 zero bytes, length)."""
+    """The engine's framing without a TTY: 8-byte header (stream, 3 zero bytes, length).
+
+    An error after the upgrade (e.g. `OCI runtime exec failed: ... executable file not
+    found`) is written by the engine as plain text, unframed: anything that is not a header
+    is passed to stderr as it is, from there on."""
 
     def __init__(self, out: Callable[[int, bytes], None]) -> None:
         self.buf = bytearray()
         self.out = out
+        self.raw = False
 
     def feed(self, data: bytes) -> None:
+        if self.raw:
+            self.out(2, data)
+            return
         self.buf += data
         while len(self.buf) >= 8:
+            if self.buf[0] > 2 or self.buf[1:4] != b"\0\0\0":
+                self.raw = True
+                rest, self.buf = bytes(self.buf), bytearray()
+                self.out(2, rest)
+                return
             stream, length = struct.unpack(">BxxxL", self.buf[:8])
             if len(self.buf) < 8 + length:
                 return
             payload = bytes(self.buf[8 : 8 + length])
             del self.buf[: 8 + length]
             self.out(stream, payload)
+
+    def flush(self) -> None:
+        """At the end of the stream: a short unframed message is still text for stderr."""
+        if self.buf:
+            rest, self.buf = bytes(self.buf), bytearray()
+            self.out(2, rest)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -249,6 +268,8 @@ class _Pump:
             if self.conn.leftover:
                 self._output(self.conn.leftover)
             self._loop(wake_r, poll_size=self.tty and winch is None)
+            if not self.tty:
+                self.demux.flush()
         finally:
             if winch is not None:
                 winch()
@@ -403,9 +424,11 @@ def _exec_status(engine: Engine, exec_id: str) -> int:
 
 
 def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = None,
-                controls: Controls | None = None) -> int:
+                controls: Controls | None = None,
+                warn: Callable[[str], None] | None = None) -> int:
     """`docker run --rm -i [-t]` over the API; returns the sidecar's exit status. The
-    sidecar is removed however this ends (normal end, error, signal, engine lost)."""
+    sidecar is removed however this ends (normal end, error, signal, engine lost). The
+    engine's warnings about the new container go to `warn` (the CLI prints them too)."""
     streams = streams or Streams()
     controls = controls or Controls()
     api = engine.api
@@ -415,6 +438,9 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
     except NotFound:
         raise NotFound(f"no such image: {spec.image}") from None
     cid = str(created["Id"])
+    for warning in created.get("Warnings") or ():
+        if warn is not None:
+            warn(str(warning))
     conn: Hijacked | None = None
     waiter: _Waiter | None = None
     try:

@@ -240,7 +240,8 @@ def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int) -> Sessio
             if isinstance(spec, ExecSpec):
                 status = run_exec(engine, spec, streams=streams, controls=controls)
             elif isinstance(spec, SidecarSpec):
-                status = run_sidecar(engine, spec, streams=streams, controls=controls)
+                status = run_sidecar(engine, spec, streams=streams, controls=controls,
+                                     warn=_engine_warning)
             else:
                 raise Unavailable(f"{strategy.name} runs only through the docker CLI")
     except _Stop as stop:
@@ -266,6 +267,14 @@ def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int) -> Sessio
         sidecar=strategy.sidecar, leftover_removed=leftover, cleanup_error=cleanup_error,
         target_running=target_running, lost=lost, transport="api",
     )
+
+
+def _engine_warning(text: str) -> None:
+    """An engine warning about the sidecar, shown as the docker CLI shows it."""
+    from dhitui.textsafe import clean
+
+    with contextlib.suppress(OSError):
+        os.write(2, f"WARNING: {clean(text, keep_newlines=False)}\n".encode())
 
 
 def _stop_child(proc: subprocess.Popen[bytes], signum: int, sidecar: str | None,
