@@ -173,6 +173,29 @@ def test_target_killed_mid_session(engine: EngineUnderTest, containers: Callable
     assert sidecars_of(engine, cid) == ""
 
 
+def test_kill_9_of_dhitui_still_removes_the_sidecar(engine: EngineUnderTest,
+                                                    containers: Callable[..., str],
+                                                    no_docker_env: dict[str, str]) -> None:
+    """No CLI is left holding the session: the attach closes with dhitui, the shell sees the
+    end of its input (StdinOnce) and exits, and AutoRemove removes the sidecar. The pty stays
+    open meanwhile, so no hang-up helps."""
+    import signal
+
+    cid = containers(engine, HARDENED_IMAGE)
+    term = Terminal([sys.executable, "-m", "dhitui", "-H", engine.host, "debug", cid],
+                    env=no_docker_env, cols=100, rows=30, cwd=str(REPO))
+    try:
+        term.wait_for_output(PROMPT["sidecar"])
+        assert sidecars_of(engine, cid) != ""
+        os.kill(term.child.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while sidecars_of(engine, cid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert sidecars_of(engine, cid) == ""
+    finally:
+        term.close()
+
+
 def test_print_shows_the_equivalent_command_and_the_api_transport(
         engine28: EngineUnderTest, containers: Callable[..., str],
         no_docker_env: dict[str, str]) -> None:

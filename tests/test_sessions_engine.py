@@ -61,6 +61,18 @@ def wait_for(what: str, check: Callable[[], Any], deadline: float = DEADLINE) ->
 
 
 @pytest.fixture(autouse=True)
+def through_the_docker_cli(tmp_path_factory: pytest.TempPathFactory,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """This file runs sessions through the docker CLI (`transport = "cli"` in the config
+    file, which is how a user pins it); tests/test_sessions_api.py runs them over the Engine
+    API with no CLI at all, and compares the two."""
+    cfg = tmp_path_factory.mktemp("xdg")
+    (cfg / "dhitui").mkdir()
+    (cfg / "dhitui" / "config.toml").write_text('transport = "cli"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(cfg))
+
+
+@pytest.fixture(autouse=True)
 def no_sidecar_left_behind() -> Iterator[None]:
     """After every test: no container with dhitui's sidecar label on either engine."""
     yield

@@ -446,3 +446,82 @@ def test_image_cache_round_trip_and_bad_files(tmp_path: Path) -> None:
     read_only = {"XDG_CACHE_HOME": "/proc/no-such-dir"}
     image_cache.store("sha256:1", {}, "v1", read_only)  # cannot write: silently skipped
     assert image_cache.load("sha256:1", "v1", read_only) is None
+
+
+# --------------------------------------------------------------------------- one definition
+
+
+def _parse_run(argv: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """`docker run` options (flag -> values) and the words after the image."""
+    takes_value = {"--pull", "--name", "--label", "--log-driver", "--pid", "--network",
+                   "--user", "--cap-add", "--mount", "--entrypoint", "-e"}
+    flags: dict[str, list[str]] = {}
+    i = argv.index("run") + 1
+    while argv[i].startswith("-"):
+        flag = argv[i]
+        if flag in takes_value:
+            flags.setdefault(flag, []).append(argv[i + 1])
+            i += 2
+        else:
+            flags.setdefault(flag, []).append("")
+            i += 1
+    return flags, argv[i:]
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_a_sidecar_spec_renders_the_same_container_as_argv_and_as_api_body(full: bool) -> None:
+    from dhitui.engine.specs import ImageMount, SidecarSpec
+
+    spec = SidecarSpec(
+        image="sha256:" + "a" * 64, name="dhitui-debug-x", labels={"dhitui.sidecar": "1",
+                                                                  "dhitui.target": "c0ffee"},
+        tty=full, entrypoint="/dbg/bin/sh", args=("-c", 'exec "$@"', "dhitui", "id"),
+        user="65532:65532" if full else None, pid_of="c0ffee" if full else None,
+        network="container:c0ffee" if full else "none",
+        mount=ImageMount("busybox", "/dbg") if full else None,
+        env=(("PATH", "/dbg/bin:/bin"), ("PS1", "x")), cap_add=("SYS_PTRACE",) if full else (),
+        privileged=full,
+    )
+    flags, rest = _parse_run(spec.argv(["docker"]))
+    body = spec.create_body()
+    host = body["HostConfig"]
+    # Every option of the command line, and its counterpart in the request body.
+    known = {"--rm", "-i", "-t", "--pull", "--name", "--label", "--log-driver", "--pid",
+             "--network", "--user", "--cap-add", "--privileged", "--mount", "--no-healthcheck",
+             "--entrypoint", "-e"}
+    assert set(flags) <= known, set(flags) - known
+    assert ("--rm" in flags) == host["AutoRemove"] is True
+    assert ("-i" in flags) == body["OpenStdin"] == body["AttachStdin"] == body["StdinOnce"]
+    assert ("-t" in flags) == body["Tty"]
+    assert flags["--pull"] == ["never"]  # create never pulls
+    assert flags["--name"] == [spec.name]  # the create request's ?name=
+    assert dict(v.split("=", 1) for v in flags["--label"]) == body["Labels"]
+    assert flags["--log-driver"] == ["none"] and host["LogConfig"]["Type"] == "none"
+    assert flags.get("--pid", [None])[0] == host.get("PidMode")
+    assert flags["--network"] == [host["NetworkMode"]]
+    assert flags.get("--user", [None])[0] == body.get("User")
+    assert flags.get("--cap-add", []) == host.get("CapAdd", [])
+    assert ("--privileged" in flags) == host["Privileged"]
+    if spec.mount:
+        assert flags["--mount"] == ["type=image,source=busybox,destination=/dbg,ro"]
+        assert host["Mounts"] == [{"Type": "image", "Source": "busybox", "Target": "/dbg",
+                                   "ReadOnly": True}]
+    else:
+        assert "--mount" not in flags and "Mounts" not in host
+    assert ("--no-healthcheck" in flags) and body["Healthcheck"] == {"Test": ["NONE"]}
+    assert flags["--entrypoint"] == body["Entrypoint"]
+    assert flags["-e"] == body["Env"]
+    assert rest == [body["Image"], *body["Cmd"]]
+
+
+def test_an_exec_spec_renders_the_same_process_as_argv_and_as_api_body() -> None:
+    from dhitui.engine.specs import ExecSpec
+
+    spec = ExecSpec(container="c0ffee", cmd=("sh", "-c", "id"), tty=True, user="0:0",
+                    privileged=True)
+    argv = spec.argv(["docker"])
+    body = spec.exec_body()
+    assert argv == ["docker", "exec", "-i", "-t", "--user", "0:0", "--privileged", "c0ffee",
+                    "sh", "-c", "id"]
+    assert body == {"AttachStdin": True, "AttachStdout": True, "AttachStderr": True,
+                    "Tty": True, "Cmd": ["sh", "-c", "id"], "Privileged": True, "User": "0:0"}
