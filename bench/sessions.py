@@ -6,7 +6,10 @@ For each engine, target (the hardened fixture -> a sidecar; the standard one -> 
 transport, dhitui is spawned on a pty (`dhitui debug TARGET`) and the time from spawn to the
 session's prompt on the pty is taken, then `exit` is typed and the time to dhitui's exit is
 taken (the sidecar removed by then). The scripted case is the wall time of
-`dhitui debug -q TARGET -- true`. Medians and ranges; the machine is printed with them.
+`dhitui debug -q TARGET -- true`, and the CPU time (user+system) of dhitui and its children
+(the docker CLI) for it, which a busy shared machine disturbs less than wall time. The two
+transports alternate run by run, so load from elsewhere falls on both alike. Medians and
+ranges; the machine is printed with them.
 Results go to docs/benchmarks.md by hand ("Session transports").
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -64,12 +68,16 @@ def interactive(host: str, target: str, prompt: bytes, transport: str) -> tuple[
             child.terminate(force=True)
 
 
-def scripted(host: str, target: str, transport: str) -> float:
+def scripted(host: str, target: str, transport: str) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of dhitui and its children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "dhitui", "-H", host, "--transport", transport,
                     "debug", "-q", target, "--", "true"], env=_env(transport), check=True,
                    capture_output=True, timeout=60)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _fmt(samples: list[float]) -> str:
@@ -93,16 +101,20 @@ def main() -> int:
             docker(host, "run", "-d", "--network", "none", "--label", "dhitui.bench=sessions",
                    "--name", name, image)
             try:
-                for transport in ("api", "cli"):
+                samples: dict[str, list[list[float]]] = {t: [[], [], [], []]
+                                                         for t in ("api", "cli")}
+                for transport in samples:
                     interactive(host, name, prompt, transport)  # warm the page cache
-                    to_prompt, to_exit, script = [], [], []
-                    for _ in range(args.runs):
+                for _ in range(args.runs):
+                    for transport, (to_prompt, to_exit, wall, cpu) in samples.items():
                         p, e = interactive(host, name, prompt, transport)
                         to_prompt.append(p)
                         to_exit.append(e)
-                        script.append(scripted(host, name, transport))
-                    rows.append((engine_version, kind, transport, _fmt(to_prompt),
-                                 _fmt(to_exit), _fmt(script)))
+                        w, c = scripted(host, name, transport)
+                        wall.append(w)
+                        cpu.append(c)
+                for transport, series in samples.items():
+                    rows.append((engine_version, kind, transport, *map(_fmt, series)))
                     print(*rows[-1], sep=" | ", flush=True)
             finally:
                 docker(host, "rm", "-f", name)
@@ -112,8 +124,8 @@ def main() -> int:
     print(f"{args.runs} runs each, medians in ms (min-max)")
     print()
     print("| engine | target | transport | spawn to prompt | `exit` to dhitui gone "
-          "| `-- true` wall |")
-    print("|---|---|---|---|---|---|")
+          "| `-- true` wall | `-- true` CPU |")
+    print("|---|---|---|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
     return 0

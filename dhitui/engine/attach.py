@@ -475,7 +475,7 @@ def _remove(engine: Engine, cid: str) -> None:
 
 
 class _Waiter:
-    """`POST /containers/{id}/wait?condition=next-exit`, registered before `start`, so the
+    """`POST /containers/{id}/wait?condition=removed`, registered before `start`, so the
     exit status is known even when AutoRemove deletes the container at once. The engine
     answers the headers as soon as the wait is registered (and the body at the exit), so
     returning from the request means it is in place; a thread reads the body."""
@@ -486,7 +486,7 @@ class _Waiter:
         api = engine.api
         self._response = engine._call(
             "container", api._post, api._url("/containers/{0}/wait", cid),
-            params={"condition": "next-exit"}, stream=True, timeout=None)
+            params={"condition": "removed"}, stream=True, timeout=None)
         engine._call("container", api._raise_for_status, self._response)
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
