@@ -196,6 +196,40 @@ def test_kill_9_of_dhitui_still_removes_the_sidecar(engine: EngineUnderTest,
         term.close()
 
 
+def _cooked(term: Terminal) -> bool:
+    """The pty is back in cooked mode (canonical input, echo): what dhitui found."""
+    import termios
+
+    lflag = termios.tcgetattr(term.child.child_fd)[3]
+    return bool(lflag & termios.ICANON) and bool(lflag & termios.ECHO)
+
+
+@pytest.mark.parametrize("how", ["exit", "SIGTERM", "SIGHUP"])
+def test_the_terminal_is_restored_and_the_sidecar_removed_however_it_ends(
+        engine28: EngineUnderTest, how: str, containers: Callable[..., str],
+        no_docker_env: dict[str, str]) -> None:
+    import signal
+
+    cid = containers(engine28, HARDENED_IMAGE)
+    term = Terminal([sys.executable, "-m", "dhitui", "-H", engine28.host, "debug", cid],
+                    env=no_docker_env, cols=100, rows=30, cwd=str(REPO))
+    try:
+        term.wait_for_output(PROMPT["sidecar"])
+        assert not _cooked(term)  # raw while the session runs
+        if how == "exit":
+            term.send("exit\r")
+            expected = 0
+        else:
+            sig = getattr(signal, how)
+            os.kill(term.child.pid, sig)
+            expected = 128 + sig
+        assert term.wait_exit() == expected
+        assert _cooked(term)
+    finally:
+        term.close()
+    assert sidecars_of(engine28, cid) == ""
+
+
 def test_print_shows_the_equivalent_command_and_the_api_transport(
         engine28: EngineUnderTest, containers: Callable[..., str],
         no_docker_env: dict[str, str]) -> None:

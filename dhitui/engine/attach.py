@@ -51,6 +51,7 @@ MAX_PENDING = 256 * 1024  # bytes waiting for the engine before stdin is read ag
 EXIT_DEADLINE = 10.0  # seconds to learn the exit status after the stream ended
 SIZE_POLL = 0.5  # seconds between terminal size checks where SIGWINCH cannot be caught
 UNKNOWN_STATUS = 255
+CLOSE_GRACE = 2.0  # seconds for the wait to answer by itself when a session is cut short
 
 
 class SessionLost(DhituiError):
@@ -464,9 +465,9 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
     finally:
         if conn is not None:
             conn.close()
+        _remove(engine, cid)
         if waiter is not None:
             waiter.close()
-        _remove(engine, cid)
 
 
 def _remove(engine: Engine, cid: str) -> None:
@@ -509,8 +510,17 @@ class _Waiter:
         return self.code
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._response.close()
+        """Stop waiting. The reading thread holds the response's reader, so closing it from
+        here would block: the socket is shut down under it instead (after a short grace,
+        in which a removal already under way answers by itself)."""
+        self._thread.join(timeout=CLOSE_GRACE)
+        if self._thread.is_alive():
+            with contextlib.suppress(Exception):
+                self._response.raw._fp.fp.raw._sock.shutdown(socket.SHUT_RDWR)
+            self._thread.join(timeout=CLOSE_GRACE)
+        if not self._thread.is_alive():
+            with contextlib.suppress(Exception):
+                self._response.close()
 
 
 def _api_at_least(engine: Engine, version: str) -> bool:
