@@ -176,9 +176,9 @@ def test_target_killed_mid_session(engine: EngineUnderTest, containers: Callable
 def test_kill_9_of_dhitui_still_removes_the_sidecar(engine: EngineUnderTest,
                                                     containers: Callable[..., str],
                                                     no_docker_env: dict[str, str]) -> None:
-    """No CLI is left holding the session: the attach closes with dhitui, the shell sees the
-    end of its input (StdinOnce) and exits, and AutoRemove removes the sidecar. The pty stays
-    open meanwhile, so no hang-up helps."""
+    """No CLI is left holding the session, and the engine keeps a TTY sidecar running when
+    its client goes: the keeper process dhitui started with the session removes it. The pty
+    stays open meanwhile, so no hang-up helps."""
     import signal
 
     cid = containers(engine, HARDENED_IMAGE)

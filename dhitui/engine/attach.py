@@ -9,7 +9,8 @@ session's exit status:
 - sidecar: `POST /containers/create` (AutoRemove), `POST /containers/{id}/attach` upgraded
   the same way *before* `start` (so no first output is lost), a `wait` registered before
   `start` (so the exit status is not lost to AutoRemove), then `start`; removed on every way
-  out, whatever happened.
+  out, whatever happened; and if dhitui itself is killed, a small keeper process removes it
+  (`dhitui.engine.reaper`: with a TTY the engine would keep the sidecar running).
 
 The stream: with a TTY the local terminal is put in raw mode (every byte, Ctrl-C/Z/D too,
 goes to the remote TTY) and restored on every way out; the remote size follows the local
@@ -430,15 +431,23 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
     """`docker run --rm -i [-t]` over the API; returns the sidecar's exit status. The
     sidecar is removed however this ends (normal end, error, signal, engine lost). The
     engine's warnings about the new container go to `warn` (the CLI prints them too)."""
+    from dhitui.engine.reaper import Reaper
+
     streams = streams or Streams()
     controls = controls or Controls()
     api = engine.api
+    reaper = Reaper(engine.endpoint)  # started first: it costs a process start
     try:
         created = engine._call("image", api.create_container_from_config, spec.create_body(),
                                spec.name)
     except NotFound:
+        reaper.done()
         raise NotFound(f"no such image: {spec.image}") from None
+    except BaseException:
+        reaper.done()
+        raise
     cid = str(created["Id"])
+    reaper.watch(cid)
     for warning in created.get("Warnings") or ():
         if warn is not None:
             warn(str(warning))
@@ -468,6 +477,7 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
         _remove(engine, cid)
         if waiter is not None:
             waiter.close()
+        reaper.done()
 
 
 def _remove(engine: Engine, cid: str) -> None:

@@ -7,8 +7,9 @@ attached, started, waited for and removed by dhitui), and `cli`, where the termi
 to the docker CLI running the plan's argv. What follows describes the CLI transport; over the
 API the same guarantees hold with dhitui in the CLI's place: Ctrl-C without a TTY is sent to
 a sidecar as SIGINT (an exec, which the API cannot signal, is left, like `docker exec` does),
-SIGTERM/SIGHUP end the session and remove the sidecar, and a `kill -9` of dhitui closes the
-attach stream, which (StdinOnce) ends the sidecar's shell, which (AutoRemove) removes it.
+SIGTERM/SIGHUP end the session and remove the sidecar, and after a `kill -9` of dhitui the
+sidecar's keeper process (`dhitui.engine.reaper`) removes it: nothing else would, since the
+engine keeps a TTY container running when its attached client goes.
 
 `run_session(plan, engine)` is what `dhitui debug` calls, and what the TUI calls after
 suspending itself (no Textual here). It blocks until the session ends, and returns a
