@@ -128,6 +128,20 @@ def test_piped_stdin_reaches_the_command_and_ends(engine: EngineUnderTest, kind:
     assert (proc.returncode, proc.stdout) == (0, b"a\nb\n"), proc.stderr
 
 
+def test_closed_stdin_is_an_empty_one(engine28: EngineUnderTest,
+                                     containers: Callable[..., str],
+                                     no_docker_env: dict[str, str]) -> None:
+    """`dhitui debug C -- CMD <&-`: the command sees an empty stdin (not dhitui's engine
+    socket, which would otherwise take descriptor 0)."""
+    cid = containers(engine28, HARDENED_IMAGE)
+    proc = subprocess.run(
+        [sys.executable, "-m", "dhitui", "-H", engine28.host, "debug", "-q", cid, "--",
+         "sh", "-c", "cat; echo end"],
+        stdin=subprocess.DEVNULL, capture_output=True, env=no_docker_env, timeout=120,
+        cwd=str(REPO), preexec_fn=lambda: os.close(0))
+    assert (proc.returncode, proc.stdout) == (0, b"end\n"), proc.stderr
+
+
 def test_every_byte_value_through_cat(engine: EngineUnderTest, containers: Callable[..., str],
                                       no_docker_env: dict[str, str]) -> None:
     cid = containers(engine, HARDENED_IMAGE)

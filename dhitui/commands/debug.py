@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -117,7 +118,7 @@ def _plan(inv: Invocation, engine: Engine, caps: Any) -> SessionPlan:
         "command": command,
         # A TTY only for an interactive session on a terminal: `-- CMD` keeps stdout clean
         # for pipes, and a script piped into stdin needs no TTY either.
-        "tty": command is None and sys.stdin.isatty(),
+        "tty": command is None and os.isatty(0),
         "root": args.root,
         "privileged": args.privileged,
         "transport": inv.transport,

@@ -34,6 +34,7 @@ import os
 import select
 import signal
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -232,7 +233,7 @@ class _Pump:
         self.on_interrupt = on_interrupt
         self.demux = _Demux(self._emit)
         self.to_engine = bytearray()
-        self.stdin_open = True
+        self.stdin_open = _is_open(streams.stdin)
         self.half_closed = False
         self.seen_output = False
         self.size: tuple[int, int] | None = None
@@ -269,6 +270,7 @@ class _Pump:
             self._sync_size(force=True)
             if self.conn.leftover:
                 self._output(self.conn.leftover)
+            self._maybe_half_close()  # no stdin at all: the command sees its end at once
             self._loop(wake_r, poll_size=self.tty and winch is None)
             if not self.tty:
                 self.demux.flush()
@@ -301,7 +303,8 @@ class _Pump:
             if sock in readable:
                 try:
                     data = sock.recv(CHUNK)
-                except (BlockingIOError, InterruptedError):
+                except (BlockingIOError, InterruptedError, ssl.SSLWantReadError,
+                        ssl.SSLWantWriteError):
                     data = None
                 except (ConnectionResetError, BrokenPipeError):
                     return
@@ -330,7 +333,8 @@ class _Pump:
     def _send(self) -> None:
         try:
             n = self.conn.sock.send(self.to_engine)
-        except (BlockingIOError, InterruptedError):
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError,
+                ssl.SSLWantWriteError):
             return
         except OSError:
             # The engine side is gone; its end shows up as EOF on the read side.
@@ -358,6 +362,14 @@ class _Pump:
             self.half_closed = True
             with contextlib.suppress(OSError):
                 self.conn.sock.shutdown(socket.SHUT_WR)
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False  # no stdin at all: the session gets an empty one
+    return True
 
 
 def _catch_winch(wake_w: int) -> Callable[[], None] | None:
