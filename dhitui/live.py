@@ -9,6 +9,7 @@ the engine goes away); none of them touches UI state.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -58,6 +59,19 @@ class ContainerChange:
     reclassify: bool
 
 
+@dataclass(frozen=True)
+class ListFreshness:
+    """Whether the container list is what the engine says now, or what it said last (while
+    the engine does not answer, rows are last seen, never current)."""
+
+    current: bool
+    as_of: float | None  # time.time() when the list was last known to match (None: never)
+
+    def mark_lost(self, now: float) -> ListFreshness:
+        """The engine went away: the list was current until now (if it was at all)."""
+        return ListFreshness(False, now if self.current else self.as_of)
+
+
 def _new_classifier(engine: Engine) -> Classifier:
     from dhitui.detect import Classifier
 
@@ -96,6 +110,22 @@ class Backend:
         # start_early(): the event stream and container list fetched ahead of the UI.
         self._early: Future[tuple[EventStream, list[ContainerSummary], bool]] | None = None
         self._early_list: tuple[list[ContainerSummary], bool] | None = None
+        self._freshness = ListFreshness(False, None)
+
+    @property
+    def freshness(self) -> ListFreshness:
+        """Is the container list current? Listing makes it so; losing the engine (the event
+        stream breaking) makes it what was last seen, until the next listing."""
+        with self._lock:
+            return self._freshness
+
+    def _listed(self) -> None:
+        with self._lock:
+            self._freshness = ListFreshness(True, time.time())
+
+    def _lost(self) -> None:
+        with self._lock:
+            self._freshness = self._freshness.mark_lost(time.time())
 
     # ---- a head start
     def start_early(self, *, all: bool = False) -> None:
@@ -224,6 +254,12 @@ class Backend:
         if early is not None:
             early[0].close()
         self.stop_events()
+        # A probe still running in a worker thread (the app quit mid-probe) would never reach
+        # its own cleanup: its thread ends with the process. No sessions module loaded, no
+        # probe ever ran.
+        targets = sys.modules.get("dhitui.sessions.targets")
+        if targets is not None:
+            targets.remove_probe_helpers()
         with self._lock:
             engine, self._engine = self._engine, None
         if engine is not None:
@@ -236,8 +272,14 @@ class Backend:
         with self._lock:
             early, self._early_list = self._early_list, None
         if early is not None and early[1] == all:
+            self._listed()
             return early[0]
-        summaries = list_summaries(self.engine, all=all)
+        try:
+            summaries = list_summaries(self.engine, all=all)
+        except DhituiError:
+            self._lost()
+            raise
+        self._listed()
         _milestone("listed", len(summaries))
         return summaries
 
@@ -298,6 +340,9 @@ class Backend:
                 change = self._change_for(event)
                 if change is not None:
                     on_change(change)
+        except DhituiError:
+            self._lost()
+            raise
         finally:
             with self._lock:
                 if self._stream is stream:

@@ -35,6 +35,11 @@ FIPS_IMAGE = "dhi.io/fixture-app:1.0-fips"
 DISTROLESS_IMAGE = "gcr.io/distroless/static-debian12:nonroot"
 CHAINGUARD_IMAGE = "cgr.dev/chainguard/static:latest"
 STANDARD_IMAGE = "example.org/fixture/standard:1.0"
+# Built from real Debian 12 packages (scripts/test-engines, "fixtures from Debian packages").
+PYTHON_IMAGE = "dhitui-fixture/python-debian12:3.11"  # no shell, nonroot
+PYTHON_DEV_IMAGE = "dhitui-fixture/python-debian12:3.11-dev"  # bash, apt, dpkg; no coreutils
+ABSOLUTE_LINKS_TOOLBOX = "dhitui-fixture/toolbox-absolute-links:latest"  # busybox --install -s
+MIRRORED_DISTROLESS_IMAGE = "mirror.example/distroless-style/base-debian12:nonroot"
 
 ENGINE_VARS = {"e20": "DHITUI_TEST_ENGINE_20", "e28": "DHITUI_TEST_ENGINE_28"}
 
@@ -48,6 +53,20 @@ def _missing(reason: str) -> None:
         pytest.fail(f"test engines required but unavailable: {reason}", pytrace=False)
     pytest.skip(f"no test engines ({reason}); run `sudo scripts/test-engines up` and "
                 "`eval \"$(scripts/test-engines env)\"`")
+
+
+def skip_or_fail(reason: str, *, allow_module_level: bool = False) -> None:
+    """Skip a test whose requirements are missing here, but fail it where the whole suite is
+    required to run (CI, DHITUI_REQUIRE_ENGINES, as scripts/test sets): a skip there would
+    hide a test that never ran."""
+    if engines_required():
+        pytest.fail(f"required but cannot run: {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=allow_module_level)
+
+
+def require_root(why: str) -> None:
+    if os.geteuid() != 0:
+        skip_or_fail(f"needs root {why}")
 
 
 @dataclass(frozen=True)
@@ -186,8 +205,7 @@ def run_json(*args: str, **kwargs: object) -> tuple[int, object]:
 @pytest.fixture(scope="session")
 def unprivileged_user() -> User:
     """A real unprivileged account (created once, needs root)."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to create a test user")
+    require_root("to create a test user")
     name = "dhitui-tester"
     try:
         pw = pwd.getpwnam(name)
@@ -243,10 +261,18 @@ def standin_plugin_config(tmp_path: Path) -> Path:
     return cfg
 
 
-def import_rootfs(engine: EngineUnderTest, entries: Mapping[str, str | bytes | None],
+@dataclass(frozen=True)
+class HardLink:
+    """A hard link to another entry of the root filesystem (a path without leading /)."""
+
+    target: str
+
+
+def import_rootfs(engine: EngineUnderTest, entries: Mapping[str, str | bytes | HardLink | None],
                   *changes: str, prefix: str = "dhitui-test/rootfs") -> str:
     """`docker import` a tiny root filesystem built here: bytes are files (0755), str are
-    symlink targets, None are directories. Returns the new image's tag (remove it after)."""
+    symlinks (the link's text), HardLink hard links, None directories. Returns the new
+    image's tag (remove it after)."""
     import io
     import tarfile
 
@@ -259,6 +285,9 @@ def import_rootfs(engine: EngineUnderTest, entries: Mapping[str, str | bytes | N
                 tar.addfile(ti)
             elif isinstance(value, str):
                 ti.type, ti.linkname = tarfile.SYMTYPE, value
+                tar.addfile(ti)
+            elif isinstance(value, HardLink):
+                ti.type, ti.linkname, ti.mode = tarfile.LNKTYPE, value.target, 0o755
                 tar.addfile(ti)
             else:
                 ti.size, ti.mode = len(value), 0o755

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from dhitui.diagnostics import Check, ContainerRef
+from dhitui.diagnostics.containers import container_user, socket_mount_check
+from dhitui.diagnostics.unixperm import PathFacts
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.endpoint import Endpoint
 from dhitui.errors import DhituiError
@@ -100,16 +102,14 @@ def _container_checks(c: Classification, plan: SessionPlan) -> list[Check]:
     ref = ContainerRef(c.container_id, c.name)
     checks = []
     if c.name == "ci-runner":
-        checks.append(Check(
-            "container.socket", "fail",
-            "mounts the docker socket at /var/run/docker.sock, but UID 65532 may not use it: "
-            "needs --group-add 998",
-            detail="On the host /var/run/docker.sock is owned by root (UID 0), group docker "
-                   "(GID 998), mode 0660; the container runs as UID 65532 (nonroot) (primary "
-                   "GID 65532). Do not `chmod 666` the socket: that hands root on this "
-                   "machine to every local user and process.",
-            fix="recreate the container with `--group-add 998` "
-                "(compose: `group_add: [\"998\"]`)", container=ref))
+        # The real check's judgement on fixed facts: the host's stat of a root:docker 0660
+        # socket, and the container's nonroot user from the image's passwd and group files.
+        user = container_user("65532", "image", {"nonroot": (65532, 65532)},
+                              {"nonroot": (65532, ())}, None)
+        socket = PathFacts(path="/var/run/docker.sock", exists=True, kind="socket", uid=0,
+                           owner="root", gid=998, group="docker", mode=0o140660)
+        checks.append(socket_mount_check(ref, "/var/run/docker.sock", "/var/run/docker.sock",
+                                         user, socket, ""))
     if "fips" in c.image:
         checks.append(Check("container.fips", "warn",
                             "FIPS variant: MD5 and other non-approved algorithms fail",

@@ -8,10 +8,13 @@ import sys
 
 import pytest
 
-from conftest import REPO, EngineUnderTest
+from conftest import REPO, EngineUnderTest, skip_or_fail
 
 pytestmark = pytest.mark.engine
-pytest.importorskip("pyte", reason="bench needs pyte (pip install -e '.[test]')")
+try:
+    import pyte  # noqa: F401
+except ImportError:
+    skip_or_fail("bench needs pyte (pip install -e '.[test]')", allow_module_level=True)
 sys.path.insert(0, str(REPO))
 
 from bench import measure  # noqa: E402

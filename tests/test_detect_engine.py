@@ -27,6 +27,9 @@ from conftest import (
     DISTROLESS_IMAGE,
     FIPS_IMAGE,
     HARDENED_IMAGE,
+    MIRRORED_DISTROLESS_IMAGE,
+    PYTHON_DEV_IMAGE,
+    PYTHON_IMAGE,
     STANDARD_IMAGE,
     TOOLBOX_IMAGE,
     EngineUnderTest,
@@ -70,13 +73,18 @@ def classify(api: Engine, cid: str) -> Classification:
 
 
 EXPECTED = {
-    # image: (verdict, shell, package manager, variant, source, uid)
-    HARDENED_IMAGE: ("hardened", None, None, "runtime", "dhi", 65532),
-    FIPS_IMAGE: ("hardened", None, None, "fips", "dhi", 65532),
-    DEV_IMAGE: ("standard", "/bin/sh", "apt", "dev", "dhi", 0),
-    DISTROLESS_IMAGE: ("hardened", None, None, "runtime", "distroless", 65532),
-    CHAINGUARD_IMAGE: ("hardened", None, None, "runtime", "chainguard", 65532),
-    STANDARD_IMAGE: ("standard", "/bin/sh", None, None, "other", 0),
+    # image: (verdict, shell, package manager, variant, source, uid, entrypoint)
+    HARDENED_IMAGE: ("hardened", None, None, "runtime", "dhi", 65532, "/app/app"),
+    FIPS_IMAGE: ("hardened", None, None, "fips", "dhi", 65532, "/app/app"),
+    DEV_IMAGE: ("standard", "/bin/sh", "apt", "dev", "dhi", 0, "/app/app"),
+    DISTROLESS_IMAGE: ("hardened", None, None, "runtime", "distroless", 65532, "/app/app"),
+    CHAINGUARD_IMAGE: ("hardened", None, None, "runtime", "chainguard", 65532, "/app/app"),
+    STANDARD_IMAGE: ("standard", "/bin/sh", None, None, "other", 0, None),
+    # From Debian packages:
+    PYTHON_IMAGE: ("hardened", None, None, None, "other", 65532, "/usr/bin/python3"),
+    PYTHON_DEV_IMAGE: ("standard", "/bin/bash", "apt", "dev", "other", 0, "/usr/bin/python3"),
+    MIRRORED_DISTROLESS_IMAGE: ("hardened", None, None, "runtime", "distroless", 65532,
+                                "/app/app"),
 }
 
 
@@ -85,15 +93,15 @@ def test_fixture_classified(engine: EngineUnderTest, api: Engine,
                             containers: Callable[..., str], image: str) -> None:
     cid = containers(engine, image)
     c = classify(api, cid)
-    verdict, shell, pm, variant, source, uid = EXPECTED[image]
+    verdict, shell, pm, variant, source, uid, entrypoint = EXPECTED[image]
     assert (c.verdict, c.shell, c.package_manager, c.variant, c.source, c.user.uid) == (
         verdict, shell, pm, variant, source, uid), c.evidence
     assert c.state == "running"
+    assert c.entrypoint == ((entrypoint,) if entrypoint else ())
     evidence = " | ".join(c.evidence)
     if shell is None:
         assert "no shell" in evidence
         assert c.user.display == "65532 (nonroot)"  # named from the image's /etc/passwd
-        assert c.entrypoint == ("/app/app",)
     else:
         assert f"shell {shell}" in evidence
     if variant == "fips":
@@ -102,6 +110,8 @@ def test_fixture_classified(engine: EngineUnderTest, api: Engine,
         assert "tag suffix -dev" in evidence and "package manager apt" in evidence
     if source == "dhi":
         assert "registry dhi.io" in evidence
+    if image == MIRRORED_DISTROLESS_IMAGE:
+        assert 'contents: /etc/os-release says PRETTY_NAME="Distroless"' in evidence
 
 
 def test_container_user_overrides_image_user(engine: EngineUnderTest, api: Engine,
@@ -175,6 +185,68 @@ def test_dangling_shell_symlink_is_not_a_shell(engine: EngineUnderTest, api: Eng
         assert c.user.uid == 1000 and c.user.gid == 0  # no /etc/passwd: runc's gid 0
     finally:
         docker(engine, "rmi", "-f", image, check=False)
+
+
+DISTROLESS_OS_RELEASE = (b'PRETTY_NAME="Distroless"\nNAME="Debian GNU/Linux"\nID="debian"\n'
+                         b'VERSION_ID="12"\nHOME_URL="https://github.com/GoogleContainerTools/'
+                         b'distroless"\n')
+MIRRORED = {
+    # what its files hold -> (source, a line of evidence)
+    "distroless os-release": (
+        {"etc": None, "etc/os-release": DISTROLESS_OS_RELEASE},
+        "distroless", 'contents: /etc/os-release says PRETTY_NAME="Distroless"'),
+    "distroless dpkg records only": (
+        {"var": None, "var/lib": None, "var/lib/dpkg": None, "var/lib/dpkg/status.d": None,
+         "var/lib/dpkg/status.d/libc6": b"Package: libc6\n"},
+        "distroless", "contents: /var/lib/dpkg/status.d/ holds per-package records and there "
+        "is no /var/lib/dpkg/status (distroless' layout)"),
+    "wolfi": (
+        {"etc": None, "etc/os-release": b"ID=wolfi\nNAME=\"Wolfi\"\nPRETTY_NAME=\"Wolfi\"\n",
+         "lib": None, "lib/apk": None, "lib/apk/db": None, "lib/apk/db/installed": b"P:glibc\n"},
+        "chainguard", "contents: /etc/os-release says ID=wolfi (Wolfi, Chainguard's OS)"),
+    "debian (os-release a relative link, dpkg status file)": (
+        {"usr": None, "usr/lib": None, "usr/lib/os-release": b'PRETTY_NAME="Debian GNU/Linux '
+         b'12 (bookworm)"\nID=debian\n', "etc": None, "etc/os-release": "../usr/lib/os-release",
+         "var": None, "var/lib": None, "var/lib/dpkg": None, "var/lib/dpkg/status.d": None,
+         "var/lib/dpkg/status": b"Package: libc6\n"},
+        "other", None),
+}
+
+
+@pytest.mark.parametrize("contents", list(MIRRORED))
+def test_mirrored_image_is_known_by_its_contents(engine: EngineUnderTest, api: Engine,
+                                                 app_binary: bytes,
+                                                 containers: Callable[..., str],
+                                                 contents: str) -> None:
+    """Under a name and labels that say nothing (a mirror's), the files tell the origin; a
+    root, shell-less image of a known hardened origin is then hardened, not shell-less."""
+    files, source, evidence = MIRRORED[contents]
+    image = build_image(engine, {**files, "app": None, "app/app": app_binary},
+                        'ENTRYPOINT ["/app/app"]')
+    try:
+        c = classify(api, containers(engine, image))
+        assert c.source == source, c.evidence
+        assert c.shell is None and c.user.is_root
+        if evidence is None:
+            assert c.verdict == "shell-less"
+            assert not any(e.startswith("contents:") for e in c.evidence)
+        else:
+            assert evidence in c.evidence
+            assert c.verdict == "hardened" and f"known hardened source: {source}" in c.evidence
+    finally:
+        docker(engine, "rmi", "-f", image, check=False)
+
+
+def test_named_images_are_not_opened(engine: EngineUnderTest, api: Engine,
+                                     containers: Callable[..., str]) -> None:
+    """An image whose name already says where it comes from costs no content reads."""
+    cid = containers(engine, DISTROLESS_IMAGE)
+    counts = count_requests(api)
+    c = classify(api, cid)
+    assert c.source == "distroless"
+    assert not any(e.startswith("contents:") for e in c.evidence)
+    gets = sum(n for (m, kind), n in counts.items() if m == "GET" and kind.endswith("archive"))
+    assert gets == 2  # /etc/passwd and /etc/group
 
 
 def test_probe_cost_grows_with_images_not_containers(

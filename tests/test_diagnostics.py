@@ -32,6 +32,8 @@ from dhitui.engine.endpoint import Endpoint
 from dhitui.errors import EngineUnavailable
 from dhitui.models import parse_group_members, parse_passwd
 
+from conftest import require_root
+
 SOCK = stat.S_IFSOCK
 DIR = stat.S_IFDIR
 
@@ -197,8 +199,7 @@ def test_detect_podman_and_env(tmp_path: Path) -> None:
 @pytest.fixture
 def docker_group_socket(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     """A real listening unix socket, root:<a real group> 0660, like a mounted docker.sock."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to chown a socket to another group")
+    require_root("to chown a socket to another group")
     try:
         gid = grp.getgrnam("docker").gr_gid
     except KeyError:

@@ -36,6 +36,9 @@ def test_one_key_debug_session_through_a_real_terminal(
     exit, see the list again — and no sidecar is left behind."""
     tag = uuid.uuid4().hex[:6]
     name = f"dhitui-test-e2e-{tag}"
+    # Another hardened container of the same image, listed first: a session opened on the
+    # wrong one would look the same from inside but for its hostname.
+    containers(engine, HARDENED_IMAGE, name=f"dhitui-test-e2d-decoy-{tag}")
     cid = containers(engine, HARDENED_IMAGE, name=name)
     term = Terminal([sys.executable, "-m", "dhitui", "-H", engine.host],
                     env=cli_env({"TERM": "xterm-256color"}), cwd=str(REPO))
@@ -43,7 +46,7 @@ def test_one_key_debug_session_through_a_real_terminal(
         term.wait_for(name)
         term.send("/")
         term.wait_for("filter")  # the filter box has the focus before we type into it
-        term.send(tag)
+        term.send(name)  # the decoy's name does not contain it
         term.wait_for("● hardened")
         term.wait_for("enter → ")  # the panel shows the plan
         # While the filter box has the focus the footer offers only the filter (it is
@@ -55,6 +58,11 @@ def test_one_key_debug_session_through_a_real_terminal(
         term.wait_for("[dhitui]")  # the session's prompt
         term.send("ls /proc/1/root/app; ps\r")
         term.wait_for("/app/app --serve")  # the target is PID 1 in the session
+        # ...and it is the selected container: PID 1's hostname is its id's first 12
+        # characters (shown transposed to letters, a form nothing else on screen has).
+        term.send("tr 0-9a-f g-v < /proc/1/root/etc/hostname\r")
+        term.wait_for(cid[:12].translate(str.maketrans("0123456789abcdef",
+                                                       "ghijklmnopqrstuv")))
         term.send("exit\r")
         term.wait_for("session ended (exit status 0)")
         term.wait_for(name)  # the list is back

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,15 @@ import psutil
 import pytest
 
 from conftest import (
+    ABSOLUTE_LINKS_TOOLBOX,
     HARDENED_IMAGE,
+    PYTHON_DEV_IMAGE,
+    PYTHON_IMAGE,
     STANDARD_IMAGE,
+    TEST_LABEL,
     TOOLBOX_IMAGE,
     EngineUnderTest,
+    HardLink,
     _ping,
     cli_env,
     docker,
@@ -434,17 +439,20 @@ def test_sidecar_ends_when_the_target_dies(engine: EngineUnderTest,
     assert sidecars(engine) == []
 
 
-def test_sigterm_to_dhitui_ends_the_session_and_removes_the_sidecar(
-    engine: EngineUnderTest, containers: Callable[..., str]
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_to_dhitui_ends_the_session_and_removes_the_sidecar(
+    engine: EngineUnderTest, containers: Callable[..., str], sig: signal.Signals
 ) -> None:
+    """README: SIGTERM or SIGHUP (a closed terminal) to dhitui removes the sidecar."""
     cid = hardened(engine, containers)
-    # An interactive shell ignores SIGTERM: removing the sidecar is what ends it.
-    proc = start_session(engine, cid, "sh", "-c", "trap '' TERM; sleep 300 & wait; wait")
+    # An interactive shell ignores SIGTERM and SIGHUP: removing the sidecar is what ends it.
+    proc = start_session(engine, cid, "sh", "-c",
+                         "trap '' TERM HUP; sleep 300 & wait; wait")
     running_sidecar(engine)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=DEADLINE)
-    assert proc.returncode == 128 + signal.SIGTERM, err
-    assert "ended by SIGTERM" in err and "Traceback" not in err
+    assert proc.returncode == 128 + sig, err
+    assert f"ended by {sig.name}" in err and "Traceback" not in err
     assert sidecars(engine) == []
 
 
@@ -510,17 +518,84 @@ def test_an_image_name_in_place_of_a_container(engine28: EngineUnderTest) -> Non
     assert f"no container named {HARDENED_IMAGE}; exploring the local image" in proc.stderr
 
 
-def build_toolbox(engine: EngineUnderTest, entries: dict[str, bytes | str | None]) -> str:
-    """A toolbox image: bytes are files (0755), str are symlinks, None dirs."""
+def build_toolbox(engine: EngineUnderTest,
+                  entries: Mapping[str, bytes | str | HardLink | None]) -> str:
+    """A toolbox image: bytes are files (0755), str are symlinks, HardLink hard links, None
+    dirs."""
     return import_rootfs(engine, entries, "ENV PATH=/bin", prefix="dhitui-test/toolbox")
+
+
+BUSYBOX = Path("/bin/busybox").read_bytes()
+# Toolbox layouts met in the wild. The flag is what mounting it at /dbg really does on Engine
+# 28 (the test checks that too): it only documents the expectation.
+TOOLBOX_LAYOUTS: dict[str, tuple[dict[str, bytes | str | HardLink | None], bool]] = {
+    "hard links (official busybox images)": (
+        {"bin": None, "bin/busybox": BUSYBOX, "bin/sh": HardLink("bin/busybox")}, True),
+    "relative symlinks (bin/sh -> busybox)": (
+        {"bin": None, "bin/busybox": BUSYBOX, "bin/sh": "busybox"}, True),
+    "absolute symlinks (busybox --install -s, Alpine)": (
+        {"bin": None, "bin/busybox": BUSYBOX, "bin/sh": "/bin/busybox"}, False),
+    "relative link to an absolute one": (
+        {"bin": None, "bin/busybox": BUSYBOX, "bin/sh": "ash", "bin/ash": "/bin/busybox"},
+        False),
+    "absolute link to a relative one": (
+        {"bin": None, "bin/busybox": BUSYBOX, "bin/sh": "/bin/ash", "bin/ash": "busybox"},
+        False),
+    "relative link through ../": (
+        {"bin": None, "usr": None, "usr/bin": None, "usr/bin/busybox": BUSYBOX,
+         "bin/sh": "../usr/bin/busybox"}, True),
+    "relative link climbing above the root": (
+        {"bin": None, "bin/busybox": BUSYBOX, "bin/sh": "../../bin/busybox"}, False),
+    "merged /usr, relative directory link (bin -> usr/bin)": (
+        {"usr": None, "usr/bin": None, "usr/bin/busybox": BUSYBOX, "usr/bin/sh": "busybox",
+         "bin": "usr/bin"}, True),
+    "merged /usr, absolute directory link (bin -> /usr/bin)": (
+        {"usr": None, "usr/bin": None, "usr/bin/busybox": BUSYBOX,
+         "usr/bin/sh": HardLink("usr/bin/busybox"), "bin": "/usr/bin"}, False),
+}
+
+
+@pytest.mark.parametrize("layout", list(TOOLBOX_LAYOUTS))
+def test_image_mount_verdict_matches_mounting_it(engine28: EngineUnderTest,
+                                                 containers: Callable[..., str],
+                                                 layout: str) -> None:
+    """For each toolbox layout, dhitui's verdict on mounting it at /dbg agrees with mounting
+    it there on Engine 28 and running its shell; the session it picks then works."""
+    entries, expected = TOOLBOX_LAYOUTS[layout]
+    tag = build_toolbox(engine28, entries)
+    try:
+        cid = hardened(engine28, containers)
+        # Reality: the toolbox mounted at /dbg of a container of the hardened image (which
+        # has no /bin of its own), its shell run as the entrypoint.
+        real = docker(engine28, "run", "--rm", "--network", "none", "--label", TEST_LABEL,
+                      "--mount", f"type=image,source={tag},destination=/dbg",
+                      "--entrypoint", "/dbg/bin/sh", HARDENED_IMAGE, "-c", "echo mounted-ok",
+                      check=False)
+        works = real.returncode == 0 and real.stdout.strip() == "mounted-ok"
+        assert works == expected, f"{layout}: the layout's expectation is wrong: {real}"
+        # The verdict.
+        code, data = run_json("debug", "-H", engine28.host, cid, "--toolbox", tag, "--print",
+                              "--json")
+        assert code == 0 and isinstance(data, dict), data
+        mount = next(s for s in data["strategies"] if s["name"] == "image-mount")
+        assert mount["available"] == works, (layout, mount["reasons"])
+        assert data["strategy"] == ("image-mount" if works else "toolbox")
+        if not works:
+            assert "which would resolve inside the target's root" in mount["reasons"][0]
+        # The session it picks runs (a toolbox-rooted sidecar works with any layout).
+        proc = debug(engine28, cid, "--toolbox", tag, "--", "sh", "-c", "echo session-ok")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == "session-ok"
+    finally:
+        docker(engine28, "rmi", "-f", tag, check=False)
 
 
 def test_toolbox_with_absolute_symlinks(engine28: EngineUnderTest,
                                         containers: Callable[..., str]) -> None:
-    """Alpine's layout (/bin/sh -> /bin/busybox): fine as a sidecar's root, not at /dbg."""
-    busybox = Path("/bin/busybox").read_bytes()
-    tag = build_toolbox(engine28, {"bin": None, "bin/busybox": busybox, "bin/sh": "/bin/busybox",
-                                   "bin/ls": "/bin/busybox"})
+    """Alpine's layout (/bin/sh -> /bin/busybox): fine as a sidecar's root, not at /dbg;
+    the refusal names the link as written."""
+    tag = build_toolbox(engine28, {"bin": None, "bin/busybox": BUSYBOX, "bin/sh": "ash",
+                                   "bin/ash": "/bin/busybox", "bin/ls": "/bin/busybox"})
     try:
         cid = hardened(engine28, containers)
         code, data = run_json("debug", "-H", engine28.host, cid, "--toolbox", tag, "--print",
@@ -528,13 +603,44 @@ def test_toolbox_with_absolute_symlinks(engine28: EngineUnderTest,
         assert code == 0 and isinstance(data, dict)
         mount = next(s for s in data["strategies"] if s["name"] == "image-mount")
         assert not mount["available"]
-        assert "absolute symlink (/bin/sh -> /bin/busybox)" in mount["reasons"][0]
+        assert ("its shell /bin/sh is reached through an absolute symlink "
+                "(/bin/sh -> ash, /bin/ash -> /bin/busybox)") in mount["reasons"][0]
         assert data["strategy"] == "toolbox"
         proc = debug(engine28, cid, "--toolbox", tag, "--", "ls", "/proc/1/root/app")
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.split() == ["app"]
     finally:
         docker(engine28, "rmi", "-f", tag, check=False)
+
+
+def test_images_made_of_debian_packages(engine28: EngineUnderTest,
+                                       containers: Callable[..., str]) -> None:
+    """The fixtures closest to real images: a shell-less Python runtime is opened with the
+    toolbox mounted; its -dev variant (bash, apt, no coreutils) gets `exec`, except for a
+    command it lacks; an Alpine-style toolbox (absolute links) is refused at /dbg."""
+    runtime = containers(engine28, PYTHON_IMAGE)
+    proc = debug(engine28, runtime, "--", "ls", "/proc/1/root/usr/bin")
+    assert proc.returncode == 0, proc.stderr
+    assert "python3.11" in proc.stdout.split() and "image-mount session into" in proc.stderr
+    dev = containers(engine28, PYTHON_DEV_IMAGE)
+    proc = debug(engine28, dev, "--", "bash", "-c", "echo $0 ${BASH_VERSINFO[0]}")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "bash 5" and "exec session into" in proc.stderr
+    proc = debug(engine28, dev, "--", "cat", "/etc/os-release")
+    assert proc.returncode == 0, proc.stderr
+    assert 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"' in proc.stdout
+    assert "chose image-mount: the container has a shell but no `cat` on its PATH" \
+        in proc.stderr
+    code, data = run_json("debug", "-H", engine28.host, runtime, "--toolbox",
+                          ABSOLUTE_LINKS_TOOLBOX, "--print", "--json")
+    assert code == 0 and isinstance(data, dict)
+    mount = next(s for s in data["strategies"] if s["name"] == "image-mount")
+    assert "absolute symlink (/bin/sh -> /bin/busybox)" in mount["reasons"][0]
+    assert data["strategy"] == "toolbox"
+    proc = debug(engine28, runtime, "--toolbox", ABSOLUTE_LINKS_TOOLBOX, "--", "ls",
+                 "/proc/1/root/usr/bin")
+    assert proc.returncode == 0, proc.stderr
+    assert "python3.11" in proc.stdout.split() and "toolbox session into" in proc.stderr
 
 
 def test_dynamically_linked_toolbox_cannot_be_mounted(engine28: EngineUnderTest,
@@ -549,6 +655,35 @@ def test_dynamically_linked_toolbox_cannot_be_mounted(engine28: EngineUnderTest,
         assert proc.stdout.strip().splitlines()[-1].startswith("command     none: strategy")
     finally:
         docker(engine28, "rmi", "-f", tag, check=False)
+
+
+def test_command_the_target_lacks_runs_from_the_toolbox(engine: EngineUnderTest,
+                                                        containers: Callable[..., str]) -> None:
+    """A container with a shell but no `cat`: `exec` would fail with 127; the automatic
+    choice takes a toolbox strategy and says why; `-s exec` is refused, naming both."""
+    tag = import_rootfs(engine, {
+        "bin": None, "etc": None, "bin/busybox": BUSYBOX, "bin/sh": HardLink("bin/busybox"),
+        "bin/sleep": HardLink("bin/busybox"), "etc/os-release": b"ID=fixture\n",
+    }, "ENV PATH=/usr/bin:/bin", 'CMD ["sleep", "600"]', prefix="dhitui-test/no-cat")
+    try:
+        cid = containers(engine, tag)
+        sidecar_strategy = "image-mount" if engine.image_mounts else "toolbox"
+        proc = debug(engine, cid, "--", "cat", "/proc/1/root/etc/os-release")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == "ID=fixture\n"
+        assert (f"dhitui: chose {sidecar_strategy}: the container has a shell but no `cat` on "
+                "its PATH; the toolbox busybox has it (/bin/cat)\n") in proc.stderr
+        proc = debug(engine, cid, "-s", "exec", "--", "cat", "/etc/os-release")
+        no_traceback(proc)
+        assert proc.returncode == 6
+        assert ("dhitui: error: strategy exec cannot be used: `cat` is not on the container's "
+                f"PATH (/usr/bin:/bin); strategy {sidecar_strategy} has it (the toolbox busybox: "
+                f"/bin/cat): use -s {sidecar_strategy}") in proc.stderr
+        # What it has, exec still runs.
+        proc = debug(engine, cid, "--", "sleep", "0")
+        assert proc.returncode == 0 and "exec session into" in proc.stderr, proc.stderr
+    finally:
+        docker(engine, "rmi", "-f", tag, check=False)
 
 
 # --------------------------------------------------------------------------- bad input
@@ -665,5 +800,48 @@ def test_run_session_from_a_worker_thread(engine28: EngineUnderTest,
         worker.join(DEADLINE)
         assert results and results[0].exit_status == 0 and results[0].target_running is True
         assert results[0].sidecar == plan.chosen.sidecar and not results[0].leftover_removed
+    finally:
+        eng.close()
+
+
+@pytest.mark.engine
+def test_probe_helper_in_flight_is_removed_at_shutdown(engine28: EngineUnderTest) -> None:
+    """A probe running in a worker thread when the app quits never reaches its own cleanup
+    (its thread ends with the process); Backend.close() removes it through the table of live
+    helpers, and the probe's own exit does not try a second time."""
+    import threading
+
+    from dhitui.engine.client import connect
+    from dhitui.engine.endpoint import resolve_endpoint
+    from dhitui.sessions import targets
+
+    eng = connect(resolve_endpoint(host=engine28.host))
+    try:
+        image_id = eng.inspect_image(HARDENED_IMAGE)["Id"]
+        created = threading.Event()
+        release = threading.Event()
+        seen: list[str] = []
+        errors: list[BaseException] = []
+
+        def probe() -> None:
+            try:
+                with targets._probe_container(eng, image_id, None) as helper:
+                    seen.append(helper)
+                    created.set()
+                    assert release.wait(30)
+            except BaseException as exc:  # reported by the assertion below
+                errors.append(exc)
+
+        worker = threading.Thread(target=probe)
+        worker.start()
+        assert created.wait(30)
+        assert targets.remove_probe_helpers() == 1
+        ids = docker(engine28, "ps", "-aq", "--no-trunc", "--filter",
+                     f"id={seen[0]}").stdout.split()
+        assert ids == []
+        release.set()
+        worker.join(30)
+        assert not worker.is_alive() and errors == []
+        assert targets.remove_probe_helpers() == 0
     finally:
         eng.close()

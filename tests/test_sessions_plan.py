@@ -26,6 +26,7 @@ from dhitui.sessions.orphans import GONE, judge
 from dhitui.sessions.runner import SessionResult, exit_status
 from dhitui.sessions.strategies import SessionOptions, SessionPlan, plan
 from dhitui.sessions.targets import (
+    CommandCheck,
     ContainerTarget,
     ImageTarget,
     ToolboxInfo,
@@ -240,6 +241,45 @@ def test_toolbox_with_absolute_links_cannot_be_mounted_but_can_be_the_root() -> 
     assert not p.strategy("image-mount").available
     assert "absolute symlink" in p.strategy("image-mount").reasons[0]
     assert p.chosen is not None and p.chosen.name == "toolbox"
+
+
+def _cmd_plan(check: CommandCheck, toolbox: ToolboxInfo = TOOLBOX, **options: object
+              ) -> SessionPlan:
+    return plan(target(shell="/bin/sh"), caps=caps(), endpoint=ENDPOINT, toolbox=toolbox,
+                options=SessionOptions(command=("cat", "/x"), **options),  # type: ignore[arg-type]
+                session="f" * 32, machine=MACHINE, command_check=check)
+
+
+PATH3 = ("/usr/local/bin", "/usr/bin", "/bin")
+
+
+def test_a_command_the_target_has_keeps_exec() -> None:
+    p = _cmd_plan(CommandCheck("cat", PATH3, "/bin/cat", None))
+    assert p.chosen is not None and p.chosen.name == "exec" and p.why is None
+
+
+def test_a_command_only_the_toolbox_has_picks_a_toolbox_strategy() -> None:
+    p = _cmd_plan(CommandCheck("cat", PATH3, None, "/bin/cat", toolbox_mountable=True))
+    assert p.chosen is not None and p.chosen.name == "image-mount"
+    assert p.why == ("the container has a shell but no `cat` on its PATH; the toolbox busybox "
+                     "has it (/bin/cat)")
+    # Its copy breaks at /dbg (an absolute link): the toolbox-rooted sidecar has it.
+    p = _cmd_plan(CommandCheck("cat", PATH3, None, "/bin/cat", toolbox_mountable=False))
+    assert p.chosen is not None and p.chosen.name == "toolbox"
+    p = _cmd_plan(CommandCheck("cat", PATH3, None, "/bin/cat"), strategy="exec")
+    assert not p.runnable
+    assert p.problem == ("strategy exec cannot be used: `cat` is not on the container's PATH "
+                         "(/usr/local/bin:/usr/bin:/bin); strategy toolbox has it (the toolbox "
+                         "busybox: /bin/cat): use -s toolbox")
+
+
+def test_a_command_nobody_has_is_said_plainly() -> None:
+    p = _cmd_plan(CommandCheck("frob", PATH3, None, None))
+    assert p.chosen is not None and p.chosen.name == "image-mount"
+    assert p.why is not None and "the toolbox busybox does not have it either" in p.why
+    assert p.strategy("exec").reasons == (
+        "`frob` is not on the container's PATH (/usr/local/bin:/usr/bin:/bin), nor in the "
+        "toolbox busybox",)
 
 
 def test_no_docker_cli_runs_everything_but_the_plugin_over_the_api() -> None:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from sockproxy import SocketProxy
+from textual.widgets import Static
 
 from dhitui.live import Backend
 from dhitui.ui.app import DhituiApp
+from dhitui.ui.render import clock
 
 from conftest import HARDENED_IMAGE, STANDARD_IMAGE, EngineUnderTest, cli_env, docker
 from uitools import panel_text, select_alone, verdict_of, wait_for
@@ -144,6 +148,47 @@ async def test_survives_the_daemon_restarting(engine20: EngineUnderTest,
         await wait_for(pilot, lambda: verdict_of(app, cid) == "● hardened"
                        and app.table.get_cell(cid, "state").plain == "running",
                        "the row back", 60)
+
+
+async def test_rows_are_last_seen_while_the_engine_is_unreachable(
+    engine28: EngineUnderTest, containers: Callable[..., str], tmp_path: Path
+) -> None:
+    """The connection to a running engine drops (its containers keep running): the rows
+    are shown as last seen, dimmed, with the time, never as running now; when the engine
+    answers again they are current."""
+    cid = containers(engine28, HARDENED_IMAGE)
+    proxy = SocketProxy(str(tmp_path / "engine.sock"), engine28.socket)
+    proxy.start()
+    app = DhituiApp(Backend(host=proxy.host, env=cli_env()))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: verdict_of(app, cid) == "● hardened", "the row")
+            assert app.table.get_cell(cid, "state").plain == "running"
+            app.table.move_cursor(row=app.table.get_row_index(cid), animate=False)
+            await wait_for(pilot, lambda: "running (Up" in panel_text(app, "container"),
+                           "the panel")
+            proxy.cut()
+            await wait_for(pilot, lambda: "unreachable" in app.engine_state, "engine lost")
+            seen = app.backend.freshness.as_of
+            assert seen is not None and not app.backend.freshness.current
+            assert app.table.get_cell(cid, "state").plain == f"running? seen {clock(seen)}"
+            assert all(any(span.style == "dim" for span in cell.spans)
+                       for cell in app.table.get_row(cid))
+            assert f"what the engine said at {clock(seen)}" in str(
+                app.query_one("#notice", Static).render())
+            panel = panel_text(app, "container")
+            assert f"running? seen {clock(seen)}, the engine does not answer now" in panel
+            assert "running (Up" not in panel
+            proxy.start()
+            await wait_for(pilot, lambda: app.engine_state == "connected", "reconnected", 60)
+            await wait_for(pilot, lambda: app.table.get_cell(cid, "state").plain == "running",
+                           "the row current again")
+            assert app.backend.freshness.current
+            assert not any(span.style == "dim" for span in app.table.get_cell(cid, "name").spans)
+            await wait_for(pilot, lambda: "running (Up" in panel_text(app, "container"),
+                           "the panel current again")
+    finally:
+        proxy.cut()
 
 
 async def test_panel_shows_a_failing_socket_permission_with_the_real_gid(

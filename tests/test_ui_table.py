@@ -64,3 +64,42 @@ async def test_column_widths_and_size_match_datatable_measuring() -> None:
         assert ours.row_count == 1
         ours.set_filter("")
         await _assert_measured_like_datatable(app, pilot, ours)
+
+
+async def test_rows_last_seen_are_dimmed_with_the_time_until_current_again() -> None:
+    import time
+
+    from dhitui.ui.render import clock
+
+    app = _Both()
+    seen = time.time() - 42
+    async with app.run_test(size=(200, 40)) as pilot:
+        ours = app.query_one("#ours", ContainerTable)
+        ours.replace_all(_summaries())
+        first = _summaries()[0].id
+        await pilot.pause()
+        assert ours.get_cell(first, "state").plain == "running"
+        ours.show_last_seen(seen)
+        await pilot.pause()
+        for cid in ours.visible_ids():
+            cells = ours.get_row(cid)
+            assert ours.get_cell(cid, "state").plain == f"running? seen {clock(seen)}"
+            assert all(any(span.style == "dim" for span in cell.spans) for cell in cells)
+        # A row that changes meanwhile (never: no events come) would still be shown as seen.
+        ours.upsert_container(_summaries()[1])
+        assert ours.get_cell(_summaries()[1].id, "state").plain.startswith("running? seen")
+        ours.show_last_seen(None)
+        await pilot.pause()
+        assert ours.get_cell(first, "state").plain == "running"
+        assert not any(span.style == "dim" for span in ours.get_cell(first, "name").spans)
+
+
+def test_list_freshness_is_lost_with_the_engine_and_keeps_its_time() -> None:
+    from dhitui.live import ListFreshness
+
+    never = ListFreshness(False, None)
+    assert never.mark_lost(100.0) == ListFreshness(False, None)  # nothing was ever seen
+    current = ListFreshness(True, 50.0)
+    lost = current.mark_lost(100.0)
+    assert lost == ListFreshness(False, 100.0)
+    assert lost.mark_lost(200.0) == lost  # losing it again does not make it newer

@@ -156,6 +156,8 @@ def _run(inv: Invocation, engine: Engine, plan: SessionPlan) -> int:
     quiet = inv.args.quiet
     assert plan.chosen is not None
     if not quiet:
+        if plan.why:
+            _say(f"chose {plan.chosen.name}: {plan.why}")
         _say(describe_start(plan))
         _say(describe_command(plan))
     result = run_session(plan, engine)
@@ -211,6 +213,8 @@ def format_plan(plan: SessionPlan) -> str:
     out = [f"target      {_target_line(plan)}\n"]
     if plan.chosen is not None and plan.runnable:
         how = "auto: the best available here" if plan.requested == "auto" else "as requested"
+        if plan.requested == "auto" and plan.why:
+            how = f"auto: {c(plan.why)}"
         out.append(f"strategy    {plan.chosen.name} ({how})\n")
         out.append(f"            {c(plan.chosen.summary)}\n")
         for note in plan.chosen.notes:

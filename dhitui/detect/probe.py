@@ -12,7 +12,10 @@ is rare and re-probing every container would make the cost grow with containers,
 what this design avoids. The container's own settings (its user, entrypoint, cmd, which can
 be overridden at `docker run`) come from one inspect per container. So classifying N
 containers of K images costs N inspects + K x (1 image inspect + a few path stats + 2 small
-file reads). `forget_image()` drops a cached image (the TUI calls it on image events).
+file reads); an image whose names and labels do not say where it comes from also gets its
+os-release read and 3 more stats (dpkg's and apk's databases), since mirrored images keep
+their contents but not their names. `forget_image()` drops a cached image (the TUI calls it
+on image events).
 
 Because a vanished container also answers 404 to a path stat, a probe run ends by statting
 `/` (which always exists); if that is gone too, the results are discarded and the probe is
@@ -34,6 +37,7 @@ from dhitui.errors import NotFound
 from dhitui.models import (
     Classification,
     ContainerSummary,
+    ImageSource,
     UserSource,
     parse_group_members,
     parse_passwd,
@@ -61,6 +65,7 @@ PACKAGE_MANAGERS = (
 GO_MODE_DIR = 1 << 31
 GO_MODE_SYMLINK = 1 << 27
 MAX_LINK_HOPS = 8
+MAX_PATH_STEPS = 256  # components and links walked for one path (the kernel allows 40 links)
 DEFAULT_CONCURRENCY = 8
 
 
@@ -85,6 +90,9 @@ class ImageFacts:
     labels: dict[str, str]
     tags: tuple[str, ...]
     image: dict[str, Any] = field(default_factory=dict, compare=False)  # the image inspect
+    # The origin its files name (read only when its names and labels say nothing).
+    content_source: ImageSource | None = None
+    content_evidence: tuple[str, ...] = ()
     probe_errors: tuple[str, ...] = ()
     stats: int = field(default=0, compare=False)  # path stats spent on this image
 
@@ -109,14 +117,24 @@ class _FileFacts:
     passwd: dict[str, tuple[int, int]]
     group_members: dict[str, tuple[int, tuple[str, ...]]]
     stats: int
+    content: rules.ContentMarkers | None = None
 
 
 class Resolved(NamedTuple):
     """Where a path's symlink chain ends."""
 
     final: str | None  # the executable regular file reached, or None
-    hops: list[str]  # each link's target, normalised
-    relocatable: bool  # every hop relative and inside the image: still works mounted elsewhere
+    hops: list[str]  # each link's target as the engine resolved it (absolute, normalised)
+
+
+@dataclass(frozen=True)
+class Relocation:
+    """Whether a path still reaches the same file when its image is mounted below another
+    root (a toolbox at /dbg): judged from the links' own text, as the kernel follows them."""
+
+    ok: bool
+    links: tuple[str, ...]  # every link met on the way, as "path -> its own text"
+    problem: str | None = None  # what breaks it, as a noun phrase (None when ok)
 
 
 class PathProber:
@@ -128,6 +146,7 @@ class PathProber:
         self.container_id = container_id
         self.stats = 0
         self._cache: dict[str, dict[str, Any] | None] = {}
+        self._links: dict[str, str | None] = {}
 
     def stat(self, path: str) -> dict[str, Any] | None:
         if path not in self._cache:
@@ -135,43 +154,85 @@ class PathProber:
             self._cache[path] = self.engine.stat_path(self.container_id, path)
         return self._cache[path]
 
+    def link_text(self, path: str) -> str | None:
+        """A symlink's own text (one small archive read, cached)."""
+        if path not in self._links:
+            self._links[path] = self.engine.read_link(self.container_id, path)
+        return self._links[path]
+
     def resolve(self, path: str) -> Resolved:
-        """Follow a symlink chain to an executable regular file."""
+        """Follow a symlink chain to an executable regular file. Cheap: the engine's path
+        stat reports where a link ends (`linkTarget`, resolved and absolute)."""
         hops: list[str] = []
-        relocatable = True
         current = path
         for _ in range(MAX_LINK_HOPS):
             st = self.stat(current)
             if st is None:
-                return Resolved(None, hops, relocatable)
+                return Resolved(None, hops)
             mode = int(st.get("mode", 0))
             target = str(st.get("linkTarget") or "")
             if mode & GO_MODE_SYMLINK and target:
-                if target.startswith("/"):
-                    relocatable = False
-                    nxt = posixpath.normpath(target)
-                else:
-                    joined = posixpath.join(posixpath.dirname(current), target)
-                    # "../" past the image's root: fine at /, broken when mounted elsewhere.
-                    if not posixpath.normpath("/_" + joined).startswith("/_/"):
-                        relocatable = False
-                    nxt = posixpath.normpath(joined)
+                # Docker reports the resolved absolute path; an engine reporting the link's
+                # text instead gets it joined to the link's directory.
+                nxt = posixpath.normpath(posixpath.join(posixpath.dirname(current), target))
                 hops.append(nxt)
                 current = nxt
                 continue
             if mode & GO_MODE_DIR or not mode & 0o111:
-                return Resolved(None, hops, relocatable)
-            return Resolved(current, hops, relocatable)
-        return Resolved(None, hops, relocatable)
+                return Resolved(None, hops)
+            return Resolved(current, hops)
+        return Resolved(None, hops)
+
+    def relocation(self, path: str) -> Relocation:
+        """Would `path` still lead to the same file with the image mounted at another place?
+
+        Walks the path component by component as the kernel would, reading every symlink's
+        own text (a directory link such as `bin -> usr/bin` counts too). An absolute link,
+        or a relative one whose `..` climbs above the image's root, would leave the image
+        once it is mounted elsewhere and resolve in the other root instead."""
+        links: list[str] = []
+        pending = [c for c in path.split("/") if c]
+        here: list[str] = []  # the directory reached so far, as components below the root
+        for _ in range(MAX_PATH_STEPS):
+            if not pending:
+                return Relocation(True, tuple(links))
+            comp = pending.pop(0)
+            if comp == ".":
+                continue
+            if comp == "..":
+                if not here:
+                    return Relocation(False, tuple(links),
+                                      f"a relative symlink that climbs above the image's "
+                                      f"root ({', '.join(links)})")
+                here.pop()
+                continue
+            current = "/" + "/".join([*here, comp])
+            st = self.stat(current)
+            if st is None:
+                return Relocation(False, tuple(links), f"a missing path ({current})")
+            if not int(st.get("mode", 0)) & GO_MODE_SYMLINK:
+                here.append(comp)
+                continue
+            text = self.link_text(current)
+            if text is None:
+                return Relocation(False, tuple(links),
+                                  f"a symlink that could not be read ({current})")
+            links.append(f"{current} -> {text}")
+            if text.startswith("/"):
+                return Relocation(False, tuple(links),
+                                  f"an absolute symlink ({', '.join(links)})")
+            pending = [c for c in text.split("/") if c] + pending
+        return Relocation(False, tuple(links), f"too many symlinks ({', '.join(links[:4])}…)")
 
 
-def _probe_image_files(engine: Engine, container_id: str) -> _FileFacts:
+def _probe_image_files(engine: Engine, container_id: str, *, content: bool = False
+                       ) -> _FileFacts:
     prober = PathProber(engine, container_id)
     shell = None
     shell_evidence: list[str] = []
     dangling: list[str] = []
     for candidate in SHELLS:
-        final, hops, _ = prober.resolve(candidate)
+        final, hops = prober.resolve(candidate)
         if final:
             shell = candidate
             shell_evidence.append(
@@ -192,6 +253,7 @@ def _probe_image_files(engine: Engine, container_id: str) -> _FileFacts:
             break
     passwd_raw = engine.read_file(container_id, "/etc/passwd", limit=256 * 1024)
     group_raw = engine.read_file(container_id, "/etc/group", limit=256 * 1024)
+    markers = _probe_content(engine, container_id, prober) if content else None
     # The sentinel: "/" exists in every container; 404 now means the container is gone and
     # every "missing" above may have been a lie.
     if engine.stat_path(container_id, "/") is None:
@@ -205,6 +267,28 @@ def _probe_image_files(engine: Engine, container_id: str) -> _FileFacts:
         group_members=(parse_group_members(group_raw.decode(errors="replace"))
                        if group_raw else {}),
         stats=prober.stats + 1,  # + the sentinel
+        content=markers,
+    )
+
+
+def _probe_content(engine: Engine, container_id: str, prober: PathProber) -> rules.ContentMarkers:
+    """The files that name an image's origin: os-release, dpkg's and apk's databases."""
+    rel_path = None
+    rel: dict[str, str] = {}
+    for path in rules.OS_RELEASE_PATHS:
+        # Debian's /etc/os-release is a link to ../usr/lib/os-release: reading a link gives
+        # no file, and the next path is tried.
+        raw = engine.read_file(container_id, path, limit=64 * 1024)
+        if raw is not None:
+            rel_path, rel = path, rules.parse_os_release(raw.decode(errors="replace"))
+            break
+    status_d = prober.stat(rules.DPKG_STATUS_D)
+    return rules.ContentMarkers(
+        os_release_path=rel_path,
+        os_release=rel,
+        dpkg_status_d=status_d is not None and bool(int(status_d.get("mode", 0)) & GO_MODE_DIR),
+        dpkg_status=prober.stat(rules.DPKG_STATUS) is not None,
+        apk_db=prober.stat(rules.APK_DB) is not None,
     )
 
 
@@ -330,8 +414,11 @@ class Classifier:
         cmd = tuple(config.get("Cmd") or ())
         labels = dict(config.get("Labels") or {})
         tags = tuple(image.get("RepoTags") or ()) + tuple(image.get("RepoDigests") or ())
+        # Mirrored images keep their contents, not always their names: when the names and
+        # labels say nothing, the files are asked too (a few more requests, once per image).
+        named, _ = rules.image_source(tags, labels)
         try:
-            files = _probe_image_files(self.engine, via_container)
+            files = _probe_image_files(self.engine, via_container, content=named == "other")
         except EngineError as exc:
             if self._going_away(via_container):
                 raise ContainerGone(via_container) from None
@@ -343,13 +430,15 @@ class Classifier:
             )
         with self._lock:
             self.path_stats += files.stats
+        content_src, content_ev = (rules.content_source(files.content) if files.content
+                                   else (None, []))
         return ImageFacts(
             image_id=image_id, shell=files.shell, shell_evidence=files.shell_evidence,
             package_manager=files.package_manager,
             package_manager_path=files.package_manager_path, passwd=files.passwd,
             group_members=files.group_members, config_user=config_user,
             entrypoint=entrypoint, cmd=cmd, labels=labels, tags=tags, image=image,
-            stats=files.stats,
+            stats=files.stats, content_source=content_src, content_evidence=tuple(content_ev),
         )
 
     def _going_away(self, container_id: str) -> bool:
@@ -373,6 +462,8 @@ class Classifier:
         user = resolve_user(raw_user, user_source, facts.passwd, facts.groups)
         labels = {**facts.labels, **(config.get("Labels") or {})}
         source, source_ev = rules.image_source([image_ref, *facts.tags], labels)
+        if source == "other" and facts.content_source:
+            source, source_ev = facts.content_source, [*source_ev, *facts.content_evidence]
         tag = rules.parse_reference(image_ref).tag if image_ref else None
         var, var_ev = rules.variant(tag, labels, source)
         verdict, verdict_ev = rules.verdict(

@@ -90,6 +90,57 @@ def image_source(refs: Iterable[str], labels: Mapping[str, str]) -> tuple[ImageS
     return (found or "other"), evidence
 
 
+# Where an image's contents name its origin (read only when its names and labels do not).
+OS_RELEASE_PATHS = ("/etc/os-release", "/usr/lib/os-release")
+DPKG_STATUS_D = "/var/lib/dpkg/status.d"  # distroless: one record per package
+DPKG_STATUS = "/var/lib/dpkg/status"  # Debian proper: one file for all
+APK_DB = "/lib/apk/db/installed"  # Alpine and Wolfi
+
+
+@dataclass(frozen=True)
+class ContentMarkers:
+    """What an image's files say about where it comes from."""
+
+    os_release_path: str | None  # the os-release file read (None: none found)
+    os_release: Mapping[str, str]
+    dpkg_status_d: bool
+    dpkg_status: bool
+    apk_db: bool
+
+
+def parse_os_release(text: str) -> dict[str, str]:
+    """KEY=value lines of os-release(5), quotes removed."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition("=")
+        if not sep or not key or key.startswith("#"):
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        out[key.strip()] = value
+    return out
+
+
+def content_source(markers: ContentMarkers) -> tuple[ImageSource | None, list[str]]:
+    """The origin an image's own files name, with the file that says so: distroless'
+    os-release (`PRETTY_NAME="Distroless"`) or its per-package dpkg records in
+    `/var/lib/dpkg/status.d/` with no `status` file; Wolfi's (Chainguard's OS) `ID=wolfi`."""
+    rel = markers.os_release
+    where = markers.os_release_path or "/etc/os-release"
+    if rel.get("PRETTY_NAME", "").strip().lower() == "distroless":
+        return "distroless", [f"contents: {where} says PRETTY_NAME=\"{rel['PRETTY_NAME']}\""]
+    if rel.get("ID", "").strip().lower() == "wolfi":
+        ev = [f"contents: {where} says ID={rel['ID']} (Wolfi, Chainguard's OS)"]
+        if markers.apk_db:
+            ev.append(f"contents: apk database {APK_DB}")
+        return "chainguard", ev
+    if markers.dpkg_status_d and not markers.dpkg_status:
+        return "distroless", [f"contents: {DPKG_STATUS_D}/ holds per-package records and there "
+                              f"is no {DPKG_STATUS} (distroless' layout)"]
+    return None, []
+
+
 _TOKEN_SPLIT = re.compile(r"[-_.]")
 
 

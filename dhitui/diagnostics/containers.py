@@ -272,6 +272,17 @@ def _host_side(engine: Engine, ref: ContainerRef, m: Mapping[str, Any], view: Ho
 def _socket_mount_check(engine: Engine, ref: ContainerRef, m: Mapping[str, Any],
                         user: ContainerUser, view: HostView) -> Check:
     src, dest = str(m.get("Source", "")), str(m.get("Destination", ""))
+    if user.spec.uid is None:
+        return socket_mount_check(ref, src, dest, user, None, "")
+    facts, why_not = _host_side(engine, ref, m, view)
+    return socket_mount_check(ref, src, dest, user, facts, why_not)
+
+
+def socket_mount_check(ref: ContainerRef, src: str, dest: str, user: ContainerUser,
+                       facts: PathFacts | None, why_not: str) -> Check:
+    """The judgement on a docker socket mounted into a container, from what was found: the
+    container's user and groups, and the host's `stat` of the socket (`facts`; None when it
+    cannot be trusted from here, `why_not` saying why). Pure."""
     data: dict[str, Any] = {"source": src, "destination": dest, "user": user.to_json()}
     uid = user.spec.uid
     if uid is None:
@@ -279,7 +290,6 @@ def _socket_mount_check(engine: Engine, ref: ContainerRef, m: Mapping[str, Any],
                      f"mounts the docker socket at {dest}, but its user "
                      f"{user.spec.raw!r} is not in its /etc/passwd: cannot tell its UID",
                      container=ref, data=data)
-    facts, why_not = _host_side(engine, ref, m, view)
     if facts is None:
         return Check("container.socket", "warn",
                      f"mounts the docker socket ({src} at {dest}); cannot check its access "

@@ -284,6 +284,40 @@ class Engine:
                     return f.read(limit) if f else None
         return None
 
+    def read_link(self, container: str, path: str) -> str | None:
+        """A symlink's own text (`busybox` for `bin/sh -> busybox`), from the tar header of
+        `GET .../archive`; None when the path does not exist or is not a symlink. The path
+        stat's `linkTarget` cannot tell this: the engine reports it fully resolved and
+        absolute."""
+        import io
+        import tarfile
+
+        got = self._get_archive(container, path, chunk_size=16 * 1024)
+        if got is None:
+            return None
+        stream, _ = got
+        buf = b""
+        try:
+            # A link is one header, or a few with a long (PAX/GNU) name or target.
+            for chunk in stream:
+                buf += chunk
+                if len(buf) >= 16 * 1024:
+                    break
+        except Exception as exc:
+            raise unavailable(self.endpoint, exc) from None
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()
+        try:
+            with tarfile.open(fileobj=io.BytesIO(buf), mode="r:") as tar:
+                member = tar.next()
+        except tarfile.TarError:
+            return None
+        if member is None or not member.issym():
+            return None
+        return member.linkname
+
     def read_file_head(self, container: str, path: str, size: int = 4096) -> bytes | None:
         """The first `size` bytes of a regular file in a container (e.g. an ELF header), read
         from the start of the archive stream without fetching the rest; None if the path does

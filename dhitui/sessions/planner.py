@@ -3,7 +3,9 @@
 This is the entry the CLI and the TUI call; the engine calls it makes are bounded by the
 engine client's timeout. Cost: one container inspect (plus a classification unless the
 caller passes one it has), and for the toolbox one image inspect plus, once per process and
-toolbox image, a created-never-started container to find its shell.
+toolbox image, a created-never-started container to find its shell. With a command to run
+in a target that has a shell: path stats for it along the target's PATH (once per image and
+command), and when it is not there, along the toolbox's.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dhitui.sessions.strategies import AUTO, STRATEGIES, SessionOptions, Session
 from dhitui.sessions.targets import (
     ContainerTarget,
     ImageTarget,
+    check_command,
     container_target,
     image_target,
     toolbox_info,
@@ -70,5 +73,8 @@ def plan_session(
         privileged=privileged,
         transport=transport,
     )
+    # A command the target does not have would fail under `exec` (127): find out first.
+    checked = (check_command(engine, target, tb, options.command, machine)
+               if options.command else None)
     return plan(target, caps=caps, endpoint=engine.endpoint, toolbox=tb, options=options,
-                session=uuid.uuid4().hex, machine=machine)
+                session=uuid.uuid4().hex, machine=machine, command_check=checked)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from dhitui import strategy_registry as registry
@@ -55,6 +55,8 @@ from dhitui.sessions import argv as A
 from dhitui.sessions import labels as L
 from dhitui.sessions.targets import (
     MOUNT_POINT,
+    TOOLBOX_PATH_DIRS,
+    CommandCheck,
     ContainerTarget,
     ImageTarget,
     Target,
@@ -67,7 +69,6 @@ STRATEGIES = registry.NAMES
 AUTO = registry.AUTO
 Transport = Literal["api", "cli"]
 MIN_CLI_FOR_IMAGE_MOUNTS = 28
-TOOLBOX_PATH_DIRS = ("/bin", "/usr/bin", "/sbin", "/usr/sbin")
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,8 @@ class SessionPlan:
     session_id: str
     endpoint: Endpoint
     toolbox: ToolboxInfo | None
+    command_check: CommandCheck | None = None  # where the command to run was found
+    why: str | None = None  # why the automatic choice is not simply the best-ranked one
 
     @property
     def runnable(self) -> bool:
@@ -198,6 +201,8 @@ class SessionPlan:
             "endpoint": {"url": self.endpoint.url, "source": self.endpoint.source,
                          "context": self.endpoint.context},
             "toolbox": self.toolbox.to_json() if self.toolbox else None,
+            "command_check": self.command_check.to_json() if self.command_check else None,
+            "why": self.why,
             "strategies": [s.to_json() for s in self.strategies],
         }
 
@@ -257,20 +262,70 @@ def plan(
     options: SessionOptions,
     session: str,
     machine: L.Machine,
+    command_check: CommandCheck | None = None,
 ) -> SessionPlan:
-    """Every strategy for `target`, best first, and the one to run."""
+    """Every strategy for `target`, best first, and the one to run. `command_check` says
+    where the command to run was found; a target lacking it cannot `exec` it."""
     ins = _Inputs(target, caps, endpoint, toolbox, options, session, machine,
                   resolve_transport(options.transport, caps))
     built = {name: build(ins) for name, build in _BUILDERS.items()}
     order = ranking(target)
+    why = None
+    lacking = command_check is not None and command_check.in_target is None
+    having: list[Strategy] = []
+    if command_check is not None and lacking:
+        having = [built[n] for n in order
+                  if built[n].available and _has_command(n, command_check)]
+        built["exec"] = _lacks_command(built["exec"], target, command_check, toolbox, having)
     strategies = tuple(built[name] for name in order)
     if options.strategy == AUTO:
         chosen = next((s for s in strategies if s.available), None)
+        if command_check is not None and lacking and target.shell:
+            name = command_check.name
+            where = "container" if isinstance(target, ContainerTarget) else "image"
+            if having:
+                chosen = having[0]
+                why = (f"the {where} has a shell but no `{name}` on its PATH; the toolbox "
+                       f"{toolbox.ref if toolbox else ''} has it ({command_check.in_toolbox})")
+            elif toolbox is not None and toolbox.present:
+                why = (f"the {where} has no `{name}` on its PATH, and the toolbox "
+                       f"{toolbox.ref} does not have it either: it will likely not be found")
+            else:
+                why = (f"the {where} has no `{name}` on its PATH, and no toolbox is present "
+                       "to bring it: it will likely not be found")
     else:
         chosen = built[options.strategy]
     return SessionPlan(
         target=target, strategies=strategies, chosen=chosen, requested=options.strategy,
         options=options, session_id=session, endpoint=endpoint, toolbox=toolbox,
+        command_check=command_check, why=why,
+    )
+
+
+def _has_command(strategy: str, check: CommandCheck) -> bool:
+    """Does this strategy's session find the command (checked in the toolbox image)?"""
+    if strategy == "image-mount":
+        return check.in_toolbox is not None and check.toolbox_mountable
+    if strategy == "toolbox":
+        return check.in_toolbox is not None
+    return False
+
+
+def _lacks_command(exec_: Strategy, target: Target, check: CommandCheck,
+                   toolbox: ToolboxInfo | None, having: list[Strategy]) -> Strategy:
+    """`exec` refused: the target does not have the command on its PATH."""
+    where = "container" if isinstance(target, ContainerTarget) else "image"
+    reason = (f"`{check.name}` is not on the {where}'s PATH ({':'.join(check.target_path)})")
+    if having:
+        ref = toolbox.ref if toolbox else ""
+        reason += (f"; strategy {having[0].name} has it (the toolbox {ref}: "
+                   f"{check.in_toolbox}): use -s {having[0].name}")
+    elif toolbox is not None and toolbox.present and check.in_toolbox is None:
+        reason += f", nor in the toolbox {toolbox.ref}"
+    return replace(
+        exec_, available=False, reasons=(*exec_.reasons, reason),
+        needs=(*exec_.needs, Need(f"`{check.name}` on the {where}'s PATH", False)),
+        notes=(), argv=(), sidecar=None, labels={}, spec=None,
     )
 
 

@@ -7,9 +7,12 @@ Three things are looked up before a plan can be made:
 - or the **target image** (`ImageTarget`) for `dhitui debug --image`;
 - the **toolbox image** (`ToolboxInfo`): present locally? where is its shell, and can that
   shell still work when the image is mounted at `/dbg` inside another root? A shell reached
-  through an absolute symlink (`/bin/sh -> /bin/busybox`, as in Alpine) or a dynamically
-  linked one (its ELF interpreter, e.g. `/lib/ld-musl-x86_64.so.1`, would be looked up in the
-  target's root) cannot.
+  through an absolute symlink (`/bin/sh -> /bin/busybox`, as `busybox --install -s` and
+  Alpine make them), through a relative one climbing above the image's root, or a
+  dynamically linked one (its ELF interpreter, e.g. `/lib/ld-musl-x86_64.so.1`, would be
+  looked up in the target's root) cannot; relative links (`bin/sh -> busybox`) and hard
+  links can. This is judged from each link's own text (read from the archive's tar header):
+  the engine's path stat reports links already resolved.
 
 Image files are read without running anything: dhitui creates (never starts) a throwaway
 container of the image, stats paths through the archive API, and removes it. That container
@@ -20,10 +23,13 @@ so the answer never changes.
 
 from __future__ import annotations
 
+import contextlib
+import posixpath
 import re
 import struct
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -35,6 +41,10 @@ from dhitui.sessions import image_cache
 from dhitui.sessions import labels as L
 
 MOUNT_POINT = "/dbg"
+# Where a toolbox keeps its tools (first on a session's PATH, under /dbg when mounted).
+TOOLBOX_PATH_DIRS = ("/bin", "/usr/bin", "/sbin", "/usr/sbin")
+# The PATH the engine gives a container whose image sets none (moby's oci.DefaultPathEnv).
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Characters container data may bring into a docker argv without question. PATH entries and
 # user names outside this set are left out rather than quoted (see argv.check_argv).
 _SAFE_WORD = re.compile(r"[A-Za-z0-9_.+/@-]+")
@@ -128,7 +138,8 @@ class ImageFiles:
 
     shell: str | None  # first shell found (SHELLS order), resolved to an executable
     shell_hops: tuple[str, ...]  # the symlink targets followed to get there
-    mountable: bool  # every hop relative and staying inside the image
+    mountable: bool  # the shell's path still works with the image mounted elsewhere
+    unmountable_why: str | None  # what breaks it then ("an absolute symlink (/bin/sh -> …)")
     interpreter: str | None  # PT_INTERP of the shell's binary ("" = static, None = unknown)
     passwd: dict[str, tuple[int, int]]
     groups: dict[str, int]
@@ -207,10 +218,9 @@ def toolbox_info(engine: Engine, ref: str, machine: L.Machine | None = None) -> 
                            f"(looked for {', '.join(SHELLS)})")
     problem = None
     if not files.mountable:
-        chain = " -> ".join((files.shell, *files.shell_hops))
-        problem = (f"its shell is reached through an absolute symlink ({chain}), which would "
-                   f"resolve inside the target's root; use a toolbox with hard or relative "
-                   "links (like the official busybox images), or the toolbox strategy")
+        problem = (f"its shell {files.shell} is reached through {files.unmountable_why}, which "
+                   f"would resolve inside the target's root; use a toolbox with hard or "
+                   "relative links (like the official busybox images), or the toolbox strategy")
     elif files.interpreter:
         problem = (f"its shell is dynamically linked (interpreter {files.interpreter}), and the "
                    "interpreter would be looked up in the target's root; use a statically "
@@ -237,12 +247,99 @@ def safe_word(text: str) -> bool:
     return bool(_SAFE_WORD.fullmatch(text))
 
 
+# --------------------------------------------------------------------------- the command
+
+
+@dataclass(frozen=True)
+class CommandCheck:
+    """Where the command a session is to run (`-- CMD ARG…`) can be found: on the target's
+    PATH (as `docker exec` looks it up), and in the toolbox."""
+
+    name: str
+    target_path: tuple[str, ...]  # the PATH looked through in the target
+    in_target: str | None  # where the target has it; None: not on its PATH
+    in_toolbox: str | None  # where the toolbox has it (in its own root); None: absent/unknown
+    toolbox_mountable: bool = False  # ...and it still works mounted at /dbg
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "target_path": list(self.target_path),
+                "in_target": self.in_target, "in_toolbox": self.in_toolbox,
+                "toolbox_mountable": self.toolbox_mountable}
+
+
+_command_lock = threading.Lock()
+# (image id, PATH looked through, command) -> where it is (None: not there). An image id names
+# content, so an answer never goes stale; a container's writable layer could add a command,
+# which is rare enough not to re-probe per container (as for shells, see detect.probe).
+_command_cache: dict[tuple[str, tuple[str, ...], str], tuple[str | None, bool]] = {}
+
+
+def find_command(prober: PathProber, name: str, path: tuple[str, ...]) -> str | None:
+    """Where `name` is found the way execve's PATH search finds it: an executable regular
+    file (after links) in the first directory of `path` that has one."""
+    if "/" in name:
+        return name if name.startswith("/") and prober.resolve(name).final else None
+    for directory in path:
+        candidate = posixpath.join(directory, name)
+        if prober.resolve(candidate).final:
+            return candidate
+    return None
+
+
+def check_command(
+    engine: Engine, target: Target, toolbox: ToolboxInfo | None, command: tuple[str, ...],
+    machine: L.Machine | None = None,
+) -> CommandCheck | None:
+    """Can the target run `command` itself, and does the toolbox have it? None when there is
+    nothing to check: a target without a shell (exec is out anyway), or a relative path
+    (`./x`, which depends on the working directory)."""
+    name = command[0]
+    if not target.shell or ("/" in name and not name.startswith("/")):
+        return None
+    path = tuple(safe_path_entries(target.path_env or DEFAULT_PATH))
+    via = target.id if isinstance(target, ContainerTarget) else None
+    in_target, _ = _cached_lookup(engine, target.image_id, via, name, path, machine)
+    in_toolbox: str | None = None
+    mountable = False
+    if in_target is None and toolbox is not None and toolbox.image_id and not toolbox.problem:
+        in_toolbox, mountable = _cached_lookup(engine, toolbox.image_id, None, name,
+                                               TOOLBOX_PATH_DIRS, machine, relocation=True)
+    return CommandCheck(name, path, in_target, in_toolbox, mountable)
+
+
+def _cached_lookup(
+    engine: Engine, image_id: str, via: str | None, name: str, path: tuple[str, ...],
+    machine: L.Machine | None, *, relocation: bool = False,
+) -> tuple[str | None, bool]:
+    key = (image_id, path, name)
+    with _command_lock:
+        hit = _command_cache.get(key)
+    if hit is not None:
+        return hit
+
+    def look(container: str) -> tuple[str | None, bool]:
+        prober = PathProber(engine, container)
+        found = find_command(prober, name, path)
+        return found, bool(found and relocation and prober.relocation(found).ok)
+
+    if via is not None:
+        result = look(via)
+    else:
+        with _probe_container(engine, image_id, machine) as helper:
+            result = look(helper)
+    with _command_lock:
+        _command_cache[key] = result
+    return result
+
+
 # --------------------------------------------------------------------------- image files
 
 _cache_lock = threading.Lock()
 _files_cache: dict[str, ImageFiles] = {}
 # What the file probe looks for; cached results from other rules are not used.
-PROBE_VERSION = "1:" + ",".join(SHELLS)
+# Version 2: mountability judged from the links' own text (version 1 misread the engine's
+# resolved `linkTarget` as the link's text, refusing relative links).
+PROBE_VERSION = "2:" + ",".join(SHELLS)
 
 
 def image_files(engine: Engine, image_id: str, machine: L.Machine | None = None) -> ImageFiles:
@@ -256,27 +353,63 @@ def image_files(engine: Engine, image_id: str, machine: L.Machine | None = None)
         with _cache_lock:
             _files_cache[image_id] = cached
         return cached
-    machine = machine or L.Machine.current()
-    helper = engine.create_container(
-        image_id,
-        # Never started; a path that cannot exist makes that plain to anyone who looks.
-        entrypoint=["/dhitui-probe-never-started"],
-        labels=L.helper_labels(uuid.uuid4().hex, machine),
-    )
-    try:
+    with _probe_container(engine, image_id, machine) as helper:
         files = _read_image_files(engine, helper)
-    finally:
-        engine.remove_container(helper, force=True)
     with _cache_lock:
         _files_cache[image_id] = files
     image_cache.store(image_id, asdict(files), PROBE_VERSION)
     return files
 
 
+# Probe helpers that exist right now, so that a process ending while a probe runs in a
+# background thread (the TUI quit mid-probe: its threads are not waited for) can still remove
+# them: see remove_probe_helpers(). What a kill -9 leaves is found by label (sessions.orphans).
+_helpers_lock = threading.Lock()
+_helpers: dict[str, Engine] = {}
+
+
+@contextlib.contextmanager
+def _probe_container(engine: Engine, image_id: str, machine: L.Machine | None
+                     ) -> Iterator[str]:
+    """A created, never started container of the image, to stat its paths; removed after."""
+    helper = engine.create_container(
+        image_id,
+        # Never started; a path that cannot exist makes that plain to anyone who looks.
+        entrypoint=["/dhitui-probe-never-started"],
+        labels=L.helper_labels(uuid.uuid4().hex, machine or L.Machine.current()),
+    )
+    with _helpers_lock:
+        _helpers[helper] = engine
+    try:
+        yield helper
+    finally:
+        with _helpers_lock:
+            owned = _helpers.pop(helper, None) is not None
+        if owned:
+            engine.remove_container(helper, force=True)
+
+
+def remove_probe_helpers() -> int:
+    """Remove the probe helpers still in use by other threads (at shutdown); how many went.
+    A helper is removed once: whoever pops it from the table removes it."""
+    with _helpers_lock:
+        pending = list(_helpers.items())
+        _helpers.clear()
+    removed = 0
+    for helper, engine in pending:
+        try:
+            removed += engine.remove_container(helper, force=True)
+        except (EngineError, OSError):
+            pass  # the engine went with it; sessions.orphans finds what is left
+    return removed
+
+
 def forget_image_files() -> None:
-    """Drop the in-memory cache (tests)."""
+    """Drop the in-memory caches (tests)."""
     with _cache_lock:
         _files_cache.clear()
+    with _command_lock:
+        _command_cache.clear()
 
 
 def _from_json(entry: dict[str, Any] | None) -> ImageFiles | None:
@@ -290,6 +423,7 @@ def _from_json(entry: dict[str, Any] | None) -> ImageFiles | None:
             shell=shell,
             shell_hops=tuple(entry["shell_hops"]),
             mountable=bool(entry["mountable"]),
+            unmountable_why=_optional_str(entry["unmountable_why"]),
             interpreter=interpreter,
             passwd={str(k): (int(v[0]), int(v[1])) for k, v in entry["passwd"].items()},
             groups={str(k): int(v) for k, v in entry["groups"].items()},
@@ -298,15 +432,26 @@ def _from_json(entry: dict[str, Any] | None) -> ImageFiles | None:
         return None
 
 
+def _optional_str(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"not a string: {value!r}")
+
+
 def _read_image_files(engine: Engine, container: str) -> ImageFiles:
     prober = PathProber(engine, container)
     shell = None
     hops: tuple[str, ...] = ()
     mountable = True
+    unmountable_why = None
     for candidate in SHELLS:
         found = prober.resolve(candidate)
         if found.final is not None:
-            shell, hops, mountable = candidate, tuple(found.hops), found.relocatable
+            shell, hops = candidate, tuple(found.hops)
+            # Whether it survives being mounted at /dbg depends on the links' own text,
+            # which the path stat does not tell (it reports them resolved).
+            relocation = prober.relocation(candidate)
+            mountable, unmountable_why = relocation.ok, relocation.problem
             break
     interpreter: str | None = None
     if shell is not None:
@@ -318,6 +463,7 @@ def _read_image_files(engine: Engine, container: str) -> ImageFiles:
         shell=shell,
         shell_hops=hops,
         mountable=mountable,
+        unmountable_why=unmountable_why,
         interpreter=interpreter,
         passwd=parse_passwd(passwd_raw.decode(errors="replace")) if passwd_raw else {},
         groups=parse_group(group_raw.decode(errors="replace")) if group_raw else {},

@@ -285,7 +285,12 @@ class DhituiApp(App[int]):
         self.engine_state = "unreachable — waiting for it to come back"
         self.engine_error = message.error
         self._show_engine()
-        self._show_notice(f"No engine: {message.error.message}. Retrying…")
+        seen = self.backend.freshness.as_of
+        self.table.show_last_seen(seen)
+        self._show_selected()
+        rows = (f" The list is what the engine said at {render.clock(seen)}." if seen is not None
+                and self.table.rows_by_id else "")
+        self._show_notice(f"No engine: {message.error.message}. Retrying…{rows}")
         self.run_diagnostics(message.error)
 
     @while_mounted
@@ -339,6 +344,7 @@ class DhituiApp(App[int]):
 
     @while_mounted
     def on_containers_loaded(self, message: ContainersLoaded) -> None:
+        self.table.show_last_seen(None)
         fresh = self.table.replace_all(message.summaries)
         self._update_notice()
         if fresh:
@@ -561,7 +567,8 @@ class DhituiApp(App[int]):
         cid = row.summary.id
         checks = self._container_checks.get(cid)
         self.panel.show("container", render.container_section(
-            row.summary, row.classification, checks, self._plans.get(cid)))
+            row.summary, row.classification, checks, self._plans.get(cid),
+            last_seen=self.table.last_seen))
         if checks is None and self.engine_state == "connected":
             if self._details_timer is not None:
                 self._details_timer.stop()

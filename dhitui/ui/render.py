@@ -51,15 +51,25 @@ def verdict_badge(verdict: str | None) -> Text:
     return Text(label, style=style)
 
 
-def row_cells(s: ContainerSummary, c: Classification | None) -> list[Text]:
-    """Cells for the container table, in column order (see ContainerTable.COLUMNS)."""
+def clock(when: float) -> str:
+    """A wall-clock time for the UI (local time, to the second)."""
+    import time
+
+    return time.strftime("%H:%M:%S", time.localtime(when))
+
+
+def row_cells(s: ContainerSummary, c: Classification | None,
+              last_seen: float | None = None) -> list[Text]:
+    """Cells for the container table, in column order (see ContainerTable.COLUMNS). With
+    `last_seen` (the engine does not answer) the row is what was seen then: dimmed, its
+    state marked with the time, never shown as current."""
     if c is None:
         user = shell = variant = PENDING
     else:
         user = txt(c.user.display, "" if c.user.is_root is False else "yellow")
         shell = txt(c.shell) if c.shell else Text("none", style="bold")
         variant = txt(c.variant or "")
-    return [
+    cells = [
         txt(s.name, "bold"),
         verdict_badge(c.verdict if c else None),
         user,
@@ -68,6 +78,11 @@ def row_cells(s: ContainerSummary, c: Classification | None) -> list[Text]:
         txt(s.state, STATE_STYLE.get(s.state, "")),
         txt(s.image, "cyan"),
     ]
+    if last_seen is not None:
+        cells[5] = txt(f"{s.state}? seen {clock(last_seen)}", "italic")
+        for cell in cells:
+            cell.stylize("dim")
+    return cells
 
 
 def _kv(table: Table, key: str, value: RenderableType | str, style: str = "") -> None:
@@ -129,13 +144,19 @@ def engine_section(
 
 def container_section(s: ContainerSummary, c: Classification | None,
                       checks: list[Check] | None = None,
-                      plan: SessionPlan | None = None) -> RenderableType:
-    """The selected container: identity, who it runs as, what it runs, verdict + evidence."""
+                      plan: SessionPlan | None = None,
+                      last_seen: float | None = None) -> RenderableType:
+    """The selected container: identity, who it runs as, what it runs, verdict + evidence.
+    With `last_seen`, its state is what the engine said then, not now."""
     t = _grid()
     _kv(t, "Name", txt(s.name, "bold"))
     _kv(t, "ID", s.short_id)
     _kv(t, "Image", txt(s.image, "cyan"))
-    _kv(t, "State", txt(f"{s.state} ({s.status})", STATE_STYLE.get(s.state, "")))
+    if last_seen is None:
+        _kv(t, "State", txt(f"{s.state} ({s.status})", STATE_STYLE.get(s.state, "")))
+    else:
+        _kv(t, "State", txt(f"{s.state}? seen {clock(last_seen)}, the engine does not answer "
+                            "now", "dim italic"))
     parts: list[RenderableType] = [t]
     if c is None:
         parts.append(Text("Checking the container's files…", style="dim italic"))

@@ -32,6 +32,7 @@ class Row:
     # Derived from the two above when first needed; `update()` forgets them.
     _hay: str | None = field(default=None, repr=False, compare=False)
     _cells: list[Text] | None = field(default=None, repr=False, compare=False)
+    _cells_seen: float | None = field(default=None, repr=False, compare=False)
 
     def update(self, *, summary: ContainerSummary | None = None,
                classification: Classification | None = None) -> None:
@@ -51,10 +52,11 @@ class Row:
             self._hay = " ".join(words).lower()
         return self._hay
 
-    def cells(self) -> list[Text]:
-        """The table cells, in ContainerTable.COLUMNS order."""
-        if self._cells is None:
-            self._cells = row_cells(self.summary, self.classification)
+    def cells(self, last_seen: float | None = None) -> list[Text]:
+        """The table cells, in ContainerTable.COLUMNS order (`last_seen`: see row_cells)."""
+        if self._cells is None or self._cells_seen != last_seen:
+            self._cells = row_cells(self.summary, self.classification, last_seen)
+            self._cells_seen = last_seen
         return self._cells
 
 
@@ -82,6 +84,8 @@ class ContainerTable(DataTable[Text]):
         self.rows_by_id: dict[str, Row] = {}
         self._shown: set[str] = set()  # the IDs that have a row in the DataTable
         self.filter_text = ""
+        # Set while the engine does not answer: rows are what was seen then (live.ListFreshness).
+        self.last_seen: float | None = None
 
     def on_mount(self) -> None:
         for key, label in self.COLUMNS:
@@ -151,6 +155,13 @@ class ContainerTable(DataTable[Text]):
                 changed.add(c.container_id)
         self._sync(changed)
 
+    def show_last_seen(self, as_of: float | None) -> None:
+        """Mark every row as last seen at `as_of` (None: current again)."""
+        if as_of == self.last_seen:
+            return
+        self.last_seen = as_of
+        self._sync(set(self.rows_by_id))
+
     def set_filter(self, text: str) -> None:
         self.filter_text = text.strip().lower()
         self._sync((), refilter=True)
@@ -192,13 +203,13 @@ class ContainerTable(DataTable[Text]):
                 shown.discard(cid)
             resort = False
             for cid in update:
-                cells = self.rows_by_id[cid].cells()
+                cells = self.rows_by_id[cid].cells(self.last_seen)
                 for (col, _), cell in zip(self.COLUMNS, cells, strict=True):
                     if self.get_cell(cid, col) != cell:
                         self.update_cell(cid, col, cell, update_width=self._widens(col, cell))
                         resort = resort or col == "name"
             for cid in add:
-                self.add_row(*self.rows_by_id[cid].cells(), key=cid)
+                self.add_row(*self.rows_by_id[cid].cells(self.last_seen), key=cid)
                 shown.add(cid)
             if add or resort:
                 self.sort("name", key=lambda cell: cell.plain.lower())
@@ -210,7 +221,7 @@ class ContainerTable(DataTable[Text]):
         rows = sorted((r for r in self.rows_by_id.values() if self._matches(r)),
                       key=lambda r: r.cells()[0].plain.lower())
         for row in rows:
-            self.add_row(*row.cells(), key=row.summary.id)
+            self.add_row(*row.cells(self.last_seen), key=row.summary.id)
         self._shown = {r.summary.id for r in rows}
         self._restore_cursor(keep_selected)
 
