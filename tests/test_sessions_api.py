@@ -107,15 +107,11 @@ def test_command_keeps_stdout_and_stderr_apart_and_passes_exit_codes(
     assert [line for line in proc.stderr.splitlines()
             if not line.startswith(b"WARNING: ")] == [b"to-err"]
     assert dhitui(engine, no_docker_env, "debug", "-q", cid, "--", "true").returncode == 0
+    # A command nobody has: even for the target with a shell the plan runs it in a toolbox
+    # sidecar (the target lacks it), whose shell says so and exits 127.
     missing = dhitui(engine, no_docker_env, "debug", "-q", cid, "--", "no-such-command-x")
-    # Engine 20.10's runtime reports a missing executable as 126 (as `docker exec` does).
-    expected = (126, 127) if kind == "exec" and engine.name == "e20" else (127,)
-    assert missing.returncode in expected
-    if kind == "exec":
-        # The engine frames the runtime's error as stdout (`docker exec` shows it there too).
-        assert b"executable file not found" in missing.stdout
-    else:
-        assert b"no-such-command-x" in missing.stderr and missing.stdout == b""
+    assert missing.returncode == 127
+    assert b"no-such-command-x" in missing.stderr and missing.stdout == b""
     assert sidecars_of(engine, cid) == ""
 
 
@@ -301,3 +297,28 @@ def docker_argv(engine: EngineUnderTest) -> list[str]:
     from conftest import docker_cli_path
 
     return [docker_cli_path(), "-H", engine.host]
+
+
+def test_demux_keeps_streams_apart_and_passes_unframed_errors_through() -> None:
+    """The engine's framing, split anywhere; and an error the engine writes unframed after
+    the upgrade (moby writes a failed exec start's `OCI runtime exec failed: ...` straight
+    to the hijacked connection) reaches stderr as text instead of being taken for frames."""
+    import struct
+
+    from dhitui.engine.attach import _Demux
+
+    out: list[tuple[int, bytes]] = []
+    demux = _Demux(lambda stream, data: out.append((stream, data)))
+    frames = (struct.pack(">BxxxL", 1, 3) + b"abc" + struct.pack(">BxxxL", 2, 2) + b"\x00\xff")
+    for i in range(len(frames)):  # one byte at a time
+        demux.feed(frames[i:i + 1])
+    demux.flush()
+    assert out == [(1, b"abc"), (2, b"\x00\xff")]
+    out.clear()
+    raw = _Demux(lambda stream, data: out.append((stream, data)))
+    raw.feed(b"OCI runtime exec failed: exec failed: ")
+    raw.feed(b"executable file not found in $PATH\r\n")
+    raw.flush()
+    assert b"".join(d for _, d in out) == (b"OCI runtime exec failed: exec failed: executable "
+                                           b"file not found in $PATH\r\n")
+    assert {stream for stream, _ in out} == {2}
