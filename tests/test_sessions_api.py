@@ -322,3 +322,33 @@ def test_demux_keeps_streams_apart_and_passes_unframed_errors_through() -> None:
     assert b"".join(d for _, d in out) == (b"OCI runtime exec failed: exec failed: executable "
                                            b"file not found in $PATH\r\n")
     assert {stream for stream, _ in out} == {2}
+
+
+def test_a_sidecar_that_borrows_volumes_is_removed_without_them(
+        engine: EngineUnderTest, containers: Callable[..., str], tmp_path: Path) -> None:
+    """The form snapshot sessions need (`--volumes-from`, `--init`, no `--rm`), over the API:
+    the sidecar sees the target's volume, its status comes back, it is removed, and the
+    volume stays with its owner."""
+    from dhitui.engine.attach import Streams, run_sidecar
+    from dhitui.engine.client import connect
+    from dhitui.engine.endpoint import Endpoint
+    from dhitui.engine.specs import SidecarSpec
+
+    cid = containers(engine, HARDENED_IMAGE, "-v", "/data")
+    volume = docker(engine, "inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}", cid).stdout
+    name = f"dhitui-test-borrow-{uuid.uuid4().hex[:8]}"
+    spec = SidecarSpec(image="busybox", name=name, labels={"dhitui.test": "1"}, tty=False,
+                       entrypoint="/bin/sh", args=("-c", "ls -d /data && exit 4"),
+                       volumes_from=cid, auto_remove=False, init=True)
+    out = tmp_path / "out"
+    with open(out, "wb") as sink, open(os.devnull, "rb") as empty:
+        eng = connect(Endpoint(engine.host, "flag", "test"))
+        try:
+            status = run_sidecar(eng, spec, streams=Streams(empty.fileno(), sink.fileno(),
+                                                            sink.fileno()))
+        finally:
+            eng.close()
+    assert status == 4
+    assert out.read_bytes().splitlines()[-1] == b"/data"
+    assert docker(engine, "ps", "-aq", "--filter", f"name={name}").stdout.strip() == ""
+    assert docker(engine, "volume", "inspect", volume.strip(), check=False).returncode == 0

@@ -494,7 +494,7 @@ def test_image_cache_round_trip_and_bad_files(tmp_path: Path) -> None:
 def _parse_run(argv: list[str]) -> tuple[dict[str, list[str]], list[str]]:
     """`docker run` options (flag -> values) and the words after the image."""
     takes_value = {"--pull", "--name", "--label", "--log-driver", "--pid", "--network",
-                   "--user", "--cap-add", "--mount", "--entrypoint", "-e"}
+                   "--user", "--cap-add", "--mount", "--entrypoint", "-e", "--volumes-from"}
     flags: dict[str, list[str]] = {}
     i = argv.index("run") + 1
     while argv[i].startswith("-"):
@@ -520,7 +520,8 @@ def test_a_sidecar_spec_renders_the_same_container_as_argv_and_as_api_body(full:
         network="container:c0ffee" if full else "none",
         mount=ImageMount("busybox", "/dbg") if full else None,
         env=(("PATH", "/dbg/bin:/bin"), ("PS1", "x")), cap_add=("SYS_PTRACE",) if full else (),
-        privileged=full,
+        privileged=full, volumes_from=None if full else "c0ffee", auto_remove=full,
+        init=not full,
     )
     flags, rest = _parse_run(spec.argv(["docker"]))
     body = spec.create_body()
@@ -528,9 +529,11 @@ def test_a_sidecar_spec_renders_the_same_container_as_argv_and_as_api_body(full:
     # Every option of the command line, and its counterpart in the request body.
     known = {"--rm", "-i", "-t", "--pull", "--name", "--label", "--log-driver", "--pid",
              "--network", "--user", "--cap-add", "--privileged", "--mount", "--no-healthcheck",
-             "--entrypoint", "-e"}
+             "--entrypoint", "-e", "--volumes-from", "--init"}
     assert set(flags) <= known, set(flags) - known
-    assert ("--rm" in flags) == host["AutoRemove"] is True
+    assert ("--rm" in flags) == host["AutoRemove"]
+    assert flags.get("--volumes-from", [None])[0] == (host.get("VolumesFrom") or [None])[0]
+    assert ("--init" in flags) == host.get("Init", False)
     assert ("-i" in flags) == body["OpenStdin"] == body["AttachStdin"] == body["StdinOnce"]
     assert ("-t" in flags) == body["Tty"]
     assert flags["--pull"] == ["never"]  # create never pulls

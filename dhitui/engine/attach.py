@@ -459,7 +459,7 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
         reaper.done()
         raise
     cid = str(created["Id"])
-    reaper.watch(cid)
+    reaper.watch(cid, volumes=spec.volumes_from is None)
     for warning in created.get("Warnings") or ():
         if warn is not None:
             warn(str(warning))
@@ -468,7 +468,7 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
     try:
         conn = _upgrade(engine, f"/containers/{cid}/attach",
                         params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
-        waiter = _Waiter(engine, cid)
+        waiter = _Waiter(engine, cid, "removed" if spec.auto_remove else "next-exit")
         engine._call("container", api.start, cid)
 
         def interrupt() -> bool:
@@ -486,30 +486,32 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
     finally:
         if conn is not None:
             conn.close()
-        _remove(engine, cid)
+        _remove(engine, cid, volumes=spec.volumes_from is None)
         if waiter is not None:
             waiter.close()
         reaper.done()
 
 
-def _remove(engine: Engine, cid: str) -> None:
+def _remove(engine: Engine, cid: str, *, volumes: bool) -> None:
+    """Remove the sidecar; borrowed volumes (`volumes_from`) stay with their owner."""
     with contextlib.suppress(NotFound, EngineUnavailable, DhituiError):
-        engine.remove_container(cid, force=True)
+        engine.remove_container(cid, force=True, volumes=volumes)
 
 
 class _Waiter:
-    """`POST /containers/{id}/wait?condition=removed`, registered before `start`, so the
-    exit status is known even when AutoRemove deletes the container at once. The engine
+    """`POST /containers/{id}/wait?condition=removed` (with AutoRemove; else `next-exit`),
+    registered before `start`, so the exit status is known even when AutoRemove deletes the
+    container at once. The engine
     answers the headers as soon as the wait is registered (and the body at the exit), so
     returning from the request means it is in place; a thread reads the body."""
 
-    def __init__(self, engine: Engine, cid: str) -> None:
+    def __init__(self, engine: Engine, cid: str, condition: str) -> None:
         self.code: int | None = None
         self.error: str | None = None
         api = engine.api
         self._response = engine._call(
             "container", api._post, api._url("/containers/{0}/wait", cid),
-            params={"condition": "removed"}, stream=True, timeout=None)
+            params={"condition": condition}, stream=True, timeout=None)
         engine._call("container", api._raise_for_status, self._response)
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()

@@ -372,12 +372,13 @@ class Engine:
         )
         return str(created["Id"])
 
-    def remove_container(self, ref: str, *, force: bool = True) -> bool:
-        """Remove a container (with its anonymous volumes). True when this call removed it;
-        False when it did not exist or its removal was already under way (HTTP 409 with
-        force, e.g. the engine finishing a `--rm`)."""
+    def remove_container(self, ref: str, *, force: bool = True, volumes: bool = True) -> bool:
+        """Remove a container (with its anonymous volumes unless `volumes=False`: a container
+        that borrowed another's volumes must not take them along). True when this call
+        removed it; False when it did not exist or its removal was already under way (HTTP
+        409 with force, e.g. the engine finishing a `--rm`)."""
         try:
-            self._call("container", self.api.remove_container, ref, v=True, force=force)
+            self._call("container", self.api.remove_container, ref, v=volumes, force=force)
         except NotFound:
             return False
         except EngineError as exc:

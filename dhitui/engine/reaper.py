@@ -46,11 +46,11 @@ class Reaper:
         except OSError:
             self._proc = None  # no keeper: the session still cleans up after itself
 
-    def watch(self, container: str) -> None:
+    def watch(self, container: str, *, volumes: bool = True) -> None:
         if self._stdin is None:
             return
         data = {"endpoint": {**asdict(self._endpoint), "candidates": []},
-                "container": container}
+                "container": container, "volumes": volumes}
         with contextlib.suppress(OSError):
             self._stdin.write(json.dumps(data).encode() + b"\n")
             self._stdin.flush()
@@ -94,7 +94,8 @@ def main() -> int:
     try:
         engine = connect(endpoint)
         try:
-            engine.remove_container(str(request["container"]), force=True)
+            engine.remove_container(str(request["container"]), force=True,
+                                    volumes=bool(request.get("volumes", True)))
         finally:
             engine.close()
     except DhituiError:

@@ -61,12 +61,15 @@ class SidecarSpec:
     env: tuple[tuple[str, str], ...] = ()
     cap_add: tuple[str, ...] = ()
     privileged: bool = False
+    volumes_from: str | None = None  # borrow this container's volumes (and keep them)
+    auto_remove: bool = True  # False: the caller removes it (keeping borrowed volumes)
+    init: bool = False  # an init as PID 1, so signals reach a command that would be PID 1
     kind: str = field(default="sidecar", init=False)
 
     def argv(self, prefix: Sequence[str]) -> list[str]:
         """`docker run`, exactly equivalent to `create_body()` plus attach, start, wait and
         remove."""
-        argv = [*prefix, "run", "--rm", "-i"]
+        argv = [*prefix, "run", *(["--rm"] if self.auto_remove else []), "-i"]
         if self.tty:
             argv.append("-t")
         argv += ["--pull", "never", "--name", self.name]
@@ -76,6 +79,10 @@ class SidecarSpec:
         if self.pid_of is not None:
             argv += ["--pid", f"container:{self.pid_of}"]
         argv += ["--network", self.network]
+        if self.volumes_from is not None:
+            argv += ["--volumes-from", self.volumes_from]
+        if self.init:
+            argv.append("--init")
         if self.user is not None:
             argv += ["--user", self.user]
         for cap in self.cap_add:
@@ -97,13 +104,17 @@ class SidecarSpec:
         (`--rm` is AutoRemove; `-i` is OpenStdin + StdinOnce; the attach comes before
         start). Image mounts go in as a plain dict: docker-py's `Mount` type rejects them."""
         host: dict[str, Any] = {
-            "AutoRemove": True,
+            "AutoRemove": self.auto_remove,
             "LogConfig": {"Type": "none", "Config": {}},
             "NetworkMode": self.network,
             "Privileged": self.privileged,
         }
         if self.pid_of is not None:
             host["PidMode"] = f"container:{self.pid_of}"
+        if self.volumes_from is not None:
+            host["VolumesFrom"] = [self.volumes_from]
+        if self.init:
+            host["Init"] = True
         if self.cap_add:
             host["CapAdd"] = list(self.cap_add)
         if self.mount is not None:
