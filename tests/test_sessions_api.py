@@ -233,7 +233,12 @@ def test_the_terminal_is_restored_and_the_sidecar_removed_however_it_ends(
             sig = getattr(signal, how)
             os.kill(term.child.pid, sig)
             expected = 128 + sig
-        assert term.wait_exit() == expected
+        try:
+            status = term.wait_exit(timeout=60)
+        except AssertionError:
+            raise AssertionError("dhitui did not exit; it wrote:\n"
+                                 + term.transcript[-2000:].decode(errors="replace")) from None
+        assert status == expected
         assert _cooked(term)
     finally:
         term.close()

@@ -34,6 +34,7 @@ from conftest import (
     HardLink,
     _ping,
     cli_env,
+    command_shown,
     docker,
     docker_cli_path,
     import_rootfs,
@@ -109,8 +110,7 @@ def no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
 
 def running_line(stderr: str) -> list[str]:
     """The argv dhitui said it was running (`dhitui: running: ...` on stderr)."""
-    line = next(ln for ln in stderr.splitlines() if ln.startswith("dhitui: running: "))
-    return shlex.split(line[len("dhitui: running: "):])
+    return command_shown(stderr)
 
 
 # --------------------------------------------------------------------------- choosing

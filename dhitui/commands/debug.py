@@ -163,9 +163,8 @@ def _run(inv: Invocation, engine: Engine, plan: SessionPlan) -> int:
     result = run_session(plan, engine)
     if not quiet or result.cleanup_error:
         _say(result.message)
-    if (result.exit_status == 125 and plan.chosen.sidecar and plan.transport == "cli"
-            and not quiet):
-        _say("(125: the docker CLI could not start the sidecar; its message is above)")
+    if result.exit_status == 125 and plan.chosen.sidecar and not quiet:
+        _say("(125: the sidecar could not be started; the engine's message is above)")
     return result.exit_status
 
 

@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dhitui.engine.client import EngineError
 from dhitui.engine.specs import ExecSpec, SidecarSpec
 from dhitui.errors import DhituiError, EngineUnavailable, NotFound
 
@@ -58,6 +59,11 @@ CLOSE_GRACE = 2.0  # seconds for the wait to answer by itself when a session is 
 
 class SessionLost(DhituiError):
     """The stream ended without the process's exit status (its container went away)."""
+
+
+class SidecarNotStarted(DhituiError):
+    """The engine refused to create or start the sidecar (what `docker run` reports with
+    status 125), e.g. its target stopped after the plan was made."""
 
 
 @dataclass
@@ -454,7 +460,10 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
                                spec.name)
     except NotFound:
         reaper.done()
-        raise NotFound(f"no such image: {spec.image}") from None
+        raise SidecarNotStarted(f"no such image: {spec.image}") from None
+    except EngineError as exc:
+        reaper.done()
+        raise SidecarNotStarted(f"the engine refused the sidecar: {exc.message}") from None
     except BaseException:
         reaper.done()
         raise
@@ -469,7 +478,11 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
         conn = _upgrade(engine, f"/containers/{cid}/attach",
                         params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
         waiter = _Waiter(engine, cid, "removed" if spec.auto_remove else "next-exit")
-        engine._call("container", api.start, cid)
+        try:
+            engine._call("container", api.start, cid)
+        except (EngineError, NotFound) as exc:
+            raise SidecarNotStarted(
+                f"the engine could not start the sidecar: {exc.message}") from None
 
         def interrupt() -> bool:
             # Like `docker run`'s signal proxy: Ctrl-C goes to the sidecar's process.

@@ -57,6 +57,7 @@ from dhitui.sessions.strategies import SessionPlan
 from dhitui.sessions.targets import ContainerTarget
 
 LOST_STATUS = 255  # the session's status when it could not be learnt (like ssh's)
+NOT_STARTED_STATUS = 125  # the sidecar could not be started (as `docker run` says it)
 STOP_GRACE = 10.0  # seconds the CLI gets to end after dhitui was told to stop
 REMOVE_DEADLINE = 20.0  # seconds to see a sidecar gone
 POLL = 0.1
@@ -226,7 +227,14 @@ def run_session(
 
 
 def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int) -> SessionResult:
-    from dhitui.engine.attach import Controls, SessionLost, Streams, run_exec, run_sidecar
+    from dhitui.engine.attach import (
+        Controls,
+        SessionLost,
+        SidecarNotStarted,
+        Streams,
+        run_exec,
+        run_sidecar,
+    )
 
     strategy = plan.chosen
     assert strategy is not None and strategy.spec is not None
@@ -250,6 +258,10 @@ def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int) -> Sessio
         status = 128 + stop.signum
     except SessionLost as exc:
         lost, status = exc.message, LOST_STATUS
+    except SidecarNotStarted as exc:
+        # As `docker run` does: its message, and 125.
+        _engine_warning(exc.message, prefix="dhitui: error: ")
+        status = NOT_STARTED_STATUS
     except EngineUnavailable as exc:
         lost, status = f"the engine stopped answering ({exc.message})", LOST_STATUS
     duration = time.monotonic() - started
@@ -270,12 +282,12 @@ def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int) -> Sessio
     )
 
 
-def _engine_warning(text: str) -> None:
-    """An engine warning about the sidecar, shown as the docker CLI shows it."""
+def _engine_warning(text: str, prefix: str = "WARNING: ") -> None:
+    """An engine warning (or error) about the sidecar, shown as the docker CLI shows it."""
     from dhitui.textsafe import clean
 
     with contextlib.suppress(OSError):
-        os.write(2, f"WARNING: {clean(text, keep_newlines=False)}\n".encode())
+        os.write(2, f"{prefix}{clean(text, keep_newlines=False)}\n".encode())
 
 
 def _stop_child(proc: subprocess.Popen[bytes], signum: int, sidecar: str | None,
