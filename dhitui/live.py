@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dhitui.errors import DhituiError
-from dhitui.textsafe import clean
 
 if TYPE_CHECKING:
     from dhitui.detect import Classifier
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
     from dhitui.engine.capabilities import Capabilities
     from dhitui.engine.client import Engine, EventStream
     from dhitui.engine.endpoint import Endpoint
+    from dhitui.logfollow import LogFollower
     from dhitui.models import Classification, ContainerSummary
     from dhitui.sessions import Removal, SessionPlan, SessionResult, Sidecar
 
@@ -431,7 +431,9 @@ class Backend:
     def inspect(self, container_id: str) -> dict[str, Any]:
         return self.engine.inspect_container(container_id)
 
-    def logs(self, container_id: str, *, tail: int = 200) -> str:
-        """Recent logs as text, with terminal control sequences removed."""
-        raw = self.engine.logs(container_id, tail=tail)
-        return clean(raw.decode("utf-8", errors="replace"))
+    def follow_logs(self, container_id: str, *, tail: int = 500) -> LogFollower:
+        """A follower of the container's logs (run it in a worker thread; close it from
+        any thread)."""
+        from dhitui.logfollow import LogFollower
+
+        return LogFollower(self.engine, container_id, tail=tail)

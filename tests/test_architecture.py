@@ -65,7 +65,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("dhitui.detect",),
     ("dhitui.sessions",),
     ("dhitui.diagnostics",),
-    ("dhitui.live",),
+    ("dhitui.live", "dhitui.logfollow"),
     ("dhitui.ui",),
     ("dhitui.commands",),
     ("dhitui.cli",),

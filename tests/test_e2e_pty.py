@@ -29,6 +29,34 @@ def test_tui_starts_lists_and_quits(engine28: EngineUnderTest,
         term.close()
 
 
+def test_keys_typed_in_one_write_after_slash_all_reach_the_filter(
+    engine28: EngineUnderTest, containers: Callable[..., str]
+) -> None:
+    """`/` and a name in one write (a paste, an expect script, a fast typist): every key
+    reaches the filter, in order, and the list shows only the matching rows."""
+    tag = uuid.uuid4().hex[:6]
+    wanted = f"dhitui-test-ahead-{tag}-wanted"
+    other = f"dhitui-test-ahead-{tag}-other"
+    containers(engine28, HARDENED_IMAGE, name=wanted)
+    containers(engine28, HARDENED_IMAGE, name=other)
+    term = Terminal([sys.executable, "-m", "dhitui", "-H", engine28.host],
+                    env=cli_env({"TERM": "xterm-256color"}), cwd=str(REPO))
+    try:
+        term.wait_for(wanted)
+        term.wait_for(other)
+        term.send(f"/{tag}-wanted")
+        term.wait_for_absent(other)
+        screen = term.text()
+        assert f"{tag}-wanted" in screen.split(wanted)[0]  # the box shows all of it
+        assert wanted in screen
+        term.send("\r")  # back to the list; its keys work again
+        term.wait_for("Strategy…")
+        term.send("q")
+        assert term.wait_exit() == 0
+    finally:
+        term.close()
+
+
 def test_one_key_debug_session_through_a_real_terminal(
     engine: EngineUnderTest, containers: Callable[..., str]
 ) -> None:

@@ -16,6 +16,7 @@ from dhitui import __version__
 from dhitui.live import Backend
 from dhitui.ui.app import DhituiApp
 from dhitui.ui.screens.help import HelpScreen
+from dhitui.ui.screens.logs import LogsScreen
 from dhitui.ui.screens.text_view import TextViewScreen
 
 from conftest import (
@@ -35,7 +36,7 @@ SIZE = (150, 45)
 
 
 def viewer_text(app: DhituiApp) -> str:
-    assert isinstance(app.screen, TextViewScreen)
+    assert isinstance(app.screen, (TextViewScreen, LogsScreen))
     return "\n".join(app.screen.query_one(Log).lines)
 
 
@@ -53,12 +54,12 @@ async def test_keys_i_l_r_help_and_palette(engine28: EngineUnderTest,
         await wait_for(pilot, lambda: isinstance(app.screen, TextViewScreen), "inspect view")
         await wait_for(pilot, lambda: f'"Id": "{cid}"' in viewer_text(app), "its JSON")
         await pilot.press("escape")
-        # l: its recent logs.
+        # l: its logs (followed; tests/test_logs_follow.py checks the following).
         await pilot.press("l")
-        await wait_for(pilot, lambda: isinstance(app.screen, TextViewScreen), "logs view")
+        await wait_for(pilot, lambda: isinstance(app.screen, LogsScreen), "logs view")
         await wait_for(pilot, lambda: f"log-line-{tag}" in viewer_text(app), "its log line")
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, TextViewScreen), "closed")
+        await wait_for(pilot, lambda: not isinstance(app.screen, LogsScreen), "closed")
         # r: cached probes are forgotten and the image is probed again.
         before = app.backend.classifier.path_stats
         await pilot.press("r")
@@ -72,10 +73,11 @@ async def test_keys_i_l_r_help_and_palette(engine28: EngineUnderTest,
         # ctrl+p: the command palette runs the same actions (here: the logs).
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "palette")
-        await pilot.press(*"recent logs")
-        await wait_for(pilot, lambda: _first_match(app) == "Show recent logs", "the match")
+        await pilot.press(*"follow the container")
+        await wait_for(pilot, lambda: _first_match(app) == "Follow the container's logs",
+                       "the match")
         await pilot.press("down", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, TextViewScreen), "logs view")
+        await wait_for(pilot, lambda: isinstance(app.screen, LogsScreen), "logs view")
         await wait_for(pilot, lambda: f"log-line-{tag}" in viewer_text(app), "the log line")
 
 

@@ -62,3 +62,22 @@ def test_filtered_list(snap_compare: Any) -> None:
         await pilot.press("slash", *"dhi standard")
 
     assert snap_compare(DhituiApp(SnapshotBackend()), terminal_size=SIZE, run_before=before)
+
+
+SMALL = (80, 24)
+
+
+def test_main_screen_80x24(snap_compare: Any) -> None:
+    async def before(pilot: Pilot[int]) -> None:
+        await show(pilot, "payments-api")
+
+    assert snap_compare(DhituiApp(SnapshotBackend()), terminal_size=SMALL, run_before=before)
+
+
+def test_panel_hidden_80x24(snap_compare: Any) -> None:
+    async def before(pilot: Pilot[int]) -> None:
+        await show(pilot, "payments-api")
+        await pilot.press("p")
+        await pilot.pause()
+
+    assert snap_compare(DhituiApp(SnapshotBackend()), terminal_size=SMALL, run_before=before)

@@ -393,6 +393,17 @@ class Engine:
             self._call("container", self.api.logs, container, tail=tail, timestamps=False)
         )
 
+    def log_stream(self, container: str, *, tail: int | None = None,
+                   since: float | None = None) -> LogStream:
+        """The container's logs, followed (`GET /containers/{id}/logs?follow=1`), each line
+        prefixed by its RFC 3339 timestamp: the last `tail` lines (or those since `since`,
+        seconds since the epoch), then new ones as they are written. The stream ends when the
+        container stops; `close()` (from any thread) ends it sooner."""
+        stream = self._call("container", self.api.logs, container, stream=True, follow=True,
+                            timestamps=True, tail="all" if tail is None else tail,
+                            since=since)
+        return LogStream(self.endpoint, stream)
+
     def event_stream(self, *, since: int | None = None,
                      filters: dict[str, Any] | None = None) -> EventStream:
         """The engine's event stream (`GET /events`), decoded. Iterating blocks until events
@@ -432,6 +443,31 @@ class EventStream:
     def close(self) -> None:
         self._closed = True
         # Already closed or never connected: nothing to do.
+        with contextlib.suppress(Exception):
+            self._stream.close()
+
+
+class LogStream:
+    """An open, followed logs stream that another thread can close. Iterating gives the raw
+    chunks (stdout and stderr interleaved as written) until the container stops."""
+
+    def __init__(self, endpoint: Endpoint, stream: Any) -> None:
+        self._endpoint = endpoint
+        self._stream = stream
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self._stream:
+                if isinstance(chunk, bytes):
+                    yield chunk
+        except Exception as exc:
+            if self.closed:
+                return
+            raise unavailable(self._endpoint, exc) from None
+
+    def close(self) -> None:
+        self.closed = True
         with contextlib.suppress(Exception):
             self._stream.close()
 

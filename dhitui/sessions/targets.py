@@ -336,6 +336,7 @@ def _cached_lookup(
 
 _cache_lock = threading.Lock()
 _files_cache: dict[str, ImageFiles] = {}
+_image_locks: dict[str, threading.Lock] = {}
 # What the file probe looks for; cached results from other rules are not used.
 # Version 2: mountability judged from the links' own text (version 1 misread the engine's
 # resolved `linkTarget` as the link's text, refusing relative links).
@@ -347,18 +348,23 @@ def image_files(engine: Engine, image_id: str, machine: L.Machine | None = None)
     Cached per image id (content-addressed, so never stale) in memory and on disk."""
     with _cache_lock:
         cached = _files_cache.get(image_id)
-    if cached is None:
-        cached = _from_json(image_cache.load(image_id, PROBE_VERSION))
+        # One reader per image: plans made at once for containers of one image (doctor's
+        # checks, the TUI's panel) wait for the first instead of probing again.
+        image_lock = _image_locks.setdefault(image_id, threading.Lock())
     if cached is not None:
+        return cached
+    with image_lock:
+        with _cache_lock:
+            cached = _files_cache.get(image_id)
+        if cached is None:
+            cached = _from_json(image_cache.load(image_id, PROBE_VERSION))
+        if cached is None:
+            with _probe_container(engine, image_id, machine) as helper:
+                cached = _read_image_files(engine, helper)
+            image_cache.store(image_id, asdict(cached), PROBE_VERSION)
         with _cache_lock:
             _files_cache[image_id] = cached
-        return cached
-    with _probe_container(engine, image_id, machine) as helper:
-        files = _read_image_files(engine, helper)
-    with _cache_lock:
-        _files_cache[image_id] = files
-    image_cache.store(image_id, asdict(files), PROBE_VERSION)
-    return files
+    return cached
 
 
 # Probe helpers that exist right now, so that a process ending while a probe runs in a

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.dom import NoScreen
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
@@ -28,7 +28,7 @@ from dhitui.errors import DhituiError, EngineUnavailable
 from dhitui.live import Backend
 from dhitui.models import ContainerSummary
 from dhitui.textsafe import clean, one_line
-from dhitui.ui import render
+from dhitui.ui import keys, render, typeahead
 from dhitui.ui.messages import (
     CapabilitiesReady,
     Classified,
@@ -42,6 +42,7 @@ from dhitui.ui.messages import (
     OrphansFound,
     PlanReady,
 )
+from dhitui.ui.typeahead import KeyHold
 from dhitui.ui.widgets.container_table import ContainerTable
 from dhitui.ui.widgets.side_panel import SidePanel
 
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from dhitui.sessions import SessionPlan, SessionResult
 
 SAFETY_NET_SECONDS = 60.0
+HOLD_LIMIT = typeahead.HOLD_LIMIT
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -67,6 +69,7 @@ def while_mounted(handler: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 DETAILS_DELAY = 0.15  # let the cursor settle before checking the selected container
+WIDE_FROM = 120  # terminal columns from which the side panel sits beside the list
 
 
 class DhituiApp(App[int]):
@@ -74,18 +77,10 @@ class DhituiApp(App[int]):
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "dhitui"
-    BINDINGS = [
-        Binding("d", "debug", "Debug", id="debug"),
-        Binding("D", "choose_strategy", "Strategy…", id="choose_strategy"),
-        Binding("c", "copy_command", "Copy cmd", id="copy_command"),
-        Binding("i", "inspect", "Inspect", id="inspect"),
-        Binding("l", "logs", "Logs", id="logs"),
-        Binding("slash", "filter", "Filter", id="filter"),
-        Binding("a", "toggle_all", "All", id="toggle_all"),
-        Binding("r", "refresh", "Refresh", id="refresh"),
-        Binding("question_mark", "help", "Help", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
-    ]
+    BINDINGS = keys.bindings(keys.MAIN)
+    # Below this width the side panel goes under the list (app.tcss), so that the list keeps
+    # its most useful columns at 80 columns.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_FROM, "-wide")]
 
     def __init__(
         self,
@@ -108,6 +103,7 @@ class DhituiApp(App[int]):
         self._stop = threading.Event()
         self._container_checks: dict[str, list[Any]] = {}
         self._details_timer: Any = None
+        self._hold = KeyHold()
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
@@ -115,6 +111,59 @@ class DhituiApp(App[int]):
         as markup, and without control sequences, unless a caller opts in."""
         super().notify(clean(message), title=clean(title, keep_newlines=False),
                        severity=severity, timeout=timeout, markup=markup)
+
+    # ---- keys: typeahead (see ui/typeahead.py)
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The list's keys act on the list only: not while a modal screen is up (priority
+        bindings would otherwise reach past it) nor while the filter box is being typed in
+        (a `/` there is text). False also hides them from the footer meanwhile."""
+        if keys.opening(keys.MAIN, action) is None or action == "command_palette":
+            return True
+        return self.screen is self.screen_stack[0] and not isinstance(self.focused, Input)
+
+    async def on_event(self, event: events.Event) -> None:
+        if self._hold.wants(event):
+            if self._hold.expired():
+                self._drop_held_keys()
+            else:
+                self._hold.keep(event)  # type: ignore[arg-type]
+                return
+        elif isinstance(event, events.Key) and not event.is_forwarded:
+            self._maybe_hold_after(event.key)
+        await super().on_event(event)
+
+    def _maybe_hold_after(self, key: str) -> None:
+        """Before a key that opens a screen is dispatched: hold the keys after it."""
+        for entry in keys.MAIN:
+            if (entry.opens == "screen" and key in entry.keys.split(",")
+                    and self.check_action(entry.action, ())):
+                self._hold.begin(len(self.screen_stack))
+                self.set_timer(HOLD_LIMIT + 0.1, self._hold_timed_out)
+                return
+
+    async def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if not self._hold.active:
+            return
+        try:
+            screen = event.widget.screen
+        except NoScreen:
+            return  # focused and gone again
+        if screen in self.screen_stack and self._hold.opened(
+                self.screen_stack.index(screen) + 1):
+            # As if they had just arrived: one of them may open yet another screen, and
+            # holds the rest again.
+            for held in self._hold.end():
+                await self.on_event(held)
+
+    def _drop_held_keys(self) -> None:
+        """The screen the keys were typed for did not open."""
+        if self._hold.active:
+            self._hold.end()
+
+    @while_mounted
+    def _hold_timed_out(self) -> None:
+        if self._hold.expired():
+            self._drop_held_keys()
 
     # ---- layout
     def compose(self) -> ComposeResult:
@@ -218,6 +267,7 @@ class DhituiApp(App[int]):
         try:
             plan = self.backend.plan(container_id, strategy)
         except DhituiError as exc:
+            self.call_from_thread(self._drop_held_keys)
             self.call_from_thread(self.notify, exc.message, severity="error")
             return
         self.post_message(PlanReady(container_id, plan, purpose))  # type: ignore[arg-type]
@@ -391,7 +441,8 @@ class DhituiApp(App[int]):
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.display = True
-        # Focus now, not on the next tick: keys typed right after "/" belong to the filter.
+        # A priority binding: the key after "/" is dispatched after this returns, and finds
+        # the box focused (ui/typeahead.py).
         self.screen.set_focus(box)
 
     @on(Input.Changed, "#filter")
@@ -428,6 +479,12 @@ class DhituiApp(App[int]):
             self.probe_capabilities()
         self.notify("Refreshing…", timeout=2)
 
+    def action_toggle_panel(self) -> None:
+        panel = self.panel
+        panel.display = not panel.display
+        if not panel.display:
+            self.notify("Side panel hidden: p brings it back", timeout=3)
+
     def action_help(self) -> None:
         from dhitui.ui.screens.help import HelpScreen
 
@@ -437,6 +494,8 @@ class DhituiApp(App[int]):
         row = self.table.selected
         if row is not None:
             self._inspect(row.summary.id, row.summary.name)
+        else:
+            self._drop_held_keys()
 
     @work(thread=True, group="view", exclusive=True, exit_on_error=False)
     def _inspect(self, container_id: str, name: str) -> None:
@@ -445,23 +504,19 @@ class DhituiApp(App[int]):
         try:
             data = self.backend.inspect(container_id)
         except DhituiError as exc:
+            self.call_from_thread(self._drop_held_keys)
             self.call_from_thread(self.notify, exc.message, severity="error")
             return
         self.call_from_thread(self._view, f"inspect {name}", json.dumps(data, indent=2))
 
     def action_logs(self) -> None:
         row = self.table.selected
-        if row is not None:
-            self._logs(row.summary.id, row.summary.name)
-
-    @work(thread=True, group="view", exclusive=True, exit_on_error=False)
-    def _logs(self, container_id: str, name: str) -> None:
-        try:
-            text = self.backend.logs(container_id, tail=500)
-        except DhituiError as exc:
-            self.call_from_thread(self.notify, exc.message, severity="error")
+        if row is None:
+            self._drop_held_keys()
             return
-        self.call_from_thread(self._view, f"logs {name} (last 500 lines)", text)
+        from dhitui.ui.screens.logs import LogsScreen
+
+        self.push_screen(LogsScreen(self.backend, row.summary.id, row.summary.name))
 
     def _view(self, title: str, text: str) -> None:
         from dhitui.ui.screens.text_view import TextViewScreen
@@ -478,6 +533,8 @@ class DhituiApp(App[int]):
     def action_choose_strategy(self) -> None:
         if (cid := self.table.selected_id) is not None:
             self.make_plan(cid, "pick")
+        else:
+            self._drop_held_keys()
 
     def action_copy_command(self) -> None:
         cid = self.table.selected_id
@@ -529,17 +586,10 @@ class DhituiApp(App[int]):
     # ---- command palette
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for binding_id, title, help_text in (
-            ("debug", "Debug selected container", "Open a debug shell with the best strategy"),
-            ("choose_strategy", "Debug with a chosen strategy", "Pick how to debug"),
-            ("copy_command", "Copy debug command", "Copy the exact command to the clipboard"),
-            ("inspect", "Inspect selected container", "The engine's JSON for the container"),
-            ("logs", "Show recent logs", "The last lines the container wrote"),
-            ("filter", "Filter containers", "Type to filter by name, image, verdict…"),
-            ("toggle_all", "Toggle stopped containers", "Show all or only running"),
-            ("refresh", "Refresh", "Re-list and re-check every container"),
-        ):
-            yield SystemCommand(title, help_text, getattr(self, f"action_{binding_id}"))
+        for entry in keys.MAIN:
+            if entry.title:
+                yield SystemCommand(entry.title, _first_upper(entry.description),
+                                    getattr(self, f"action_{entry.action}"))
 
     # ---- view helpers
     @while_mounted
@@ -596,6 +646,10 @@ class DhituiApp(App[int]):
             self._show_notice(f"No container matches {t.filter_text!r}.")
         else:
             self._show_notice("")
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _say(text: str) -> None:

@@ -64,7 +64,7 @@ def row_cells(s: ContainerSummary, c: Classification | None,
     `last_seen` (the engine does not answer) the row is what was seen then: dimmed, its
     state marked with the time, never shown as current."""
     if c is None:
-        user = shell = variant = PENDING
+        user, shell, variant = PENDING.copy(), PENDING.copy(), PENDING.copy()
     else:
         user = txt(c.user.display, "" if c.user.is_root is False else "yellow")
         shell = txt(c.shell) if c.shell else Text("none", style="bold")
@@ -72,16 +72,19 @@ def row_cells(s: ContainerSummary, c: Classification | None,
     cells = [
         txt(s.name, "bold"),
         verdict_badge(c.verdict if c else None),
+        txt(s.state, STATE_STYLE.get(s.state, "")),
         user,
         shell,
         variant,
-        txt(s.state, STATE_STYLE.get(s.state, "")),
         txt(s.image, "cyan"),
     ]
     if last_seen is not None:
-        cells[5] = txt(f"{s.state}? seen {clock(last_seen)}", "italic")
+        cells[2] = txt(f"{s.state}? seen {clock(last_seen)}", "italic")  # the state column
         for cell in cells:
             cell.stylize("dim")
+    for cell in cells:  # a column narrowed to fit the screen ends its cells in "…"
+        cell.no_wrap = True
+        cell.overflow = "ellipsis"
     return cells
 
 

@@ -1,4 +1,4 @@
-"""The help screen: keys, verdicts and debug strategies in one page."""
+"""The help screen: keys (from ui/keys.py), verdicts and debug strategies in one page."""
 
 from __future__ import annotations
 
@@ -8,26 +8,15 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from dhitui.ui import keys
+
 _HELP = """\
 # dhitui
 
 Containers on the engine, which of them are **hardened** or **shell-less**, and a debug
 shell next to any of them with one key.
 
-| key | action |
-|---|---|
-| `enter` / `d` | debug the selected container with the best strategy |
-| `D` | choose the debug strategy (unavailable ones say why) |
-| `c` | copy the debug command (OSC 52) and show it |
-| `i` | inspect the container (JSON) |
-| `l` | recent logs |
-| `/` | filter as you type (`esc` clears) |
-| `a` | show stopped containers too / running only |
-| `r` | refresh everything |
-| `ctrl+p` | command palette |
-| `?` | this help |
-| `q` | quit |
-
+{keys}
 ## Verdicts
 
 - **● hardened**: no shell, and a nonroot user (or a known hardened image source).
@@ -50,12 +39,12 @@ Sidecars are removed when the session ends (`--rm`, and checked afterwards).
 
 
 def help_text() -> str:
-    """The help page; its strategy list comes from the registry, in the order they are tried
-    for a container with a shell (its own shell first)."""
+    """The help page; its keys come from ui/keys.py, its strategy list from the registry,
+    in the order they are tried for a container with a shell (its own shell first)."""
     from dhitui.strategy_registry import info, ranking
 
     lines = [f"{i}. **{name}**: {info(name).help}" for i, name in enumerate(ranking(True), 1)]
-    return _HELP.format(strategies="\n".join(lines))
+    return _HELP.format(keys=keys.markdown_all("##"), strategies="\n".join(lines))
 
 
 class HelpScreen(ModalScreen[None]):

@@ -27,6 +27,7 @@ class StrategyPicker(ModalScreen[str | None]):
     StrategyPicker OptionList { height: auto; max-height: 30; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    AUTO_FOCUS = None  # on_mount focuses, once the highlight is set
 
     def __init__(self, plan: SessionPlan) -> None:
         super().__init__()
@@ -61,10 +62,11 @@ class StrategyPicker(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
-        options.focus()
         for index, s in enumerate(self.plan.strategies):
             if self.plan.chosen is not None and s.name == self.plan.chosen.name and s.available:
                 options.highlighted = index
+        # Focus last: keys typed ahead are handed over on focus (ui/typeahead.py).
+        options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)

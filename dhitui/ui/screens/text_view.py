@@ -23,6 +23,14 @@ class TextViewScreen(ModalScreen[None]):
         border: round $primary;
         background: $surface;
     }
+    TextViewScreen #text {
+        overflow-x: auto;
+    }
+    TextViewScreen.-narrow > #frame {
+        width: 100%;
+        height: 100%;
+        border: none;
+    }
     TextViewScreen #title {
         height: 1;
         background: $primary 30%;

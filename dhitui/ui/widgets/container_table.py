@@ -72,12 +72,18 @@ class ContainerTable(DataTable[Text]):
     COLUMNS = (
         ("name", "Name"),
         ("verdict", "Verdict"),
+        ("state", "State"),
         ("user", "User"),
         ("shell", "Shell"),
         ("variant", "Variant"),
-        ("state", "State"),
         ("image", "Image"),
     )
+    # Kept on screen at any width: when the table is narrower than its content, `name` and
+    # `user` give up cells (ending in "…"; the panel shows them whole) so that all four fit.
+    ESSENTIAL = ("name", "verdict", "state", "user")
+    # The fewest cells a column that gives way keeps (the label's width at least).
+    MIN_WIDTH = {"name": 12, "user": 8}
+    COMFORTABLE_NAME = 16  # the name gives way down to this for shell and variant to fit
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
@@ -90,6 +96,11 @@ class ContainerTable(DataTable[Text]):
     def on_mount(self) -> None:
         for key, label in self.COLUMNS:
             self.add_column(label, key=key)
+
+    def on_resize(self) -> None:
+        self._update_dimensions([])
+        self._clear_caches()
+        self.refresh()
 
     # ---- queries
     @property
@@ -254,7 +265,57 @@ class ContainerTable(DataTable[Text]):
             for column, cell in zip(columns, cells, strict=False):
                 if cell.cell_len > column.content_width:
                     column.content_width = cell.cell_len
+        if self._fit_columns():
+            self._clear_caches()
         super()._update_dimensions(rest)
+
+    def _fit_columns(self) -> bool:
+        """Cap the widths of the columns that give way so that the essential columns fit in
+        the table's width and the image ends at its edge; uncap what fits again. Only render
+        widths change (content widths stay measured). Returns whether any width changed."""
+        available = self.scrollable_content_region.width
+        if available <= 0:
+            return False
+        pad = 2 * self.cell_padding
+        columns = {str(c.key.value): c for c in self.ordered_columns}
+        want = {key: c.content_width for key, c in columns.items()}
+        caps: dict[str, int] = {}
+
+        def give_way(key: str, over: int, floor: int) -> int:
+            """Narrow `key` by up to `over` cells, not below `floor`; return what is left."""
+            now = caps.get(key, want.get(key, 0))
+            cut = min(over, max(0, now - floor))
+            if cut > 0:
+                caps[key] = now - cut
+            return over - cut
+
+        def overflow(keys: Iterable[str]) -> int:
+            return sum(caps.get(k, want[k]) + pad for k in keys if k in want) - available
+
+        # 1. The essential columns fit: name, then user, give up cells down to their minimum.
+        over = overflow(self.ESSENTIAL)
+        for key in ("name", "user"):
+            if over > 0:
+                over = give_way(key, over, self.MIN_WIDTH[key])
+        # 2. Shell, variant and a cell of the image fit too, if the name can keep a
+        # comfortable width.
+        over = overflow([k for k, _ in self.COLUMNS if k != "image"]) + pad + 1
+        if over > 0:
+            give_way("name", over, self.COMFORTABLE_NAME)
+        # 3. The image, last, ends at the table's edge (in "…", at worst only that) rather
+        # than past it; the panel shows it whole.
+        rest = -overflow([k for k, _ in self.COLUMNS if k != "image"])
+        if "image" in want and want["image"] + pad > rest:
+            caps["image"] = max(1, rest - pad)
+        changed = False
+        for key, column in columns.items():
+            cap = caps.get(key)
+            auto = cap is None or cap >= column.content_width
+            if column.auto_width != auto or (not auto and column.width != cap):
+                column.auto_width = auto
+                column.width = column.content_width if auto else int(cap or 0)
+                changed = True
+        return changed
 
     def _widens(self, column: str, cell: Text) -> bool:
         """Whether `cell` is wider than its column's content. Only then is the column
