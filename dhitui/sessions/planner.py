@@ -43,6 +43,7 @@ def plan_session(
     tty: bool = True,
     root: bool = False,
     privileged: bool = False,
+    network: str | None = None,
     classifier: Classifier | None = None,
     transport: str = AUTO,
 ) -> SessionPlan:
@@ -72,6 +73,7 @@ def plan_session(
         root=root,
         privileged=privileged,
         transport=transport,
+        network=network,
     )
     # A command the target does not have would fail under `exec` (127): find out first.
     checked = (check_command(engine, target, tb, options.command, machine)
