@@ -78,6 +78,14 @@ class Terminal:
                 self._pump(0.2)
             except pexpect.EOF:
                 break
+        # What the program wrote just before it exited may still wait in the pty: read it
+        # up to the end of the output, or its last words are missing from the transcript.
+        drain_until = time.monotonic() + 5.0
+        while time.monotonic() < drain_until:
+            try:
+                self._pump(0.2)
+            except pexpect.EOF:
+                break
         self.child.wait()
         return int(self.child.exitstatus if self.child.exitstatus is not None
                    else 128 + (self.child.signalstatus or 0))
