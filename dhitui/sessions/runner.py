@@ -270,8 +270,7 @@ def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, st
         leftover_removed=leftover,
         cleanup_error=cleanup_error,
         # A snapshot's target was not running to begin with: nothing to report.
-        target_running=(None if strategy.snapshot
-                        else _target_running(plan, engine, exit_status(returncode))),
+        target_running=None if strategy.snapshot else _target_running(plan, engine),
     )
 
 
@@ -326,7 +325,7 @@ def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int,
             cleanup_error = (f"could not make sure the sidecar {strategy.sidecar} is gone "
                              f"({exc}); `dhitui debug --cleanup` removes it")
     # A snapshot's target was not running to begin with: nothing to report.
-    target_running = None if strategy.snapshot else _target_running(plan, engine, status)
+    target_running = None if strategy.snapshot else _target_running(plan, engine)
     if lost and target_running is False:
         lost = f"the target {plan.target.label} stopped during the session"
     return SessionResult(
@@ -378,27 +377,14 @@ def remove_sidecar(engine: Engine, name: str, deadline: float = REMOVE_DEADLINE,
         time.sleep(POLL)
 
 
-# When a target's init dies the kernel SIGKILLs the rest of its PID namespace, the session's
-# process included, and the engine may report the target as running a moment longer (Podman
-# does: its state follows conmon's exit report). A session killed that way waits this long
-# for the state to catch up; any other ending is read once.
-_KILLED_STATUS = 128 + 9
-_TARGET_STATE_DEADLINE = 3.0
-
-
-def _target_running(plan: SessionPlan, engine: Engine, status: int | None = None
-                    ) -> bool | None:
+def _target_running(plan: SessionPlan, engine: Engine) -> bool | None:
     target = plan.target
     if not isinstance(target, ContainerTarget):
         return None
-    deadline = time.monotonic() + (_TARGET_STATE_DEADLINE if status == _KILLED_STATUS else 0)
-    while True:
-        try:
-            state = engine.inspect_container(target.id).get("State") or {}
-        except NotFound:
-            return False
-        except (EngineError, EngineUnavailable):
-            return None
-        if not state.get("Running") or time.monotonic() >= deadline:
-            return bool(state.get("Running"))
-        time.sleep(0.1)
+    try:
+        state = engine.inspect_container(target.id).get("State") or {}
+    except NotFound:
+        return False
+    except (EngineError, EngineUnavailable):
+        return None
+    return bool(state.get("Running"))
