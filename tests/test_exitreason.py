@@ -135,3 +135,12 @@ def test_snapshot_labels_cannot_break_out_of_the_label_instruction() -> None:
                         labels={"dhitui.target-name": 'x" "evil"="1'}, copy_toolbox=None,
                         mount_point="/dbg")
     assert spec.changes() == ['LABEL "dhitui.target-name"="x\\" \\"evil\\"=\\"1"']
+
+
+def test_every_snapshot_label_is_its_own_label_instruction() -> None:
+    """Podman 4.3 reads only the first pair of a LABEL instruction (the rest becomes its
+    value); one instruction per label reads the same on every engine."""
+    spec = SnapshotSpec(container="c" * 64, label="app", session="a" * 32,
+                        labels={"dhitui.snapshot": "1", "dhitui.session": "a" * 32},
+                        copy_toolbox=None, mount_point="/dbg")
+    assert spec.changes() == ['LABEL "dhitui.snapshot"="1"', f'LABEL "dhitui.session"="{"a" * 32}"']
