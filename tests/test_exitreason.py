@@ -135,3 +135,31 @@ def test_snapshot_labels_cannot_break_out_of_the_label_instruction() -> None:
                         labels={"dhitui.target-name": 'x" "evil"="1'}, copy_toolbox=None,
                         mount_point="/dbg")
     assert spec.changes() == ['LABEL "dhitui.target-name"="x\\" \\"evil\\"=\\"1"']
+
+
+def test_every_snapshot_label_is_its_own_label_instruction() -> None:
+    """Podman 4.3 reads only the first pair of a LABEL instruction (the rest becomes its
+    value); one instruction per label reads the same on every engine."""
+    spec = SnapshotSpec(container="c" * 64, label="app", session="a" * 32,
+                        labels={"dhitui.snapshot": "1", "dhitui.session": "a" * 32},
+                        copy_toolbox=None, mount_point="/dbg")
+    assert spec.changes() == ['LABEL "dhitui.snapshot"="1"', f'LABEL "dhitui.session"="{"a" * 32}"']
+
+
+def test_podmans_stopped_between_restarts_is_restarting() -> None:
+    """Podman 4.3 never sets State.Restarting: between a crash loop's restarts it reports
+    `stopped` with a restart count (seen on the real engine, tests/test_snapshot_engine.py)."""
+    from dhitui.detect.exitreason import container_status
+
+    def inspect(status: str, policy: str, code: int = 4, restarts: int = 3) -> dict[str, Any]:
+        return {"State": {"Status": status, "Running": False, "Restarting": False,
+                          "ExitCode": code},
+                "RestartCount": restarts, "HostConfig": {"RestartPolicy": {"Name": policy}}}
+    assert container_status(inspect("stopped", "always")) == "restarting"
+    assert container_status(inspect("stopped", "on-failure")) == "restarting"
+    assert container_status(inspect("stopped", "on-failure", code=0)) == "stopped"
+    assert container_status(inspect("stopped", "no")) == "stopped"
+    assert container_status(inspect("stopped", "always", restarts=0)) == "stopped"
+    # Docker Engine's own flag, and an exited container that stays down.
+    assert container_status({"State": {"Status": "running", "Restarting": True}}) == "restarting"
+    assert container_status(inspect("exited", "always")) == "exited"

@@ -101,10 +101,7 @@ def test_follows_new_lines_cleaned_until_closed(engine: EngineUnderTest,
 
 
 def test_a_stopped_container_shows_what_there_is_and_says_so(
-        docker_engine: EngineUnderTest, containers: Callable[..., str]) -> None:
-    # Docker Engine only so far: Podman 4.3's logs of an exited container differ (not yet
-    # handled; see notes/issue-14).
-    engine = docker_engine
+        engine: EngineUnderTest, containers: Callable[..., str]) -> None:
     cid = containers(engine, TOOLBOX_IMAGE,
                      command=["sh", "-c", "echo one; echo two >&2; printf three; exit 3"])
     assert docker(engine, "wait", cid).stdout.strip() == "3"
@@ -114,7 +111,14 @@ def test_a_stopped_container_shows_what_there_is_and_says_so(
         end = got.finish()
         assert end == LogsEnd("stopped", "exited with code 3")
         # stdout and stderr are separate pipes: their relative order is not kept.
-        assert sorted(got.lines) == ["one", "three", "two"]
+        if engine.podman:
+            # Podman 4.3's followed logs (`/logs?follow=1&timestamps=1`) hand over the
+            # unterminated last record joined to the stdout line before it, under one stamp
+            # (seen on the raw API: `... onethree\n`; plain `docker logs` shows them apart).
+            # The newline is gone before dhitui reads it: what it shows is what Podman sent.
+            assert sorted(got.lines) == ["onethree", "two"]
+        else:
+            assert sorted(got.lines) == ["one", "three", "two"]
     finally:
         backend.close()
 

@@ -163,11 +163,29 @@ def needs_reason(inspect: Mapping[str, Any]) -> bool:
             or int(inspect.get("RestartCount") or 0) > 0)
 
 
+def container_status(inspect: Mapping[str, Any]) -> str:
+    """The container's state, `restarting` included, from its inspect, the same on every
+    engine. Docker Engine sets `State.Restarting` between the restarts of a crash loop.
+    Podman (4.3) never does: between restarts its compatible API reports `Status` `stopped`
+    (an exit it has not finished handling; a container that stays down ends `exited`) with a
+    restart count, so `stopped` under a policy that restarts it is read as restarting."""
+    state = inspect.get("State") or {}
+    status = str(state.get("Status") or "unknown")
+    if state.get("Restarting"):
+        return "restarting"
+    if status == "stopped" and int(inspect.get("RestartCount") or 0) > 0:
+        policy = ((inspect.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name")
+        if policy in ("always", "unless-stopped") or (
+                policy == "on-failure" and state.get("ExitCode") not in (0, None)):
+            return "restarting"
+    return status
+
+
 def exit_reason(inspect: Mapping[str, Any], logs: bytes | None, *,
                 logs_problem: str | None = None, now: datetime | None = None) -> ExitReason:
     """The reason from an inspect and the tail of the logs (pure)."""
     state = inspect.get("State") or {}
-    status = "restarting" if state.get("Restarting") else str(state.get("Status") or "unknown")
+    status = container_status(inspect)
     code = state.get("ExitCode")
     code = int(code) if isinstance(code, int) else None
     oom = bool(state.get("OOMKilled"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import ssl
 import stat
 import time
@@ -219,6 +220,11 @@ class Engine:
             raise unavailable(self.endpoint, exc) from None
 
     def image_exists(self, ref: str) -> bool:
+        # A bare 64-hex id (often a container id the user gave): Podman 4.3's compatible API
+        # refuses it as an image name (500, "cannot specify 64-byte hexadecimal strings")
+        # instead of answering 404; as `sha256:<id>` every engine answers found or not found.
+        if re.fullmatch(r"[0-9a-f]{64}", ref):
+            ref = "sha256:" + ref
         try:
             self.inspect_image(ref)
         except NotFound:

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from dhitui.detect.exitreason import container_status
 from dhitui.engine.client import Engine, EngineError
 from dhitui.errors import NotFound
 from dhitui.sessions import labels as L
@@ -244,9 +245,7 @@ def remove_orphans(
 
 def _state_of(engine: Engine, container: str) -> str:
     try:
-        state = engine.inspect_container(container).get("State") or {}
+        inspect = engine.inspect_container(container)
     except NotFound:
         return GONE
-    if state.get("Restarting"):
-        return "restarting"
-    return str(state.get("Status") or "unknown")
+    return container_status(inspect)

@@ -91,10 +91,12 @@ class SnapshotSpec:
         return (self.image, self.base_image) if self.copy_toolbox else (self.image,)
 
     def changes(self) -> list[str]:
-        """The `--change` of the commit: one LABEL instruction with every label (JSON-quoted,
-        so no value can end the instruction)."""
-        pairs = " ".join(f"{json.dumps(k)}={json.dumps(v)}" for k, v in self.labels.items())
-        return [f"LABEL {pairs}"]
+        """The `--change`s of the commit: one LABEL instruction per label, JSON-quoted (so no
+        value can end the instruction). One per label because Podman (4.3) reads only the
+        first `key=value` of a LABEL instruction and takes the rest as its value: several
+        pairs in one instruction leave the snapshot without `dhitui.snapshot=1`, and
+        `--cleanup` could not find it. Docker Engine reads both forms alike."""
+        return [f"LABEL {json.dumps(k)}={json.dumps(v)}" for k, v in self.labels.items()]
 
     def prepare_lines(self, prefix: Sequence[str]) -> list[str]:
         """What dhitui does before the session, as docker command lines (it does them through

@@ -33,7 +33,12 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from dhitui.detect.exitreason import ExitReason, needs_reason, read_exit_reason
+from dhitui.detect.exitreason import (
+    ExitReason,
+    container_status,
+    needs_reason,
+    read_exit_reason,
+)
 from dhitui.detect.probe import SHELLS, Classifier, PathProber
 from dhitui.engine.client import Engine, EngineError
 from dhitui.errors import NotFound
@@ -174,9 +179,8 @@ def container_target(
     config = inspect.get("Config") or {}
     host_config = inspect.get("HostConfig") or {}
     state = inspect.get("State") or {}
-    status = str(state.get("Status") or classification.state)
-    if state.get("Restarting"):
-        status = "restarting"
+    status = (container_status(inspect) if state.get("Status") or state.get("Restarting")
+              else str(classification.state))
     pid = state.get("Pid")
     return ContainerTarget(
         id=inspect["Id"],
