@@ -14,8 +14,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from dhitui.detect.exitreason import container_status
 from dhitui.errors import DhituiError, NotFound
 from dhitui.textsafe import clean
 
@@ -118,31 +119,33 @@ class LogFollower:
             if self._closed.is_set():
                 break
             try:
-                state = self.engine.inspect_container(self.container_id).get("State") or {}
+                inspect = self.engine.inspect_container(self.container_id)
             except NotFound:
                 return LogsEnd("gone")
-            if not self._wait_while_restarting(state):
-                return LogsEnd("stopped", state_text(self._state()))
+            if not self._wait_while_restarting(inspect):
+                return LogsEnd("stopped", state_text(self._inspect().get("State") or {}))
             if on_restart is not None:
-                on_restart(state_text(state))
+                on_restart(state_text(inspect.get("State") or {}))
         return LogsEnd("closed")
 
-    def _state(self) -> dict[str, object]:
+    def _inspect(self) -> dict[str, Any]:
         try:
-            return dict(self.engine.inspect_container(self.container_id).get("State") or {})
+            return dict(self.engine.inspect_container(self.container_id))
         except DhituiError:
             return {}
 
-    def _wait_while_restarting(self, state: dict[str, object]) -> bool:
-        """After the stream ended: True when the container runs again (follow on)."""
+    def _wait_while_restarting(self, inspect: dict[str, Any]) -> bool:
+        """After the stream ended: True when the container runs again (follow on).
+        Restarting as every engine says it (detect.exitreason.container_status)."""
         while not self._closed.is_set():
-            if state.get("Running") and not state.get("Restarting"):
+            status = container_status(inspect)
+            if status in ("running", "paused"):
                 return True
-            if not state.get("Restarting"):
+            if status != "restarting":
                 return False
             if self._closed.wait(RESTART_POLL):
                 return False
-            state = self._state()
+            inspect = self._inspect()
         return False
 
     def _lines(self, chunk: bytes) -> list[str]:
