@@ -255,7 +255,14 @@ class DhituiApp(App[int]):
         self.post_message(HostChecksReady(checks))
 
     @work(thread=True, group="details", exclusive=True, exit_on_error=False)
-    def check_container(self, container_id: str) -> None:
+    def check_container(self, container_id: str, confirm: bool = False) -> None:
+        if confirm:
+            # The row was classified from the list and its image: now that someone looks,
+            # read the container's own user (the table shows the image's until then).
+            try:
+                self.post_message(Classified([self.backend.classify_one(container_id)]))
+            except DhituiError:
+                pass
         try:
             plan, checks = self.backend.container_details(container_id)
         except DhituiError:
@@ -626,9 +633,11 @@ class DhituiApp(App[int]):
 
     @while_mounted
     def _check_selected(self) -> None:
-        cid = self.table.selected_id
-        if cid is not None and cid not in self._container_checks:
-            self.check_container(cid)
+        row = self.table.selected
+        cid = row.summary.id if row is not None else None
+        if row is not None and cid is not None and cid not in self._container_checks:
+            c = row.classification
+            self.check_container(cid, confirm=c is not None and not c.inspected)
 
     def _show_notice(self, text: str) -> None:
         notice = self.query_one("#notice", Static)
