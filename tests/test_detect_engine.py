@@ -396,6 +396,15 @@ def test_ls_json(engine: EngineUnderTest, containers: Callable[..., str]) -> Non
     assert code == 0 and isinstance(data, list)
     assert {running, stopped} <= {row["id"] for row in data}
     assert {row["id"]: row for row in data}[stopped]["shell"] == "/bin/sh"
+    # A --user override the list cannot show: the verdict holds, the user is the image's
+    # and says so; --inspect reads the container's own.
+    root = containers(engine, HARDENED_IMAGE, "--user", "0")
+    code, data = run_json("ls", "--json", "-H", engine.host)
+    row = {row["id"]: row for row in data}[root]
+    assert (row["verdict"], row["inspected"], row["user"]["uid"]) == ("hardened", False, 65532)
+    code, data = run_json("ls", "--json", "--inspect", "-H", engine.host)
+    row = {row["id"]: row for row in data}[root]
+    assert (row["verdict"], row["inspected"], row["user"]["uid"]) == ("hardened", True, 0)
 
 
 def test_ls_table_and_escaping(engine: EngineUnderTest, containers: Callable[..., str]) -> None:

@@ -96,6 +96,26 @@ async def test_side_panel_follows_the_selection(engine28: EngineUnderTest,
                        "second container's evidence")
 
 
+async def test_a_selected_row_shows_the_containers_own_user(
+    engine28: EngineUnderTest, containers: Callable[..., str]
+) -> None:
+    """A --user override is invisible in the container list: the row first shows the
+    image's user (in italics; the verdict holds whoever it runs as), and the container's
+    own once the row is selected and the container inspected."""
+    tag = uuid.uuid4().hex[:6]
+    cid = containers(engine28, HARDENED_IMAGE, "--user", "0", name=f"dhitui-test-u-{tag}")
+    app = make_app(engine28)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: verdict_of(app, cid) == "● hardened", "the verdict")
+        await select_alone(pilot, app, tag, cid)
+        await wait_for(pilot, lambda: app.table.get_cell(cid, "user").plain == "root",
+                       "the container's own user")
+        row = app.table.rows_by_id[cid]
+        assert row.classification is not None and row.classification.inspected
+        assert "italic" not in str(app.table.get_cell(cid, "user").style)
+        assert "root (container)" in panel_text(app, "container")
+
+
 async def test_markup_and_escapes_in_labels_render_literally(
     engine28: EngineUnderTest, containers: Callable[..., str]
 ) -> None:

@@ -254,15 +254,17 @@ class DhituiApp(App[int]):
             pass  # the engine went away meanwhile; the engine worker says so
         self.post_message(HostChecksReady(checks))
 
+    @work(thread=True, group="confirm", exclusive=True, exit_on_error=False)
+    def confirm_classification(self, container_id: str) -> None:
+        """The row was classified from the list and its image: now that someone looks, read
+        the container's own user (the table shows the image's until then)."""
+        try:
+            self.post_message(Classified([self.backend.classify_one(container_id)]))
+        except DhituiError:
+            pass
+
     @work(thread=True, group="details", exclusive=True, exit_on_error=False)
-    def check_container(self, container_id: str, confirm: bool = False) -> None:
-        if confirm:
-            # The row was classified from the list and its image: now that someone looks,
-            # read the container's own user (the table shows the image's until then).
-            try:
-                self.post_message(Classified([self.backend.classify_one(container_id)]))
-            except DhituiError:
-                pass
+    def check_container(self, container_id: str) -> None:
         try:
             plan, checks = self.backend.container_details(container_id)
         except DhituiError:
@@ -626,7 +628,9 @@ class DhituiApp(App[int]):
         self.panel.show("container", render.container_section(
             row.summary, row.classification, checks, self._plans.get(cid),
             last_seen=self.table.last_seen))
-        if checks is None and self.engine_state == "connected":
+        c = row.classification
+        unconfirmed = c is not None and not c.inspected
+        if (checks is None or unconfirmed) and self.engine_state == "connected":
             if self._details_timer is not None:
                 self._details_timer.stop()
             self._details_timer = self.set_timer(DETAILS_DELAY, self._check_selected)
@@ -634,10 +638,13 @@ class DhituiApp(App[int]):
     @while_mounted
     def _check_selected(self) -> None:
         row = self.table.selected
-        cid = row.summary.id if row is not None else None
-        if row is not None and cid is not None and cid not in self._container_checks:
-            c = row.classification
-            self.check_container(cid, confirm=c is not None and not c.inspected)
+        if row is None:
+            return
+        cid, c = row.summary.id, row.classification
+        if c is not None and not c.inspected:
+            self.confirm_classification(cid)
+        if cid not in self._container_checks:
+            self.check_container(cid)
 
     def _show_notice(self, text: str) -> None:
         notice = self.query_one("#notice", Static)
