@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -69,6 +70,10 @@ def while_mounted(handler: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 DETAILS_DELAY = 0.15  # let the cursor settle before checking the selected container
+# `enter` runs the plan the panel shows when it is this recent: an event about the container
+# (start, stop, pause, die…) or a reconnect drops it, so within this bound it is as fresh as
+# the list; older ones are made again (the toolbox image or the engine may have changed).
+PLAN_REUSE_SECONDS = 30.0
 WIDE_FROM = 120  # terminal columns from which the side panel sits beside the list
 
 
@@ -96,6 +101,7 @@ class DhituiApp(App[int]):
         # (tests observe this call; Textual's headless driver cannot suspend).
         self.session_runner = session_runner or self._run_in_terminal
         self._plans: dict[str, SessionPlan] = {}
+        self._plan_made: dict[str, float] = {}  # container id -> time.monotonic() of its plan
         self._orphans_offered = False
         self.engine_state = "connecting"
         self.engine_error: DhituiError | None = None
@@ -372,6 +378,7 @@ class DhituiApp(App[int]):
     def on_container_checks_ready(self, message: ContainerChecksReady) -> None:
         self._container_checks[message.container_id] = message.checks
         self._plans[message.container_id] = message.plan
+        self._plan_made[message.container_id] = time.monotonic()
         if message.container_id == self.table.selected_id:
             self._show_selected()
 
@@ -534,9 +541,16 @@ class DhituiApp(App[int]):
 
     # ---- debug sessions
     def action_debug(self) -> None:
-        """Debug the selected container with the best strategy (a fresh plan: the state may
-        have changed since the panel's)."""
-        if (cid := self.table.selected_id) is not None:
+        """Debug the selected container with the best strategy: the plan the panel shows
+        when it is recent (see PLAN_REUSE_SECONDS), else a fresh one."""
+        if (cid := self.table.selected_id) is None:
+            return
+        plan = self._plans.get(cid)
+        made = self._plan_made.get(cid, float("-inf"))
+        if (plan is not None and plan.runnable and self.engine_state == "connected"
+                and time.monotonic() - made < PLAN_REUSE_SECONDS):
+            self._start_session(cid, plan)
+        else:
             self.make_plan(cid, "run", self.backend.strategy)
 
     def action_choose_strategy(self) -> None:
