@@ -255,28 +255,28 @@ async def test_enter_debugs_the_selected_container_with_the_best_strategy(
     cid = containers(engine, HARDENED_IMAGE, name=f"dhitui-test-dbg-{tag}")
     calls: list[object] = []
     app = recording_app(engine, calls)
-    planned: list[str] = []
-    make = app.backend.plan
+    planned: list[str] = []  # plans made for a session (not for the panel)
+    make_plan = app.make_plan
 
-    def plan_counted(container_id: str, strategy: str = "auto") -> object:
-        planned.append(container_id)
-        return make(container_id, strategy)
+    def make_plan_counted(container_id: str, purpose: str, strategy: str = "auto") -> None:
+        planned.append(purpose)
+        make_plan(container_id, purpose, strategy)
 
-    app.backend.plan = plan_counted  # type: ignore[method-assign,assignment]
+    app.make_plan = make_plan_counted  # type: ignore[method-assign,assignment]
     async with app.run_test(size=SIZE) as pilot:
         await select_alone(pilot, app, tag, cid)
         expected = "image-mount" if engine.image_mounts else "toolbox"
         assert f"enter → {expected}" in panel_text(app, "container")
-        made = len(planned)
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(calls) == 1, "the session runner")
         plan = calls[0]
         assert plan.target.id == cid and plan.chosen.name == expected  # type: ignore[attr-defined]
         assert plan.runnable and f"container:{cid}" in plan.argv  # type: ignore[attr-defined]
-        assert len(planned) == made  # the panel's plan ran: no engine requests for a new one
+        assert planned == []  # the panel's plan ran: no engine requests for a new one
         await pilot.press("d")
         await wait_for(pilot, lambda: len(calls) == 2, "d debugs too")
-        assert len(planned) > made  # a session's plan is used once: the next one is new
+        # A session's plan is used once: the next one is new (the panel's next, or made now).
+        assert calls[1].session_id != plan.session_id  # type: ignore[attr-defined]
         assert calls[1].session_id != plan.session_id  # type: ignore[attr-defined]
 
 

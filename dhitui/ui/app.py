@@ -33,6 +33,7 @@ from dhitui.ui import keys, render, typeahead
 from dhitui.ui.messages import (
     CapabilitiesReady,
     Classified,
+    ClassifyFinished,
     ContainerChanged,
     ContainerChecksReady,
     ContainersLoaded,
@@ -74,6 +75,9 @@ DETAILS_DELAY = 0.15  # let the cursor settle before checking the selected conta
 # (start, stop, pause, die…) or a reconnect drops it, so within this bound it is as fresh as
 # the list; older ones are made again (the toolbox image or the engine may have changed).
 PLAN_REUSE_SECONDS = 30.0
+# The panel's checks, the capabilities probe and the orphan check wait for the list's first
+# classification (they compete with it for the interpreter and the engine), at most this long.
+SECONDARY_MAX_WAIT = 3.0
 WIDE_FROM = 120  # terminal columns from which the side panel sits beside the list
 
 
@@ -103,6 +107,11 @@ class DhituiApp(App[int]):
         self._plans: dict[str, SessionPlan] = {}
         self._plan_made: dict[str, float] = {}  # container id -> time.monotonic() of its plan
         self._orphans_offered = False
+        # Verdicts first: secondary work waits for the first classification of the list.
+        self._list_loaded = False
+        self._classify_pending = False
+        self._secondary_started = False
+        self._secondary_timer: Any = None
         self.engine_state = "connecting"
         self.engine_error: DhituiError | None = None
         self.caps: Any = None
@@ -248,6 +257,8 @@ class DhituiApp(App[int]):
             )
         except DhituiError:
             pass  # the engine worker notices and reconnects
+        finally:
+            self.post_message(ClassifyFinished())
 
     @work(thread=True, group="diagnostics", exclusive=True, exit_on_error=False)
     def run_diagnostics(self, error: DhituiError | None = None) -> None:
@@ -327,6 +338,7 @@ class DhituiApp(App[int]):
         self._update_notice()
         self._container_checks.clear()
         self._plans.clear()
+        self._secondary_started = False
         # Secondary work starts once the list is on screen: its threads would otherwise
         # compete with the first frame for the interpreter (see docs/benchmarks.md).
         self.call_after_refresh(self._after_connect)
@@ -339,6 +351,22 @@ class DhituiApp(App[int]):
 
     @while_mounted
     def _after_connect(self) -> None:
+        if self._classify_pending or not self._list_loaded:
+            if self._secondary_timer is None:
+                self._secondary_timer = self.set_timer(SECONDARY_MAX_WAIT,
+                                                       self._start_secondary)
+            return
+        self._start_secondary()
+
+    @while_mounted
+    def _start_secondary(self) -> None:
+        if self._secondary_timer is not None:
+            self._secondary_timer.stop()
+            self._secondary_timer = None
+        if self._secondary_started or self.engine_state != "connected":
+            return
+        self._secondary_started = True
+        self._show_selected()  # the selected row's checks, held back until now
         self.probe_capabilities()
         self.run_diagnostics()
         if not self._orphans_offered:
@@ -413,7 +441,11 @@ class DhituiApp(App[int]):
         self.table.show_last_seen(None)
         fresh = self.table.replace_all(message.summaries)
         self._update_notice()
+        self._list_loaded = True
+        if not fresh and self._secondary_timer is not None:
+            self._start_secondary()
         if fresh:
+            self._classify_pending = True
             # In display order, so the rows on screen get their verdicts first.
             order = {cid: i for i, cid in enumerate(self.table.visible_ids())}
             fresh.sort(key=lambda s: order.get(s.id, len(order)))
@@ -436,6 +468,13 @@ class DhituiApp(App[int]):
         self._plans.pop(change.container_id, None)
         if change.container_id == self.table.selected_id or s is None:
             self._show_selected()
+
+    @while_mounted
+    def on_classify_finished(self, message: ClassifyFinished) -> None:
+        if self._classify_pending:
+            self._classify_pending = False
+            if self._secondary_timer is not None:
+                self._start_secondary()
 
     @while_mounted
     def on_classified(self, message: Classified) -> None:
@@ -652,8 +691,8 @@ class DhituiApp(App[int]):
     @while_mounted
     def _check_selected(self) -> None:
         row = self.table.selected
-        if row is None:
-            return
+        if row is None or not self._secondary_started:
+            return  # _start_secondary shows the selection again
         cid, c = row.summary.id, row.classification
         if c is not None and not c.inspected:
             self.confirm_classification(cid)
