@@ -277,7 +277,6 @@ async def test_enter_debugs_the_selected_container_with_the_best_strategy(
         await wait_for(pilot, lambda: len(calls) == 2, "d debugs too")
         # A session's plan is used once: the next one is new (the panel's next, or made now).
         assert calls[1].session_id != plan.session_id  # type: ignore[attr-defined]
-        assert calls[1].session_id != plan.session_id  # type: ignore[attr-defined]
 
 
 async def test_strategy_picker_and_copy(engine28: EngineUnderTest,
