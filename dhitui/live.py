@@ -412,11 +412,13 @@ class Backend:
         return plan_session(self.engine, self.capabilities(), container_id, strategy=strategy,
                             toolbox=self.toolbox, classifier=self.classifier)
 
-    def run_session(self, plan: SessionPlan) -> SessionResult:
-        """Run a plan with the terminal inherited (call with the UI suspended)."""
+    def run_session(self, plan: SessionPlan,
+                    progress: Callable[[str], None] | None = None) -> SessionResult:
+        """Run a plan with the terminal inherited (call with the UI suspended); `progress`
+        hears what happens before the session starts (a snapshot being taken)."""
         from dhitui.sessions import run_session
 
-        return run_session(plan, self.engine, env=self.env)
+        return run_session(plan, self.engine, env=self.env, progress=progress)
 
     def orphans(self) -> list[Sidecar]:
         from dhitui.sessions import find_orphans

@@ -151,6 +151,16 @@ class ContainerSummary:
     def running(self) -> bool:
         return self.state == "running"
 
+    @property
+    def crash_looping(self) -> bool:
+        """Between two restarts of a crash loop (the engine's `restarting`)."""
+        return self.state == "restarting"
+
+    @property
+    def active(self) -> bool:
+        """What the running-only view lists: running, or crash-looping (up for moments)."""
+        return self.running or self.crash_looping
+
 
 @dataclass(frozen=True)
 class Classification:

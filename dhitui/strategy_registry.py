@@ -27,6 +27,9 @@ class StrategyInfo:
     sidecar: bool  # starts a helper container (removed when the session ends)
     cli_only: bool = False  # a docker CLI plugin by nature: no Engine API form
     own_shell: bool = False  # runs the target's own shell: first choice when it has one
+    # Opens a container that does not run (exited, created, dead, crash-looping): these come
+    # first for such a container, in registry order.
+    opens_stopped: bool = False
     # For the banner: where things are in an interactive session (container / image targets).
     where_container: str = ""
     where_image: str = ""
@@ -40,6 +43,7 @@ REGISTRY: tuple[StrategyInfo, ...] = (
         needs=("the docker CLI", "the `docker debug` CLI plugin"),
         sidecar=False,
         cli_only=True,
+        opens_stopped=True,
     ),
     StrategyInfo(
         name="image-mount",
@@ -70,6 +74,20 @@ REGISTRY: tuple[StrategyInfo, ...] = (
         sidecar=False,
         own_shell=True,
     ),
+    # Last: for a running container it is a copy, not the live process (only when asked).
+    StrategyInfo(
+        name="snapshot",
+        title="a temporary snapshot of the container (docker commit) with its volumes, env and "
+        "user, the toolbox at /dbg, no network",
+        help="for a container that does not run (exited, crashed, crash-looping): a temporary "
+        "image of it (`docker commit`, writable layer included) run with the toolbox at "
+        "`/dbg`, its volumes, env, working directory and user, and no network; removed when "
+        "the session ends.",
+        needs=("the toolbox image present locally", "the engine allows docker commit"),
+        sidecar=True,
+        opens_stopped=True,
+        where_container="the container's files: /, tools: /dbg/bin",
+    ),
 )
 
 NAMES: tuple[str, ...] = tuple(s.name for s in REGISTRY)
@@ -85,8 +103,12 @@ def info(name: str) -> StrategyInfo:
     raise KeyError(name)
 
 
-def ranking(has_shell: bool) -> tuple[str, ...]:
-    """Best first: the target's own shell when it has one, then the registry's order."""
+def ranking(has_shell: bool, running: bool = True) -> tuple[str, ...]:
+    """Best first: for a container that does not run, those that open one; else the target's
+    own shell when it has one; then the registry's order."""
+    if not running:
+        first = tuple(s.name for s in REGISTRY if s.opens_stopped)
+        return (*first, *(n for n in NAMES if n not in first))
     if not has_shell:
         return NAMES
     own = tuple(s.name for s in REGISTRY if s.own_shell)

@@ -460,9 +460,11 @@ def test_entrypoint_fips_and_debug_strategy(engine: EngineUnderTest,
     expected = "image-mount" if engine.image_mounts else "toolbox"
     assert one(checks, "container.debug", hardened)["data"]["chosen"] == expected
     assert one(checks, "container.debug", dev)["data"]["shell"] == "/bin/sh"
+    # A container that does not run gets a snapshot session.
     stopped = one(checks, "container.debug", created)
-    assert stopped["status"] == "warn" and stopped["data"]["chosen"] is None
-    assert stopped["fix"] == f"docker -H {engine.host} start {stopped['container']['name']}"
+    assert stopped["status"] == "ok" and stopped["data"]["chosen"] == "snapshot"
+    assert stopped["data"]["running"] is False
+    assert one(checks, "container.start", created)["status"] == "ok"
 
 
 @pytest.mark.engine

@@ -686,13 +686,17 @@ def test_unknown_container(engine: EngineUnderTest) -> None:
 
 
 def test_stopped_container(engine: EngineUnderTest, containers: Callable[..., str]) -> None:
+    """A container that never started opens as a snapshot (tests/test_snapshot_engine.py
+    covers them in depth); asking for a strategy that must join a process says why not."""
     cid = containers(engine, HARDENED_IMAGE, start=False)
-    proc = debug(engine, cid)
+    proc = debug(engine, cid, "--", "ls", "/app")
     no_traceback(proc)
-    assert proc.returncode == 6
-    assert f"is not running (created); start it, or explore its image with `dhitui debug " \
-           f"--image {HARDENED_IMAGE}`" in proc.stderr
-    assert len(proc.stderr.splitlines()) == 2  # the reason, once, and a hint
+    assert (proc.returncode, proc.stdout) == (0, "app\n"), proc.stderr
+    assert "dhitui: snapshot session into" in proc.stderr
+    joined = debug(engine, cid, "-s", "toolbox", "--", "true")
+    assert joined.returncode == 6
+    assert "is not running (created): no process to join; the snapshot strategy opens its " \
+           "files" in joined.stderr
 
 
 def test_missing_toolbox_image(engine: EngineUnderTest, containers: Callable[..., str]) -> None:

@@ -162,7 +162,8 @@ def test_engine_28_hardened_gets_image_mount_with_every_promise() -> None:
     assert p.chosen.labels[L.SIDECAR] == "1" and p.chosen.labels[L.TARGET] == CID
     assert p.chosen.labels[L.TARGET_NAME] == "payments-api"
     assert f"{L.SESSION}={'f' * 32}" in argv
-    assert [s.name for s in p.strategies] == ["docker-debug", "image-mount", "toolbox", "exec"]
+    assert [s.name for s in p.strategies] == ["docker-debug", "image-mount", "toolbox", "exec",
+                                              "snapshot"]
 
 
 def test_engine_20_hardened_gets_toolbox_as_the_targets_user() -> None:
@@ -204,16 +205,60 @@ def test_requested_strategy_is_used_or_explained() -> None:
     assert not no_shell.runnable and "has no shell" in (no_shell.problem or "")
 
 
-@pytest.mark.parametrize("state", ["exited", "created", "dead"])
-def test_stopped_container_explains_itself(state: str) -> None:
+@pytest.mark.parametrize("state", ["exited", "created", "dead", "restarting"])
+def test_container_that_does_not_run_gets_a_snapshot(state: str) -> None:
     p = make_plan(target(state=state))
-    assert not p.runnable and p.chosen is None
-    assert p.problem == (f"cannot debug payments-api: container payments-api is not running "
-                         f"({state}); start it, or explore its image with "
-                         "`dhitui debug --image dhi.io/app:1`")
-    # docker debug can open a stopped container's filesystem, so it stays possible.
+    assert p.runnable and p.chosen is not None and p.chosen.name == "snapshot"
+    assert [s.name for s in p.strategies][:2] == ["docker-debug", "snapshot"]
+    # The others say why they are out.
+    why = "crash-looping" if state == "restarting" else f"not running ({state})"
+    assert any(why in r for r in p.strategy("image-mount").reasons)
+    argv = list(p.argv)
+    assert "--rm" not in argv  # removed by dhitui, keeping the volumes it borrowed
+    assert argv[argv.index("--volumes-from") + 1] == CID
+    assert argv[argv.index("--network") + 1] == "none"
+    assert argv[argv.index("--entrypoint") + 1] == "/dbg/bin/sh"
+    assert argv[argv.index("--user") + 1] == "65532:65532"
+    assert "--pid" not in argv and "--cap-add" not in argv
+    assert "type=image,source=busybox,destination=/dbg,ro" in argv  # Engine 28: mounted
+    spec = p.chosen.snapshot
+    assert spec is not None and spec.copy_toolbox is None and spec.container == CID
+    assert any(a.startswith("PATH=/dbg/bin:") for a in argv)
+    assert f"dhitui-snapshot:{'f' * 32}" in argv
+    assert spec.labels[L.SNAPSHOT] == "1" and spec.labels[L.TARGET] == CID
+    assert any(n.startswith("before: ") and " commit --pause=false " in n for n in p.chosen.notes)
+    # docker debug can open a stopped container's filesystem: first when installed, except
+    # for a crash loop.
     dd = make_plan(target(state=state), c=caps(**PLUGIN))
-    assert dd.runnable and dd.chosen is not None and dd.chosen.name == "docker-debug"
+    assert dd.chosen is not None
+    assert dd.chosen.name == ("snapshot" if state == "restarting" else "docker-debug")
+
+
+def test_snapshot_on_engine_20_copies_the_toolbox_in() -> None:
+    p = make_plan(target(state="exited"), c=caps(**E20))
+    assert p.chosen is not None and p.chosen.name == "snapshot"
+    spec = p.chosen.snapshot
+    assert spec is not None and spec.copy_toolbox == "busybox"
+    assert spec.images == (f"dhitui-snapshot:{'f' * 32}", f"dhitui-snapshot:{'f' * 32}-base")
+    assert not any(a.startswith("type=image") for a in p.argv)
+    assert any("cp - COPY:/dbg" in n for n in p.chosen.notes)
+
+
+def test_snapshot_of_a_running_container_only_when_asked() -> None:
+    auto = make_plan(target(state="running"))
+    assert auto.chosen is not None and auto.chosen.name == "image-mount"
+    asked = make_plan(target(state="running"), strategy="snapshot")
+    assert asked.runnable and asked.chosen is not None and asked.chosen.name == "snapshot"
+    net = make_plan(target(state="exited"), network="backend")
+    assert net.argv[list(net.argv).index("--network") + 1] == "backend"
+    bad = make_plan(target(state="exited"), network="container:abc")
+    assert not bad.strategy("snapshot").available
+
+
+def test_snapshot_with_root_runs_as_root_without_extra_capabilities() -> None:
+    p = make_plan(target(state="exited"), root=True)
+    argv = list(p.argv)
+    assert argv[argv.index("--user") + 1] == "0:0" and "--cap-add" not in argv
 
 
 def test_paused_container_blocks_exec_but_not_sidecars() -> None:
@@ -345,6 +390,7 @@ def test_plan_json_carries_everything_a_ui_needs() -> None:
     assert data["strategy"] == "image-mount" and data["runnable"] is True
     assert data["argv"] and shlex.split(data["command_line"]) == data["argv"]
     assert {s["name"] for s in data["strategies"]} == {"docker-debug", "image-mount", "toolbox",
+                                                        "snapshot",
                                                          "exec"}
     dd = next(s for s in data["strategies"] if s["name"] == "docker-debug")
     assert dd["available"] is False and dd["reasons"] and dd["argv"] == []

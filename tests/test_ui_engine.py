@@ -298,28 +298,50 @@ async def test_strategy_picker_and_copy(engine28: EngineUnderTest,
         assert isinstance(picker, StrategyPicker)
         options = {s.name: s.available for s in picker.plan.strategies}
         assert options == {"docker-debug": False, "image-mount": True, "toolbox": True,
-                           "exec": False}
+                           "exec": False, "snapshot": True}
         await pilot.press("down", "enter")  # from image-mount (best) to toolbox
         await wait_for(pilot, lambda: len(calls) == 1, "the session runner")
         assert calls[0].chosen.name == "toolbox"  # type: ignore[attr-defined]
 
 
-async def test_a_stopped_container_says_why_it_cannot_be_debugged(
-    engine20: EngineUnderTest, containers: Callable[..., str]
+async def test_a_crashed_container_says_why_and_enter_opens_a_snapshot(
+    engine: EngineUnderTest, containers: Callable[..., str]
 ) -> None:
     tag = uuid.uuid4().hex[:6]
-    cid = containers(engine20, HARDENED_IMAGE, name=f"dhitui-test-stop-{tag}", start=False)
+    cid = containers(engine, HARDENED_IMAGE, name=f"dhitui-test-crash-{tag}",
+                     command=["--crash", "/tmp/FILE", "x", "3"])
     calls: list[object] = []
-    app = recording_app(engine20, calls)
+    app = recording_app(engine, calls)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("a", "slash", *tag, "enter")
         await wait_for(pilot, lambda: app.table.visible_ids() == [cid], "the row")
+        await wait_for(pilot, lambda: "Why it stopped" in panel_text(app, "container"),
+                       "the reason in the panel")
+        text = panel_text(app, "container")
+        assert "exited with 3" in text and "the app's own exit code" in text
+        assert "│ fixture-app: fatal: config missing, exiting with 3" in text
+        assert "enter → snapshot" in text
         await pilot.press("enter")
-        await wait_for(pilot, lambda: any("Cannot debug" in n.title
-                                          for n in app._notifications), "a notification")
-        note = next(n for n in app._notifications if n.title == "Cannot debug")
-        assert "created" in note.message or "not running" in note.message
-        assert calls == []
+        await wait_for(pilot, lambda: len(calls) == 1, "the session runner")
+        plan = calls[0]
+        assert plan.chosen.name == "snapshot"  # type: ignore[attr-defined]
+        assert plan.chosen.snapshot.container == cid  # type: ignore[attr-defined]
+
+
+async def test_a_crash_loop_is_marked_in_the_running_only_view(
+    engine28: EngineUnderTest, containers: Callable[..., str]
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    cid = containers(engine28, HARDENED_IMAGE, "--restart", "always",
+                     name=f"dhitui-test-loop-{tag}", command=["--crash", "/tmp/FILE", "x", "4"])
+    app = make_app(engine28)
+    async with app.run_test(size=SIZE) as pilot:
+        assert not app.show_all
+        await pilot.press("slash", *tag, "enter")
+        # Up for moments between restarts: it stays listed, marked while it restarts.
+        await wait_for(pilot, lambda: cid in app.table.visible_ids()
+                       and app.table.get_cell(cid, "state").plain == "⟳ crash-loop",
+                       "the crash loop marked")
 
 
 async def test_orphan_sidecars_are_offered_for_removal_at_start(

@@ -52,6 +52,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--root", action="store_true",
                    help="run as root (a sidecar also gets CAP_SYS_PTRACE) instead of the "
                    "target's user")
+    p.add_argument("--network", metavar="NETWORK",
+                   help="snapshot sessions (stopped containers): join this network instead "
+                   "of none")
     p.add_argument("--privileged", action="store_true",
                    help="give the session full privileges (never done unless asked)")
     p.add_argument("--cleanup", action="store_true",
@@ -75,6 +78,9 @@ def run(inv: Invocation) -> int:
     try:
         caps = probe_capabilities(engine, inv.toolbox, inv.env)
         plan = _plan(inv, engine, caps)
+        if args.network and plan.chosen is not None and plan.chosen.snapshot is None:
+            raise UsageError("--network is for snapshot sessions (containers that do not "
+                             f"run); this one uses {plan.chosen.name}")
         if args.print_plan:
             if args.json:
                 print_json(plan.to_json())
@@ -120,6 +126,7 @@ def _plan(inv: Invocation, engine: Engine, caps: Any) -> SessionPlan:
         "tty": command is None and sys.stdin.isatty(),
         "root": args.root,
         "privileged": args.privileged,
+        "network": args.network,
     }
     if args.image:
         return plan_session(engine, caps, image=args.image, **options)
@@ -158,7 +165,7 @@ def _run(inv: Invocation, engine: Engine, plan: SessionPlan) -> int:
             _say(f"chose {plan.chosen.name}: {plan.why}")
         _say(describe_start(plan))
         _say(f"running: {plan.command_line}")
-    result = run_session(plan, engine)
+    result = run_session(plan, engine, progress=None if quiet else _say)
     if not quiet or result.cleanup_error:
         _say(result.message)
     if result.exit_status == 125 and plan.chosen.sidecar and not quiet:
@@ -191,6 +198,32 @@ def _target_line(plan: SessionPlan) -> str:
     return f"{c(t.ref)} (image {t.image_id[:19]}, user {c(t.user.display)}, {shell})"
 
 
+def format_exit_reason(plan: SessionPlan) -> list[str]:
+    """Why the target stopped (or restarts), for `--print`: literal text, cleaned."""
+    from dhitui.sessions import ContainerTarget
+    from dhitui.textsafe import one_line as c
+
+    t = plan.target
+    r = t.exit_reason if isinstance(t, ContainerTarget) else None
+    if r is None:
+        return []
+    out = [f"why         {c(r.headline)}: {c(r.meaning)}\n"]
+    if r.error:
+        out.append(f"            engine error: {c(r.error)}\n")
+    if r.finished_at:
+        out.append(f"            finished at {c(r.finished_at)}\n")
+    out.append(f"            restarts: {r.restart_count} (restart policy {c(r.restart_policy)})"
+               + ("; crash-looping\n" if r.crash_looping else "\n"))
+    if r.logs_problem:
+        out.append(f"            {c(r.logs_problem)}\n")
+    elif r.log_lines:
+        out.append(f"            last {len(r.log_lines)} log line(s):\n")
+        out += [f"            | {line}\n" for line in r.log_lines]
+    else:
+        out.append("            no log output\n")
+    return out
+
+
 def format_alternatives(plan: SessionPlan) -> str:
     from dhitui.textsafe import one_line as c
 
@@ -208,6 +241,7 @@ def format_plan(plan: SessionPlan) -> str:
     from dhitui.textsafe import one_line as c
 
     out = [f"target      {_target_line(plan)}\n"]
+    out += format_exit_reason(plan)
     if plan.chosen is not None and plan.runnable:
         how = "auto: the best available here" if plan.requested == "auto" else "as requested"
         if plan.requested == "auto" and plan.why:

@@ -10,6 +10,7 @@ from dhitui.commands.base import Invocation, console, print_json
 from dhitui.errors import ExitCode
 
 if TYPE_CHECKING:
+    from dhitui.detect.exitreason import ExitReason
     from dhitui.models import Classification
 
 VERDICT_STYLE = {
@@ -52,14 +53,42 @@ def run(inv: Invocation) -> int:
         gone: list[str] = []
         targets = [s.id for s in summaries] if inv.args.inspect else summaries
         results = list(Classifier(engine).classify_many(targets, on_gone=gone.append))
+        results.sort(key=lambda c: order.get(c.container_id, len(order)))
+        reasons = _exit_reasons(engine, results) if inv.args.json else {}
     finally:
         engine.close()
-    results.sort(key=lambda c: order.get(c.container_id, len(order)))
     if inv.args.json:
-        print_json([c.to_json() for c in results])
+        print_json([{**c.to_json(), **_reason_json(reasons.get(c.container_id))}
+                    for c in results])
     else:
         _print_table(results, gone, inv.args.evidence)
     return int(ExitCode.OK)
+
+
+def _exit_reasons(engine: Any, results: list[Classification]) -> dict[str, ExitReason]:
+    """Why each container that is not running stopped (an inspect and a logs request each;
+    the running ones are skipped unless restarting)."""
+    from dhitui.detect.exitreason import needs_reason, read_exit_reason
+    from dhitui.errors import NotFound
+
+    out: dict[str, ExitReason] = {}
+    for c in results:
+        if c.state == "running":
+            continue
+        try:
+            inspect = engine.inspect_container(c.container_id)
+            if needs_reason(inspect):
+                out[c.container_id] = read_exit_reason(engine, inspect)
+        except NotFound:
+            continue
+    return out
+
+
+def _reason_json(reason: ExitReason | None) -> dict[str, Any]:
+    """The keys `ls --json` adds: `exit` (why it stopped: code, meaning, OOM, error,
+    restarts, finished_at, last_logs; null when running) and `crash_looping`."""
+    return {"exit": reason.to_json() if reason else None,
+            "crash_looping": bool(reason and reason.crash_looping)}
 
 
 def _print_table(results: list[Classification], gone: list[str], evidence: bool) -> None:

@@ -18,6 +18,7 @@ Check ids and the keys of their `data`:
                         {source, destination, rw, need, host: {...}, user: {...}}
   container.mounts      the bind mounts that are fine {mounts: [destination, ...]}
   container.entrypoint  {entrypoint, cmd, image_entrypoint, overridden}
+  container.start       can its start command run at all (see dhitui.diagnostics.entrypoint)
   container.fips        {image, evidence: [...]}
   container.debug       see dhitui.diagnostics.strategy
   container.error       the engine failed while looking at it {error}
@@ -37,6 +38,7 @@ from typing import Any
 from dhitui.detect import Classifier
 from dhitui.diagnostics import fixes
 from dhitui.diagnostics.check import Check, ContainerRef, Status
+from dhitui.diagnostics.entrypoint import check_start
 from dhitui.diagnostics.strategy import debug_strategy_check, strategy_check
 from dhitui.diagnostics.unixperm import PathFacts, access_for, stat_facts
 from dhitui.engine.capabilities import Capabilities
@@ -224,6 +226,7 @@ def _checks_for(engine: Engine, info: dict[str, Any], ref: ContainerRef,
     others = [m for m in mounts if m not in sockets]
     checks.extend(_bind_mount_checks(engine, ref, others, user, view))
     checks.append(_entrypoint_check(ref, config, image_config, image_ref, files.shell))
+    checks.append(check_start(engine, info))
     fips = _fips_check(ref, image_ref, image, config)
     if fips is not None:
         checks.append(fips)

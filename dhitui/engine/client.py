@@ -372,12 +372,13 @@ class Engine:
         )
         return str(created["Id"])
 
-    def remove_container(self, ref: str, *, force: bool = True) -> bool:
-        """Remove a container (with its anonymous volumes). True when this call removed it;
-        False when it did not exist or its removal was already under way (HTTP 409 with
-        force, e.g. the engine finishing a `--rm`)."""
+    def remove_container(self, ref: str, *, force: bool = True, volumes: bool = True) -> bool:
+        """Remove a container (with its anonymous volumes unless `volumes=False`: a container
+        that borrowed another's volumes must not take them along). True when this call
+        removed it; False when it did not exist or its removal was already under way (HTTP
+        409 with force, e.g. the engine finishing a `--rm`)."""
         try:
-            self._call("container", self.api.remove_container, ref, v=True, force=force)
+            self._call("container", self.api.remove_container, ref, v=volumes, force=force)
         except NotFound:
             return False
         except EngineError as exc:
@@ -386,6 +387,64 @@ class Engine:
                 return False
             raise
         return True
+
+    def commit(self, container: str, *, repository: str | None = None, tag: str | None = None,
+               changes: list[str] | None = None, timeout: float | None = None) -> str:
+        """`POST /commit` without pausing the container (a crash-looping one is left to its
+        restart policy). Returns the image id. `timeout`: a large writable layer takes long
+        to commit, longer than ordinary requests may."""
+        params = {"container": container, "repo": repository, "tag": tag, "pause": False,
+                  "changes": changes}
+        url = self.api._url("/commit")
+        res = self._call("container", self.api._post_json, url, data={}, params=params,
+                         timeout=timeout)
+        try:
+            result = self.api._result(res, json=True)
+        except Exception as exc:
+            import docker.errors
+
+            if isinstance(exc, docker.errors.NotFound):
+                raise NotFound(f"no such container: {container}") from None
+            if isinstance(exc, docker.errors.APIError):
+                raise EngineError(f"commit: {exc.explanation or exc}",
+                                  status=exc.status_code) from None
+            raise unavailable(self.endpoint, exc) from None
+        return str(result["Id"])
+
+    def remove_image(self, ref: str, *, force: bool = False) -> bool:
+        """Remove an image (and its untagged parents). True when this call removed it, False
+        when it did not exist."""
+        try:
+            self._call("image", self.api.remove_image, ref, force=force)
+        except NotFound:
+            return False
+        return True
+
+    def list_images(self, *, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """`GET /images/json?all=1` as the engine returns it (untagged images included)."""
+        return list(self._call("image list", self.api.images, all=True, filters=filters))
+
+    def export_container(self, container: str) -> Iterator[bytes]:
+        """A container's whole filesystem as a tar stream (`GET /containers/{id}/export`)."""
+        stream = self._call("container", self.api.export, container)
+        return iter(stream)
+
+    def put_archive(self, container: str, path: str, data: bytes | Iterator[bytes], *,
+                    timeout: float | None = None) -> None:
+        """Extract a tar stream into a container's filesystem at `path`
+        (`PUT /containers/{id}/archive`), which must exist there."""
+        url = self.api._url("/containers/{0}/archive", container)
+        res = self._call("container", self.api._put, url, params={"path": path}, data=data,
+                         timeout=timeout)
+        import docker.errors
+
+        try:
+            self.api._raise_for_status(res)
+        except docker.errors.NotFound:
+            raise NotFound(f"no such container or path: {container}:{path}") from None
+        except docker.errors.APIError as exc:
+            raise EngineError(f"copy into {path}: {exc.explanation or exc}",
+                              status=exc.status_code) from None
 
     def logs(self, container: str, *, tail: int = 200) -> bytes:
         return bytes(

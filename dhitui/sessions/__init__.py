@@ -12,7 +12,7 @@ Public API (no Textual here; the TUI suspends itself and calls the same function
 
 Modules: `strategies` (pure planning), `argv` (every docker command line, in one place),
 `targets` (facts from the engine), `planner` (`plan_session`), `runner` (`run_session`),
-`orphans`, `labels`.
+`snapshot` (sessions into containers that do not run), `orphans`, `labels`.
 """
 
 from dhitui.sessions.banner import describe_start

@@ -101,17 +101,24 @@ def sidecar_run(
     path: str | None = None,
     cap_add: Sequence[str] = (),
     privileged: bool = False,
+    volumes_from: str | None = None,
+    auto_remove: bool = True,
+    init: bool = False,
 ) -> list[str]:
-    """`docker run` for a sidecar: removed on exit (`--rm`), never pulls, named and labelled
-    as dhitui's, no logs kept by the engine (the session's output is only on your terminal),
-    no healthcheck inherited from the image."""
-    argv = [*prefix, "run", "--rm", "-i"]
+    """`docker run` for a sidecar: removed on exit (`--rm`, unless the caller removes it
+    itself), never pulls, named and labelled as dhitui's, no logs kept by the engine (the
+    session's output is only on your terminal), no healthcheck inherited from the image."""
+    argv = [*prefix, "run", *(["--rm"] if auto_remove else []), "-i"]
     if tty:
         argv.append("-t")
     argv += ["--pull", "never", "--name", name, *_labels(labels), "--log-driver", "none"]
     if pid_of is not None:
         argv += ["--pid", f"container:{pid_of}"]
     argv += ["--network", network]
+    if volumes_from is not None:
+        argv += ["--volumes-from", volumes_from]
+    if init:
+        argv.append("--init")
     if user is not None:
         argv += ["--user", user]
     for cap in cap_add:

@@ -35,9 +35,12 @@ HOST = "dhitui.host"
 BOOT = "dhitui.boot"
 OWNER_PID = "dhitui.pid"
 OWNER_START = "dhitui.pid-start"
+SNAPSHOT = "dhitui.snapshot"  # on the temporary images of stopped containers (see snapshot)
 
 SIDECAR_FILTER = f"{SIDECAR}=1"
 PROBE_STRATEGY = "probe"  # helper containers that are created, never started
+SNAPSHOT_FILTER = f"{SNAPSHOT}=1"
+SNAPSHOT_STRATEGY = "snapshot"  # sidecars on a snapshot: they do not need their target
 
 _SESSION_IN_CMDLINE = re.compile(rb"dhitui\.session=([0-9a-f]{32})")
 
@@ -97,6 +100,18 @@ def helper_labels(session: str, machine: Machine) -> dict[str, str]:
     return {
         SIDECAR: "1", SESSION: session, STRATEGY: PROBE_STRATEGY, HOST: machine.host,
         BOOT: machine.boot, OWNER_PID: str(pid), OWNER_START: process_start(pid) or "",
+    }
+
+
+def snapshot_labels(*, session: str, machine: Machine, target_id: str,
+                    target_name: str) -> dict[str, str]:
+    """Labels for a snapshot image: its session, its source container, and the dhitui
+    process that made it (it is made through the API, before any CLI process exists)."""
+    pid = os.getpid()
+    return {
+        SNAPSHOT: "1", SESSION: session, STRATEGY: SNAPSHOT_STRATEGY, TARGET: target_id,
+        TARGET_NAME: target_name, HOST: machine.host, BOOT: machine.boot,
+        OWNER_PID: str(pid), OWNER_START: process_start(pid) or "",
     }
 
 

@@ -13,6 +13,11 @@ It is **live** while its session's process runs here, and **unknown** when it wa
 from another machine (its process table is not ours to read) and its target still runs.
 Helper containers (strategy `probe`) belong to the dhitui process that created them.
 
+Snapshot sessions (see `snapshot`) also leave **images** (`dhitui.snapshot=1`); they are
+listed here as `Sidecar`s of kind `image`, live while their session's CLI process or the
+dhitui process that made them runs here, and their sidecars do not depend on their target
+running (a snapshot's target is stopped on purpose).
+
 `judge()` is the pure rule; `list_sidecars()` applies it to an engine; `find_orphans()` and
 `remove_orphans()` are what `dhitui debug --cleanup`, `dhitui doctor` and the TUI use.
 """
@@ -28,6 +33,7 @@ from dhitui.errors import NotFound
 from dhitui.sessions import labels as L
 
 Status = Literal["live", "orphan", "unknown"]
+Kind = Literal["container", "image"]
 GONE = "gone"  # target state for a target that no longer exists
 
 
@@ -47,6 +53,7 @@ class Sidecar:
     created: int
     status: Status
     reason: str
+    kind: Kind = "container"
 
     @property
     def is_orphan(self) -> bool:
@@ -58,7 +65,7 @@ class Sidecar:
             "session": self.session, "target_id": self.target_id,
             "target_name": self.target_name, "target_image": self.target_image,
             "host": self.host, "created": self.created, "status": self.status,
-            "reason": self.reason,
+            "reason": self.reason, "kind": self.kind,
         }
 
 
@@ -94,6 +101,8 @@ def judge(
             return "orphan", "a helper from before this machine's last reboot"
         return "unknown", f"a helper of dhitui on another machine ({host or 'unknown'})"
     target = labels.get(L.TARGET_NAME) or labels.get(L.TARGET, "")[:12]
+    if labels.get(L.STRATEGY) == L.SNAPSHOT_STRATEGY:
+        target_state = None  # runs on a copy: its target is stopped on purpose
     if target_state == GONE:
         return "orphan", f"its target {target} no longer exists"
     if target_state is not None and target_state not in ("running", "paused"):
@@ -111,6 +120,27 @@ def judge(
                        "whose processes cannot be checked from here")
 
 
+def judge_image(labels: Mapping[str, str], machine: L.Machine,
+                live_sessions: Iterable[str]) -> tuple[Status, str]:
+    """Is a snapshot image live, an orphan, or unknown, and why: it is made by a dhitui
+    process and then used by its session's CLI process."""
+    host = labels.get(L.HOST, "")
+    boot = labels.get(L.BOOT, "")
+    local = bool(boot) and host == machine.host and boot == machine.boot
+    rebooted = host == machine.host and bool(boot) and boot != machine.boot
+    if local:
+        if labels.get(L.SESSION, "") in set(live_sessions):
+            return "live", "its session is running on this machine"
+        if L.owner_process_alive(labels):
+            pid = labels.get(L.OWNER_PID, "?")
+            return "live", f"dhitui process {pid}, which made it, is running"
+        return "orphan", "a session's snapshot that no process on this machine uses any more"
+    if rebooted:
+        return "orphan", "a session's snapshot made before this machine's last reboot"
+    return "unknown", ("a session's snapshot made by dhitui on another machine "
+                       f"({host or 'unknown'})")
+
+
 def is_orphan(labels: Mapping[str, str], state: str, target_state: str | None,
               machine: L.Machine | None = None,
               live_sessions: Iterable[str] | None = None) -> bool:
@@ -124,7 +154,8 @@ def list_sidecars(engine: Engine) -> list[Sidecar]:
     """Every dhitui sidecar and helper on the engine, judged (oldest first). Costs one
     filtered list plus one inspect per distinct target, and one pass over /proc."""
     items = engine.list_containers(all=True, filters={"label": [L.SIDECAR_FILTER]})
-    if not items:
+    images = engine.list_images(filters={"label": [L.SNAPSHOT_FILTER]})
+    if not items and not images:
         return []
     machine = L.Machine.current()
     sessions = L.live_sessions()
@@ -155,6 +186,18 @@ def list_sidecars(engine: Engine) -> list[Sidecar]:
             status=status,
             reason=reason,
         ))
+    for image in sorted(images, key=lambda i: int(i.get("Created") or 0)):
+        labels = dict(image.get("Labels") or {})
+        status, reason = judge_image(labels, machine, sessions)
+        tags = [t for t in image.get("RepoTags") or [] if t != "<none>:<none>"]
+        out.append(Sidecar(
+            id=image["Id"], name=tags[0] if tags else image["Id"][:19], state="image",
+            strategy=labels.get(L.STRATEGY, ""), session=labels.get(L.SESSION, ""),
+            target_id=labels.get(L.TARGET), target_name=labels.get(L.TARGET_NAME),
+            target_image=None, host=labels.get(L.HOST, ""),
+            created=int(image.get("Created") or 0), status=status, reason=reason,
+            kind="image",
+        ))
     return out
 
 
@@ -168,16 +211,34 @@ def remove_orphans(
     """Remove orphans (and, with `include_unknown`, sidecars whose owner cannot be checked).
     Live sessions are never touched."""
     candidates = list_sidecars(engine) if sidecars is None else list(sidecars)
+    todo = [s for s in candidates
+            if s.status == "orphan" or (s.status == "unknown" and include_unknown)]
+    # Containers first (they hold their images), then images, children before parents: an
+    # image another one was committed on cannot go first, so those are tried again while
+    # removals make progress.
     results = []
-    for s in candidates:
-        if s.status == "live" or (s.status == "unknown" and not include_unknown):
-            continue
+    for s in [s for s in todo if s.kind == "container"]:
         try:
-            engine.remove_container(s.id, force=True)
+            # A snapshot's sidecar borrowed its target's volumes: they stay.
+            engine.remove_container(s.id, force=True, volumes=s.strategy != L.SNAPSHOT_STRATEGY)
         except (EngineError, NotFound) as exc:
             results.append(Removal(s, False, str(exc)))
             continue
         results.append(Removal(s, True))
+    images = [s for s in todo if s.kind == "image"]
+    while images:
+        failed: list[tuple[Sidecar, str]] = []
+        for s in images:
+            try:
+                engine.remove_image(s.id, force=True)
+            except (EngineError, NotFound) as exc:
+                failed.append((s, str(exc)))
+                continue
+            results.append(Removal(s, True))
+        if len(failed) == len(images):
+            results += [Removal(s, False, error) for s, error in failed]
+            break
+        images = [s for s, _ in failed]
     return results
 
 

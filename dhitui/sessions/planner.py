@@ -42,6 +42,7 @@ def plan_session(
     tty: bool = True,
     root: bool = False,
     privileged: bool = False,
+    network: str | None = None,
     classifier: Classifier | None = None,
 ) -> SessionPlan:
     """Plan a debug session into a container (name, id, or a Classification the caller
@@ -66,6 +67,7 @@ def plan_session(
         tty=tty,
         root=root,
         privileged=privileged,
+        network=network,
     )
     # A command the target does not have would fail under `exec` (127): find out first.
     checked = (check_command(engine, target, tb, options.command, machine)

@@ -23,6 +23,11 @@ How a sidecar is kept from outliving its session (each seen on the real engines)
   its client goes). Only if both die is a sidecar orphaned; `dhitui debug --cleanup` finds
   it by label (see `orphans`).
 
+Snapshot sessions (stopped and crash-looping containers, see `snapshot`) first make an image
+of the container; Ctrl-C, SIGTERM and SIGHUP while it is being made end there, and the image
+is removed. Their sidecar runs without `--rm` (it borrows the container's volumes) and is
+removed here, keeping the volumes, at every end; then the image is removed.
+
 Signal handlers can only be installed from the main thread; called from another thread,
 `run_session` runs the session without them (the cleanup after it still happens).
 """
@@ -41,6 +46,7 @@ from typing import Any
 
 from dhitui.engine.client import Engine, EngineError
 from dhitui.errors import DhituiError, EngineUnavailable, NotFound, Unavailable
+from dhitui.sessions.snapshot import Progress, Snapshot
 from dhitui.sessions.strategies import SessionPlan
 from dhitui.sessions.targets import ContainerTarget
 
@@ -99,7 +105,8 @@ class _SignalGuard:
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
-    def __init__(self) -> None:
+    def __init__(self, *, interrupt: bool = False) -> None:
+        self.interrupt = interrupt  # SIGINT ends it too (before the session has the terminal)
         self.active = threading.current_thread() is threading.main_thread()
         self.stopping = False
         self._old: dict[int, Any] = {}
@@ -116,7 +123,7 @@ class _SignalGuard:
             signal.signal(sig, old)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if signum == signal.SIGINT or self.stopping:
+        if (signum == signal.SIGINT and not self.interrupt) or self.stopping:
             return
         self.stopping = True
         raise _Stop(signum)
@@ -153,19 +160,53 @@ def exit_status(returncode: int) -> int:
 
 
 def run_session(
-    plan: SessionPlan, engine: Engine, *, env: dict[str, str] | None = None, stdin_fd: int = 0
+    plan: SessionPlan, engine: Engine, *, env: dict[str, str] | None = None, stdin_fd: int = 0,
+    progress: Progress | None = None,
 ) -> SessionResult:
     """Run the plan's chosen strategy with the terminal inherited; return how it ended.
-    Raises Unavailable when the plan cannot run."""
+    `progress` hears what happens before the session starts (a snapshot being taken).
+    Raises Unavailable when the plan cannot run, and for a snapshot session the errors of
+    taking it (NotFound: the container went away; Unavailable: the engine refused)."""
     if not plan.runnable or plan.chosen is None:
         raise Unavailable(plan.problem or "nothing to run")
+    strategy = plan.chosen
+    snapshot = Snapshot(engine, strategy.snapshot) if strategy.snapshot else None
+    started = time.monotonic()
+    if snapshot is not None:
+        try:
+            with _SignalGuard(interrupt=True):
+                snapshot.take(progress)
+        except _Stop as stop:
+            problems = snapshot.discard()
+            return SessionResult(
+                strategy=strategy.name, exit_status=128 + stop.signum,
+                duration=time.monotonic() - started,
+                stopped_by=signal.Signals(stop.signum).name + " while taking the snapshot",
+                cleanup_error="; ".join(problems) or None,
+            )
+        except BaseException:
+            snapshot.discard()
+            raise
+    try:
+        return _run_child(plan, engine, env, stdin_fd, started)
+    finally:
+        if snapshot is not None:
+            problems = snapshot.discard()
+            if problems and progress is not None:
+                progress("; ".join(problems))
+
+
+def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, stdin_fd: int,
+               started: float) -> SessionResult:
+    assert plan.chosen is not None
     strategy = plan.chosen
     argv = list(strategy.argv)
     child_env = plan.child_env(os.environ if env is None else env)
     terminal = _Terminal(stdin_fd)
-    started = time.monotonic()
     stopped_by: str | None = None
     proc: subprocess.Popen[bytes] | None = None
+    # A snapshot's sidecar borrowed its target's volumes: remove it without them.
+    volumes = strategy.snapshot is None
     try:
         with _SignalGuard():
             try:
@@ -176,7 +217,7 @@ def run_session(
             except _Stop as stop:
                 stopped_by = signal.Signals(stop.signum).name
                 if proc is not None:
-                    _stop_child(proc, stop.signum, strategy.sidecar, engine)
+                    _stop_child(proc, stop.signum, strategy.sidecar, engine, volumes)
                 returncode = -stop.signum
     finally:
         terminal.restore()
@@ -184,7 +225,9 @@ def run_session(
     leftover, cleanup_error = False, None
     if strategy.sidecar:
         try:
-            leftover = remove_sidecar(engine, strategy.sidecar)
+            leftover = remove_sidecar(engine, strategy.sidecar, volumes=volumes)
+            # Without --rm removing it is the normal end, not a leftover.
+            leftover = leftover and volumes
         except DhituiError as exc:
             cleanup_error = (f"could not make sure the sidecar {strategy.sidecar} is gone "
                              f"({exc}); `dhitui debug --cleanup` removes it")
@@ -196,12 +239,13 @@ def run_session(
         sidecar=strategy.sidecar,
         leftover_removed=leftover,
         cleanup_error=cleanup_error,
-        target_running=_target_running(plan, engine),
+        # A snapshot's target was not running to begin with: nothing to report.
+        target_running=None if strategy.snapshot else _target_running(plan, engine),
     )
 
 
 def _stop_child(proc: subprocess.Popen[bytes], signum: int, sidecar: str | None,
-                engine: Engine) -> None:
+                engine: Engine, volumes: bool = True) -> None:
     """End the session on dhitui's own termination: tell the CLI, remove the sidecar (which
     ends the CLI's attach), then give the CLI a deadline."""
     with contextlib.suppress(ProcessLookupError):
@@ -209,7 +253,7 @@ def _stop_child(proc: subprocess.Popen[bytes], signum: int, sidecar: str | None,
     if sidecar:
         # Checked again, and reported, after the CLI is gone.
         with contextlib.suppress(DhituiError):
-            engine.remove_container(sidecar, force=True)
+            engine.remove_container(sidecar, force=True, volumes=volumes)
     try:
         proc.wait(timeout=STOP_GRACE)
     except subprocess.TimeoutExpired:
@@ -217,11 +261,12 @@ def _stop_child(proc: subprocess.Popen[bytes], signum: int, sidecar: str | None,
         proc.wait()
 
 
-def remove_sidecar(engine: Engine, name: str, deadline: float = REMOVE_DEADLINE) -> bool:
+def remove_sidecar(engine: Engine, name: str, deadline: float = REMOVE_DEADLINE, *,
+                   volumes: bool = True) -> bool:
     """Make sure a sidecar is gone: remove it if it is still there (True when this had to
     remove it), then wait until the engine no longer knows it (an `--rm` may be finishing).
     Raises EngineUnavailable/EngineError when that cannot be established."""
-    removed = engine.remove_container(name, force=True)
+    removed = engine.remove_container(name, force=True, volumes=volumes)
     end = time.monotonic() + deadline
     while True:
         try:

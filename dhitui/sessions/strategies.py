@@ -14,10 +14,14 @@ The strategies:
 - `toolbox`: a sidecar whose root is the toolbox image, in the target's PID and network
   namespaces, as the target's user. For engines without image mounts.
 - `exec`: `docker exec -it TARGET SHELL` when the container has a shell.
+- `snapshot`: for a container that does not run (exited, created, dead, crash-looping): a
+  temporary image of it (`docker commit`), run with the toolbox at `/dbg`, its volumes, env,
+  working directory and user, and no network (see `snapshot`).
 
 The automatic choice: a container with its own shell gets `exec` (nothing extra runs, nothing
 to clean up, the same view as the app); one without gets `docker-debug` if installed, else
-`image-mount`, else `toolbox`.
+`image-mount`, else `toolbox`. A container that does not run gets `docker-debug` if
+installed, else `snapshot` (the others need a running process to join).
 
 Reading the target's files at `/proc/1/root` passes the kernel's ptrace access check, which
 wants the same uid *and* gid as the target, or CAP_SYS_PTRACE (not in Docker's default set).
@@ -40,6 +44,7 @@ from dhitui.engine.client import IMAGE_MOUNT_API
 from dhitui.engine.endpoint import Endpoint
 from dhitui.sessions import argv as A
 from dhitui.sessions import labels as L
+from dhitui.sessions.snapshot import SnapshotSpec
 from dhitui.sessions.targets import (
     MOUNT_POINT,
     TOOLBOX_PATH_DIRS,
@@ -66,6 +71,7 @@ class SessionOptions:
     tty: bool = True  # allocate a TTY (interactive sessions on a terminal)
     root: bool = False  # sidecar/exec as root (sidecars: with CAP_SYS_PTRACE)
     privileged: bool = False  # only ever when the user asks
+    network: str | None = None  # snapshot sessions: a network to join (default: none)
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ class Strategy:
     argv: tuple[str, ...] = ()  # only for an available strategy
     sidecar: str | None = None  # the container it starts, if any (removed when the session ends)
     labels: Mapping[str, str] = field(default_factory=dict)
+    snapshot: SnapshotSpec | None = None  # the image to make before argv runs, and remove
 
     @property
     def command_line(self) -> str:
@@ -106,6 +113,7 @@ class Strategy:
             "command_line": self.command_line if self.argv else None,
             "sidecar": self.sidecar,
             "labels": dict(self.labels),
+            "snapshot": self.snapshot.to_json() if self.snapshot else None,
         }
 
 
@@ -303,8 +311,11 @@ def _lacks_command(exec_: Strategy, target: Target, check: CommandCheck,
 
 
 def ranking(target: Target) -> tuple[str, ...]:
-    """Best first (`strategy_registry.ranking`): the target's own shell when it has one."""
-    return registry.ranking(bool(target.shell))
+    """Best first (`strategy_registry.ranking`): for a container that does not run, those
+    that open one (docker debug, snapshot); else its own shell when it has one."""
+    running = not isinstance(target, ContainerTarget) or (
+        target.running and not target.crash_looping)
+    return registry.ranking(bool(target.shell), running)
 
 
 def _cli(ins: _Inputs, checks: _Checks) -> None:
@@ -316,11 +327,14 @@ def _cli(ins: _Inputs, checks: _Checks) -> None:
 
 def target_state_problem(t: ContainerTarget) -> str | None:
     """Why no sidecar can join this container now, if it cannot."""
-    if t.state == "restarting":
-        return f"container {t.label} is restarting; wait until it runs"
+    if t.crash_looping:
+        r = t.exit_reason
+        count = f", {r.restart_count} restarts" if r else ""
+        return (f"container {t.label} is crash-looping ({t.state}{count}): no process stays "
+                "up to join; the snapshot strategy opens its files")
     if not t.running:
-        return (f"container {t.label} is not running ({t.state}); start it, or explore its "
-                f"image with `dhitui debug --image {t.image or t.image_id}`")
+        return (f"container {t.label} is not running ({t.state}): no process to join; the "
+                "snapshot strategy opens its files")
     return None
 
 
@@ -345,7 +359,8 @@ def _cli_major(version: str | None) -> int | None:
 
 def _finish(name: str, summary: str, checks: _Checks, notes: list[str],
             build: Callable[[], list[str]], sidecar: str | None = None,
-            labels: Mapping[str, str] | None = None) -> Strategy:
+            labels: Mapping[str, str] | None = None,
+            snapshot: SnapshotSpec | None = None) -> Strategy:
     """The strategy as data; its argv is built only when every need is met."""
     argv: tuple[str, ...] = ()
     if checks.ok:
@@ -358,6 +373,7 @@ def _finish(name: str, summary: str, checks: _Checks, notes: list[str],
         name=name, summary=summary, available=checks.ok, reasons=tuple(checks.reasons),
         needs=tuple(checks.needs), notes=tuple(notes) if checks.ok else (), argv=argv,
         sidecar=sidecar if checks.ok else None, labels=dict(labels or {}) if checks.ok else {},
+        snapshot=snapshot if checks.ok else None,
     )
 
 
@@ -421,7 +437,7 @@ def _docker_debug(ins: _Inputs) -> Strategy:
         "the `docker debug` CLI plugin", ins.caps.docker_debug_plugin is not None,
         "the `docker debug` CLI plugin is not installed (it comes with Docker Desktop 4.49+)",
     )
-    if isinstance(t, ContainerTarget) and t.state in ("restarting", "removing"):
+    if isinstance(t, ContainerTarget) and (t.crash_looping or t.state == "removing"):
         checks.block(f"container {t.label} is {t.state}")
     notes = ["Docker Desktop's `docker debug`: brings its own toolbox and removes its own "
              "helper containers; it opens a root shell unless told otherwise"]
@@ -592,11 +608,97 @@ def _exec(ins: _Inputs) -> Strategy:
     )
 
 
+def _snapshot(ins: _Inputs) -> Strategy:
+    """A sidecar on a temporary image of the container (see `snapshot` for why and how)."""
+    t = ins.target
+    checks = _Checks()
+    summary = registry.info(L.SNAPSHOT_STRATEGY).title
+    if isinstance(t, ImageTarget):
+        checks.block("an image has no container to take a snapshot of (the other strategies "
+                     "explore images)")
+        return _finish(L.SNAPSHOT_STRATEGY, summary, checks, [], lambda: [])
+    _cli(ins, checks)
+    if t.state == "removing":
+        checks.block(f"container {t.label} is being removed")
+    tb = _toolbox_present(ins, checks)
+    mounted = ins.caps.image_mounts and (
+        (_cli_major(ins.caps.docker_cli) or MIN_CLI_FOR_IMAGE_MOUNTS) >= MIN_CLI_FOR_IMAGE_MOUNTS)
+    if tb is not None and tb.problem is None:
+        checks.need(f"a toolbox that works at {MOUNT_POINT} (static, no absolute links)",
+                    tb.mount_shell is not None,
+                    f"the toolbox image {tb.ref} cannot work at {MOUNT_POINT}: "
+                    f"{tb.mount_problem}")
+    user, _caps, user_note = _sidecar_user(ins, checks, names_resolve=True)
+    network = ins.options.network or "none"
+    if network.startswith("container:") or not safe_word(network):
+        checks.block(f"network {network!r} cannot be used: give a network name "
+                     "(a snapshot has no process whose network it could share)")
+    name = ins.sidecar_name
+    labels = _sidecar_labels(ins, L.SNAPSHOT_STRATEGY)
+    spec = SnapshotSpec(
+        container=t.id, label=t.label, session=ins.session,
+        labels=L.snapshot_labels(session=ins.session, machine=ins.machine, target_id=t.id,
+                                 target_name=t.name),
+        copy_toolbox=None if mounted else (tb.ref if tb else ins.caps.toolbox_image),
+        mount_point=MOUNT_POINT,
+    )
+    shell = tb.mount_shell if tb and tb.mount_shell else "/bin/sh"
+    entry = MOUNT_POINT + shell
+    dirs = [MOUNT_POINT + d for d in TOOLBOX_PATH_DIRS]
+    if posixpath.dirname(entry) not in dirs:
+        dirs.insert(0, posixpath.dirname(entry))
+    path = ":".join([*dirs, *safe_path_entries(t.path_env)])
+    state = {"restarting": "crash-looping: its restart policy is left alone, and the snapshot "
+                           "is its filesystem at the moment of the commit",
+             "crash-looping": "crash-looping (up for a moment between restarts): its restart "
+                              "policy is left alone, and the snapshot is its filesystem at the "
+                              "moment of the commit",
+             "running": "running: the snapshot is a copy; the running process is not joined "
+                        "(the other strategies join it)"}.get(
+        "crash-looping" if t.crash_looping and t.state == "running" else t.state,
+        f"{t.state}: the snapshot is its filesystem as it was left")
+    notes = [
+        f"{t.label} is {state}",
+        "sees the container's files as they are now, writable layer included, at /; its "
+        "volumes and bind mounts at their paths (--volumes-from); its env and working "
+        "directory; the app's own entrypoint never runs; the engine's init (--init) is PID 1 "
+        "and passes signals on",
+        ("runs as root, because --root was asked for" if ins.options.root else
+         f"runs as {user}, the container's own user (--root runs it as root)")
+        if user is not None else user_note,
+        "no network (--network none)" if network == "none"
+        else f"on the network {network}, as asked",
+        (f"toolbox: mounted read-only at {MOUNT_POINT} (image mount)" if mounted else
+         f"toolbox: this engine cannot mount images, so {spec.copy_toolbox} is copied into the "
+         f"snapshot at {MOUNT_POINT} over the Engine API (works with a remote engine; no file "
+         "on its host)"),
+    ]
+    if checks.ok:
+        prefix = ins.prefix
+        notes += [f"before: {line}" for line in spec.prepare_lines(prefix)]
+        notes += [f"after: {line}" for line in spec.cleanup_lines(prefix, name)]
+    return _finish(
+        L.SNAPSHOT_STRATEGY, summary, checks, notes,
+        lambda: A.sidecar_run(
+            ins.prefix, image=spec.image, name=name, labels=labels, tty=ins.options.tty,
+            entrypoint=entry, command=ins.options.command, user=user, network=network,
+            volumes_from=t.id, toolbox_mount=tb.ref if tb and mounted else None,
+            path=path, privileged=ins.options.privileged, auto_remove=False,
+            # In its own PID namespace the command would be PID 1, which the kernel shields
+            # from signals it has no handler for: Ctrl-C would not reach it. The engine's
+            # init (docker-init) is PID 1 instead and forwards them.
+            init=True,
+        ),
+        sidecar=name, labels=labels, snapshot=spec,
+    )
+
+
 _BUILDERS: dict[str, Callable[[_Inputs], Strategy]] = {
     "docker-debug": _docker_debug,
     "image-mount": _image_mount,
     "toolbox": _toolbox,
     "exec": _exec,
+    "snapshot": _snapshot,
 }
 # One builder per registry entry, no more, no less (a new strategy is registered first).
 assert tuple(_BUILDERS) == registry.NAMES, "sessions.strategies and strategy_registry disagree"

@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from dhitui.detect.exitreason import ExitReason, needs_reason, read_exit_reason
 from dhitui.detect.probe import SHELLS, Classifier, PathProber
 from dhitui.engine.client import Engine, EngineError
 from dhitui.errors import NotFound
@@ -66,11 +67,18 @@ class ContainerTarget:
     pid_mode: str
     host_pid: int | None  # State.Pid: the target's PID 1 as the host sees it
     kind: Literal["container"] = "container"
+    exit_reason: ExitReason | None = None  # why it stopped / restarts (None: runs, never did)
 
     @property
     def running(self) -> bool:
         """Running or paused: something a sidecar can join."""
         return self.state in ("running", "paused")
+
+    @property
+    def crash_looping(self) -> bool:
+        """Restarting, or restarted moments ago: no process stays up long enough to join."""
+        return self.state == "restarting" or bool(self.exit_reason and
+                                                   self.exit_reason.crash_looping)
 
     @property
     def label(self) -> str:
@@ -81,6 +89,7 @@ class ContainerTarget:
             "kind": self.kind, "id": self.id, "name": self.name, "image": self.image,
             "image_id": self.image_id, "state": self.state, "user": self.user.to_json(),
             "shell": self.shell, "network_mode": self.network_mode, "pid_mode": self.pid_mode,
+            "exit": self.exit_reason.to_json() if self.exit_reason else None,
         }
 
 
@@ -183,6 +192,7 @@ def container_target(
         network_mode=str(host_config.get("NetworkMode") or "default"),
         pid_mode=str(host_config.get("PidMode") or ""),
         host_pid=int(pid) if isinstance(pid, int) and pid > 0 else None,
+        exit_reason=read_exit_reason(engine, inspect) if needs_reason(inspect) else None,
     )
 
 

@@ -456,7 +456,7 @@ class DhituiApp(App[int]):
     def on_container_changed(self, message: ContainerChanged) -> None:
         change = message.change
         s = change.summary
-        if s is None or (not self.show_all and not s.running):
+        if s is None or (not self.show_all and not s.active):
             self.table.remove_container(change.container_id)
         else:
             self.table.upsert_container(s)
@@ -641,7 +641,7 @@ class DhituiApp(App[int]):
         with self.suspend():
             _say(describe_start(plan))
             _say(f"running: {plan.command_line}")
-            result = self.backend.run_session(plan)
+            result = self.backend.run_session(plan, progress=_say)
             _say(result.message)
         return result
 

@@ -15,6 +15,7 @@ from rich.text import Text
 from dhitui.textsafe import clean, one_line
 
 if TYPE_CHECKING:
+    from dhitui.detect.exitreason import ExitReason
     from dhitui.diagnostics import Check
     from dhitui.engine.capabilities import Capabilities
     from dhitui.engine.endpoint import Endpoint
@@ -74,7 +75,8 @@ def row_cells(s: ContainerSummary, c: Classification | None,
     cells = [
         txt(s.name, "bold"),
         verdict_badge(c.verdict if c else None),
-        txt(s.state, STATE_STYLE.get(s.state, "")),
+        (Text("⟳ crash-loop", style="bold yellow") if s.crash_looping
+         else txt(s.state, STATE_STYLE.get(s.state, ""))),
         user,
         shell,
         variant,
@@ -174,6 +176,11 @@ def container_section(s: ContainerSummary, c: Classification | None,
     _kv(t, "Pkg manager", txt(c.package_manager or "none"))
     _kv(t, "Source", txt(c.source + (f" / {c.variant}" if c.variant else "")))
     _kv(t, "Verdict", verdict_badge(c.verdict))
+    reason = getattr(plan.target, "exit_reason", None) if plan is not None else None
+    if reason is not None:
+        parts.append(Text("Why it stopped" if not reason.crash_looping
+                          else "Why it keeps restarting", style="bold underline"))
+        parts.append(exit_block(reason))
     parts.append(Text("Debug", style="bold underline"))
     parts.append(plan_block(plan) if plan is not None
                  else Text("Planning…", style="dim italic"))
@@ -189,6 +196,31 @@ def container_section(s: ContainerSummary, c: Classification | None,
     for item in c.evidence:
         evidence.add_row("•", Text(clean(item, keep_newlines=False)))
     parts += [Text("Evidence", style="bold underline"), evidence]
+    return Group(*parts)
+
+
+def exit_block(reason: ExitReason) -> RenderableType:
+    """Why a container stopped: exit code and meaning, OOM, the engine's error, restarts,
+    when, and the last log lines (literal, control sequences stripped)."""
+    t = _grid()
+    bad = reason.exit_code not in (0, None) or reason.oom_killed or reason.crash_looping
+    _kv(t, "Exit", Text(one_line(reason.headline), style="bold red" if bad else "bold"))
+    _kv(t, "Meaning", Text(one_line(reason.meaning)))
+    if reason.error:
+        _kv(t, "Error", Text(one_line(reason.error), style="red"))
+    _kv(t, "Restarts", Text(f"{reason.restart_count} (policy {one_line(reason.restart_policy)})"))
+    if reason.finished_at:
+        _kv(t, "Finished", Text(one_line(reason.finished_at), style="dim"))
+    parts: list[RenderableType] = [t]
+    if reason.logs_problem:
+        parts.append(Text(one_line(reason.logs_problem), style="dim"))
+    elif reason.log_lines:
+        logs = Text()
+        for line in reason.log_lines[-6:]:
+            logs.append("│ ", style="dim")
+            logs.append(line + "\n")
+        logs.rstrip()
+        parts.append(logs)
     return Group(*parts)
 
 

@@ -38,7 +38,8 @@ class OrphansScreen(ModalScreen[bool]):
         text.append(" by sessions that ended without cleaning up (a crash, a killed "
                     "terminal):\n\n")
         for s in self.sidecars[:12]:
-            text.append(f"  • {one_line(s.name)}", style="bold")
+            kind = " (snapshot image)" if s.kind == "image" else ""
+            text.append(f"  • {one_line(s.name)}{kind}", style="bold")
             text.append(f"  {one_line(s.reason)}\n", style="dim")
         if n > 12:
             text.append(f"  … and {n - 12} more\n", style="dim")

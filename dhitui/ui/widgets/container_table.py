@@ -46,6 +46,8 @@ class Row:
         if self._hay is None:
             s, c = self.summary, self.classification
             words = [s.name, s.image, s.state, s.id[:12]]
+            if s.crash_looping:
+                words.append("crash-looping")
             if c is not None:
                 words += [c.verdict, c.user.display, c.shell or "no-shell", c.source,
                           c.variant or ""]
