@@ -19,6 +19,7 @@ from types import ModuleType
 from dhitui import __version__
 from dhitui.commands.base import Invocation
 from dhitui.errors import DhituiError, ExitCode, report
+from dhitui.strategy_registry import TRANSPORT_CHOICES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +45,11 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument(
         "--toolbox", default=default, metavar="IMAGE",
         help="image with debugging tools, present locally (default: busybox, or config.toml)",
+    )
+    parser.add_argument(
+        "--transport", default=default, choices=TRANSPORT_CHOICES,
+        help="how debug sessions run: over the Engine API (no docker CLI needed) or through "
+        "the docker CLI (default: auto, or config.toml; auto never needs the CLI)",
     )
 
 
@@ -82,7 +88,24 @@ def split_trailing(argv: Sequence[str]) -> tuple[list[str], list[str] | None]:
     return args[:i], args[i + 1 :]
 
 
+def _standard_fds() -> None:
+    """Started with stdin, stdout or stderr closed (`<&-`), the first file dhitui opens would
+    take that number, and a session would read from, or write into, its engine socket: give
+    each missing one /dev/null instead."""
+    import os
+
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            opened = os.open(os.devnull, os.O_RDWR)
+            if opened != fd:
+                os.dup2(opened, fd)
+                os.close(opened)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _standard_fds()
     parser = build_parser()
     own, trailing = split_trailing(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(own)

@@ -2,6 +2,7 @@
 
     toolbox = "busybox"          # image with the debugging tools (must be present locally)
     strategy = "auto"            # auto, or a strategy name (`dhitui debug --help` lists them)
+    transport = "auto"           # auto | api | cli: how sessions run (Engine API or docker CLI)
 
 Command-line options win over the file. The endpoint is not configured here on purpose: the
 docker CLI's own settings (`DOCKER_HOST`, contexts) already say which engine to use, and a
@@ -17,13 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dhitui.errors import ConfigError
-from dhitui.strategy_registry import AUTO, CHOICES
+from dhitui.strategy_registry import AUTO, CHOICES, TRANSPORT_CHOICES
 
 
 @dataclass(frozen=True)
 class Settings:
     toolbox: str = "busybox"
     strategy: str = AUTO
+    transport: str = AUTO
     path: str | None = None  # the file the values came from, if any
 
 
@@ -47,14 +49,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"toolbox", "strategy"})
+    unknown = sorted(set(data) - {"toolbox", "strategy", "transport"})
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}",
-                          hint="known settings: toolbox, strategy")
+                          hint="known settings: toolbox, strategy, transport")
     toolbox = data.get("toolbox", Settings.toolbox)
     strategy = data.get("strategy", Settings.strategy)
     if not isinstance(toolbox, str) or not toolbox.strip():
         raise ConfigError(f"{path}: toolbox must be a non-empty image reference")
     if strategy not in CHOICES:
         raise ConfigError(f"{path}: strategy must be one of {', '.join(CHOICES)}")
-    return Settings(toolbox=toolbox.strip(), strategy=strategy, path=str(path))
+    transport = data.get("transport", Settings.transport)
+    if transport not in TRANSPORT_CHOICES:
+        raise ConfigError(f"{path}: transport must be one of {', '.join(TRANSPORT_CHOICES)}")
+    return Settings(toolbox=toolbox.strip(), strategy=strategy, transport=transport,
+                    path=str(path))

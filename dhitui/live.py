@@ -91,12 +91,14 @@ class Backend:
         context: str | None = None,
         toolbox: str = "busybox",
         strategy: str = "auto",
+        transport: str = "auto",
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.host = host
         self.context = context
         self.toolbox = toolbox
         self.strategy = strategy  # the default debug strategy (config.toml)
+        self.transport = transport  # how sessions run (--transport, config.toml)
         self.env = dict(os.environ if env is None else env)
         self._lock = threading.Lock()
         self._engine: Engine | None = None
@@ -410,7 +412,8 @@ class Backend:
         from dhitui.sessions import plan_session
 
         return plan_session(self.engine, self.capabilities(), container_id, strategy=strategy,
-                            toolbox=self.toolbox, classifier=self.classifier)
+                            toolbox=self.toolbox, classifier=self.classifier,
+                            transport=self.transport)
 
     def run_session(self, plan: SessionPlan,
                     progress: Callable[[str], None] | None = None) -> SessionResult:

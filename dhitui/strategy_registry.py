@@ -113,3 +113,12 @@ def ranking(has_shell: bool, running: bool = True) -> tuple[str, ...]:
         return NAMES
     own = tuple(s.name for s in REGISTRY if s.own_shell)
     return (*own, *(n for n in NAMES if n not in own))
+
+
+# How a session runs: Engine API calls made by dhitui itself (`api`), or the docker CLI as a
+# child process (`cli`). `auto` is DEFAULT_TRANSPORT, except that it never picks the CLI where
+# there is none. The default was chosen by measuring both (time to a prompt, fidelity): see
+# docs/benchmarks.md ("Session transports") for the numbers and the machine.
+TRANSPORTS: tuple[str, ...] = ("api", "cli")
+TRANSPORT_CHOICES: tuple[str, ...] = (AUTO, *TRANSPORTS)
+DEFAULT_TRANSPORT = "api"

@@ -298,3 +298,15 @@ def import_rootfs(engine: EngineUnderTest, entries: Mapping[str, str | bytes | H
         args += ["-c", change]
     docker(engine, "import", *args, "-", tag, input=buf.getvalue())
     return tag
+
+
+def command_shown(stderr: str) -> list[str]:
+    """The docker command dhitui said it runs before a session: `dhitui: running: ...`
+    through the CLI, `dhitui: over the Engine API, as: ...` over the API (the equivalent)."""
+    import shlex
+
+    for line in stderr.splitlines():
+        for prefix in ("dhitui: running: ", "dhitui: over the Engine API, as: "):
+            if line.startswith(prefix):
+                return shlex.split(line[len(prefix):])
+    raise AssertionError(f"no command line shown:\n{stderr}")

@@ -25,6 +25,7 @@ from conftest import (
     STANDARD_IMAGE,
     EngineUnderTest,
     cli_env,
+    command_shown,
     docker,
     run_dhitui,
     run_json,
@@ -138,7 +139,7 @@ def test_config_toml_toolbox_and_strategy_are_honoured(
                       env=env, input="")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["app"] and "toolbox session into" in proc.stderr
-    assert f" {ABSOLUTE_LINKS_TOOLBOX} " in proc.stderr.split("running: ", 1)[1] + " "
+    assert ABSOLUTE_LINKS_TOOLBOX in command_shown(proc.stderr)
     # The command line wins over the file.
     code, data = run_json("debug", "-H", engine28.host, cid, "-s", "image-mount",
                           "--toolbox", "busybox", "--print", "--json", env=env)

@@ -34,6 +34,7 @@ from conftest import (
     HardLink,
     _ping,
     cli_env,
+    command_shown,
     docker,
     docker_cli_path,
     import_rootfs,
@@ -63,6 +64,18 @@ def wait_for(what: str, check: Callable[[], Any], deadline: float = DEADLINE) ->
         if time.monotonic() > end:
             raise AssertionError(f"timed out after {deadline:.0f}s waiting for {what}")
         time.sleep(0.1)
+
+
+@pytest.fixture(autouse=True)
+def through_the_docker_cli(tmp_path_factory: pytest.TempPathFactory,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """This file runs sessions through the docker CLI (`transport = "cli"` in the config
+    file, which is how a user pins it); tests/test_sessions_api.py runs them over the Engine
+    API with no CLI at all, and compares the two."""
+    cfg = tmp_path_factory.mktemp("xdg")
+    (cfg / "dhitui").mkdir()
+    (cfg / "dhitui" / "config.toml").write_text('transport = "cli"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(cfg))
 
 
 @pytest.fixture(autouse=True)
@@ -97,8 +110,7 @@ def no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
 
 def running_line(stderr: str) -> list[str]:
     """The argv dhitui said it was running (`dhitui: running: ...` on stderr)."""
-    line = next(ln for ln in stderr.splitlines() if ln.startswith("dhitui: running: "))
-    return shlex.split(line[len("dhitui: running: "):])
+    return command_shown(stderr)
 
 
 # --------------------------------------------------------------------------- choosing

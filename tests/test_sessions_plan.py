@@ -327,16 +327,39 @@ def test_a_command_nobody_has_is_said_plainly() -> None:
         "toolbox busybox",)
 
 
-def test_no_docker_cli_blocks_everything() -> None:
+def test_no_docker_cli_runs_everything_but_the_plugin_over_the_api() -> None:
     p = make_plan(c=caps(docker_cli=None, docker_cli_path=None, **PLUGIN))
+    assert p.runnable and p.transport == "api"
+    assert p.chosen is not None and p.chosen.name == "image-mount"
+    plugin = p.strategy("docker-debug")
+    assert not plugin.available and any("no docker CLI" in r for r in plugin.reasons)
+    # The command shown and copied is still the equivalent docker command line.
+    assert p.argv[0] == "docker" and "run" in p.argv
+
+
+def test_no_docker_cli_and_cli_transport_asked_blocks_everything() -> None:
+    p = make_plan(c=caps(docker_cli=None, docker_cli_path=None, **PLUGIN), transport="cli")
     assert not p.runnable
     assert all(any("no docker CLI" in r for r in s.reasons) for s in p.strategies)
 
 
-def test_old_docker_cli_cannot_mount_images() -> None:
-    p = make_plan(c=caps(docker_cli="27.5.1"))
+def test_auto_transport_is_the_default_and_the_plugin_always_uses_the_cli() -> None:
+    from dhitui.strategy_registry import DEFAULT_TRANSPORT
+
+    p = make_plan()
+    assert p.transport == DEFAULT_TRANSPORT
+    p = make_plan(c=caps(**PLUGIN))
+    assert p.chosen is not None and p.chosen.name == "docker-debug"
+    assert p.transport == "cli"
+
+
+def test_old_docker_cli_cannot_mount_images_over_the_cli() -> None:
+    p = make_plan(c=caps(docker_cli="27.5.1"), transport="cli")
     assert not p.strategy("image-mount").available
     assert p.chosen is not None and p.chosen.name == "toolbox"
+    # The API transport does not care how old the CLI is.
+    p = make_plan(c=caps(docker_cli="27.5.1"), transport="api")
+    assert p.chosen is not None and p.chosen.name == "image-mount"
 
 
 def test_root_option_adds_ptrace_only_where_needed() -> None:
@@ -509,3 +532,85 @@ def test_image_cache_round_trip_and_bad_files(tmp_path: Path) -> None:
     read_only = {"XDG_CACHE_HOME": "/proc/no-such-dir"}
     image_cache.store("sha256:1", {}, "v1", read_only)  # cannot write: silently skipped
     assert image_cache.load("sha256:1", "v1", read_only) is None
+
+
+# --------------------------------------------------------------------------- one definition
+
+
+def _parse_run(argv: list[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """`docker run` options (flag -> values) and the words after the image."""
+    takes_value = {"--pull", "--name", "--label", "--log-driver", "--pid", "--network",
+                   "--user", "--cap-add", "--mount", "--entrypoint", "-e", "--volumes-from"}
+    flags: dict[str, list[str]] = {}
+    i = argv.index("run") + 1
+    while argv[i].startswith("-"):
+        flag = argv[i]
+        if flag in takes_value:
+            flags.setdefault(flag, []).append(argv[i + 1])
+            i += 2
+        else:
+            flags.setdefault(flag, []).append("")
+            i += 1
+    return flags, argv[i:]
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_a_sidecar_spec_renders_the_same_container_as_argv_and_as_api_body(full: bool) -> None:
+    from dhitui.engine.specs import ImageMount, SidecarSpec
+
+    spec = SidecarSpec(
+        image="sha256:" + "a" * 64, name="dhitui-debug-x", labels={"dhitui.sidecar": "1",
+                                                                  "dhitui.target": "c0ffee"},
+        tty=full, entrypoint="/dbg/bin/sh", args=("-c", 'exec "$@"', "dhitui", "id"),
+        user="65532:65532" if full else None, pid_of="c0ffee" if full else None,
+        network="container:c0ffee" if full else "none",
+        mount=ImageMount("busybox", "/dbg") if full else None,
+        env=(("PATH", "/dbg/bin:/bin"), ("PS1", "x")), cap_add=("SYS_PTRACE",) if full else (),
+        privileged=full, volumes_from=None if full else "c0ffee", auto_remove=full,
+        init=not full,
+    )
+    flags, rest = _parse_run(spec.argv(["docker"]))
+    body = spec.create_body()
+    host = body["HostConfig"]
+    # Every option of the command line, and its counterpart in the request body.
+    known = {"--rm", "-i", "-t", "--pull", "--name", "--label", "--log-driver", "--pid",
+             "--network", "--user", "--cap-add", "--privileged", "--mount", "--no-healthcheck",
+             "--entrypoint", "-e", "--volumes-from", "--init"}
+    assert set(flags) <= known, set(flags) - known
+    assert ("--rm" in flags) == host["AutoRemove"]
+    assert flags.get("--volumes-from", [None])[0] == (host.get("VolumesFrom") or [None])[0]
+    assert ("--init" in flags) == host.get("Init", False)
+    assert ("-i" in flags) == body["OpenStdin"] == body["AttachStdin"] == body["StdinOnce"]
+    assert ("-t" in flags) == body["Tty"]
+    assert flags["--pull"] == ["never"]  # create never pulls
+    assert flags["--name"] == [spec.name]  # the create request's ?name=
+    assert dict(v.split("=", 1) for v in flags["--label"]) == body["Labels"]
+    assert flags["--log-driver"] == ["none"] and host["LogConfig"]["Type"] == "none"
+    assert flags.get("--pid", [None])[0] == host.get("PidMode")
+    assert flags["--network"] == [host["NetworkMode"]]
+    assert flags.get("--user", [None])[0] == body.get("User")
+    assert flags.get("--cap-add", []) == host.get("CapAdd", [])
+    assert ("--privileged" in flags) == host["Privileged"]
+    if spec.mount:
+        assert flags["--mount"] == ["type=image,source=busybox,destination=/dbg,ro"]
+        assert host["Mounts"] == [{"Type": "image", "Source": "busybox", "Target": "/dbg",
+                                   "ReadOnly": True}]
+    else:
+        assert "--mount" not in flags and "Mounts" not in host
+    assert ("--no-healthcheck" in flags) and body["Healthcheck"] == {"Test": ["NONE"]}
+    assert flags["--entrypoint"] == body["Entrypoint"]
+    assert flags["-e"] == body["Env"]
+    assert rest == [body["Image"], *body["Cmd"]]
+
+
+def test_an_exec_spec_renders_the_same_process_as_argv_and_as_api_body() -> None:
+    from dhitui.engine.specs import ExecSpec
+
+    spec = ExecSpec(container="c0ffee", cmd=("sh", "-c", "id"), tty=True, user="0:0",
+                    privileged=True)
+    argv = spec.argv(["docker"])
+    body = spec.exec_body()
+    assert argv == ["docker", "exec", "-i", "-t", "--user", "0:0", "--privileged", "c0ffee",
+                    "sh", "-c", "id"]
+    assert body == {"AttachStdin": True, "AttachStdout": True, "AttachStderr": True,
+                    "Tty": True, "Cmd": ["sh", "-c", "id"], "Privileged": True, "User": "0:0"}

@@ -195,9 +195,11 @@ def test_exit_reasons_in_ls_json(engine: EngineUnderTest, containers: Callable[.
     assert rows[running]["exit"] is None and rows[running]["crash_looping"] is False
 
 
-def start_session(engine: EngineUnderTest, target: str, *command: str) -> subprocess.Popen[str]:
+def start_session(engine: EngineUnderTest, target: str, *command: str,
+                  transport: str = "auto") -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "dhitui", "debug", "-H", engine.host, target, "--", *command],
+        [sys.executable, "-m", "dhitui", "--transport", transport, "debug", "-H", engine.host,
+         target, "--", *command],
         env=cli_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
@@ -237,9 +239,11 @@ def test_ctrl_c_leaves_nothing(engine: EngineUnderTest, containers: Callable[...
 def test_kill_9_leaves_orphans_that_cleanup_finds(engine: EngineUnderTest,
                                                   containers: Callable[..., str],
                                                   unchanged: Callable[[], None]) -> None:
+    """Through the docker CLI, which outlives dhitui and keeps the session (over the API,
+    tests/test_sessions_api.py covers kill -9: the keeper removes the sidecar)."""
     cid = crashed(engine, containers)
     unchanged()
-    proc = start_session(engine, cid, "sleep", "300")
+    proc = start_session(engine, cid, "sleep", "300", transport="cli")
     name = running_sidecar(engine)
     cli = wait_for("the docker CLI child", lambda: psutil.Process(proc.pid).children())[0]
     os.kill(proc.pid, signal.SIGKILL)

@@ -33,6 +33,10 @@ class Invocation:
     def toolbox(self) -> str:
         return getattr(self.args, "toolbox", None) or self.settings.toolbox
 
+    @property
+    def transport(self) -> str:
+        return getattr(self.args, "transport", None) or self.settings.transport
+
     @cached_property
     def endpoint(self) -> Endpoint:
         from dhitui.engine.endpoint import resolve_endpoint

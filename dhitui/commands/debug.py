@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -123,9 +124,10 @@ def _plan(inv: Invocation, engine: Engine, caps: Any) -> SessionPlan:
         "command": command,
         # A TTY only for an interactive session on a terminal: `-- CMD` keeps stdout clean
         # for pipes, and a script piped into stdin needs no TTY either.
-        "tty": command is None and sys.stdin.isatty(),
+        "tty": command is None and os.isatty(0),
         "root": args.root,
         "privileged": args.privileged,
+        "transport": inv.transport,
         "network": args.network,
     }
     if args.image:
@@ -156,7 +158,7 @@ def _cannot(plan: SessionPlan) -> int:
 
 
 def _run(inv: Invocation, engine: Engine, plan: SessionPlan) -> int:
-    from dhitui.sessions import describe_start, run_session
+    from dhitui.sessions import describe_command, describe_start, run_session
 
     quiet = inv.args.quiet
     assert plan.chosen is not None
@@ -164,12 +166,12 @@ def _run(inv: Invocation, engine: Engine, plan: SessionPlan) -> int:
         if plan.why:
             _say(f"chose {plan.chosen.name}: {plan.why}")
         _say(describe_start(plan))
-        _say(f"running: {plan.command_line}")
+        _say(describe_command(plan))
     result = run_session(plan, engine, progress=None if quiet else _say)
     if not quiet or result.cleanup_error:
         _say(result.message)
     if result.exit_status == 125 and plan.chosen.sidecar and not quiet:
-        _say("(125: the docker CLI could not start the sidecar; its message is above)")
+        _say("(125: the sidecar could not be started; the engine's message is above)")
     return result.exit_status
 
 
@@ -254,6 +256,11 @@ def format_plan(plan: SessionPlan) -> str:
     out.append(format_alternatives(plan))
     if not plan.runnable:
         out.append(f"command     none: {c(plan.problem or '')}\n")
+        return "".join(out)
+    if plan.transport == "api":
+        out.append("command     runs over the Engine API (no docker CLI needed); the "
+                   "equivalent docker command:\n")
+        out.append(plan.command_line + "\n")
         return "".join(out)
     unset = ", ".join(("DOCKER_HOST", "DOCKER_CONTEXT"))
     out.append(f"command     exactly what runs (with {unset} and the DOCKER_TLS* variables "

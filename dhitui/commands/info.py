@@ -44,10 +44,13 @@ def run(inv: Invocation) -> int:
         caps = probe_capabilities(engine, inv.toolbox, inv.env)
     finally:
         engine.close()
+    from dhitui.sessions.strategies import resolve_transport
+
+    data = {**caps.to_json(), "session_transport": resolve_transport(inv.transport, caps)}
     if inv.args.json:
-        print_json(caps.to_json())
+        print_json(data)
     else:
-        _print_human(caps.to_json())
+        _print_human(data)
     return int(ExitCode.OK)
 
 
@@ -88,10 +91,13 @@ def _print_human(c: dict[str, Any]) -> None:
         else f"[yellow]no[/] (needs API 1.48 / Engine 28; this engine speaks {m(c['api_version'])})"
     )
     t.add_row("Image mounts", mounts)
+    sessions = ("[green]over the Engine API[/] [dim](no docker CLI needed)[/]"
+                if c["session_transport"] == "api" else "through the docker CLI")
+    t.add_row("Debug sessions", sessions)
     cli = (
         f"{m(c['docker_cli'])} [dim]{m(c['docker_cli_path'])}[/]"
         if c["docker_cli"]
-        else "[yellow]not on PATH[/]"
+        else "[dim]not on PATH (optional: only `docker debug` and --transport cli use it)[/]"
     )
     t.add_row("docker CLI", cli)
     plugin = c["docker_debug_plugin"]

@@ -13,6 +13,7 @@ def run(inv: Invocation) -> int:
         context=getattr(inv.args, "context", None),
         toolbox=inv.toolbox,
         strategy=inv.settings.strategy,
+        transport=inv.transport,
         env=inv.env,
     )
     # Bad configuration (malformed DOCKER_HOST, unknown context, ...) is a startup error with

@@ -99,7 +99,8 @@ def _docker_debug(caps: Capabilities) -> Check:
     return Check("engine.docker-debug", "ok",
                  "`docker debug` not installed (optional; dhitui uses its own sidecars)",
                  detail="It is a Docker Desktop CLI plugin; dhitui's sidecar and exec "
-                        "strategies do not need it.", data=data)
+                        "strategies need neither it nor the docker CLI (they run over the "
+                        "Engine API).", data=data)
 
 
 def _toolbox(engine: Engine, caps: Capabilities) -> Check:

@@ -206,7 +206,7 @@ def plugin_without_cli() -> Fixes:
 
 
 def dhitui_settings(path: str) -> Fixes:
-    return Fixes(f"fix or remove {path} (keys: toolbox, strategy)", ())
+    return Fixes(f"fix or remove {path} (keys: toolbox, strategy, transport)", ())
 
 
 # ---------------------------------------------------------------- containers

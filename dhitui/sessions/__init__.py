@@ -15,7 +15,7 @@ Modules: `strategies` (pure planning), `argv` (every docker command line, in one
 `snapshot` (sessions into containers that do not run), `orphans`, `labels`.
 """
 
-from dhitui.sessions.banner import describe_start
+from dhitui.sessions.banner import describe_command, describe_start
 from dhitui.sessions.orphans import (
     Removal,
     Sidecar,
@@ -50,6 +50,7 @@ __all__ = [
     "Sidecar",
     "Strategy",
     "ToolboxInfo",
+    "describe_command",
     "describe_start",
     "find_orphans",
     "is_orphan",

@@ -19,3 +19,10 @@ def describe_start(plan: SessionPlan) -> str:
             line += f"; {where}"
         line += "; leave with `exit` or Ctrl-D"
     return line
+
+
+def describe_command(plan: SessionPlan) -> str:
+    """What runs, as a docker command line (the one `c` copies and `--print` shows)."""
+    if plan.transport == "api":
+        return f"over the Engine API, as: {plan.command_line}"
+    return f"running: {plan.command_line}"

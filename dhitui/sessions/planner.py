@@ -28,6 +28,7 @@ from dhitui.sessions.targets import (
     image_target,
     toolbox_info,
 )
+from dhitui.strategy_registry import TRANSPORT_CHOICES
 
 
 def plan_session(
@@ -44,6 +45,7 @@ def plan_session(
     privileged: bool = False,
     network: str | None = None,
     classifier: Classifier | None = None,
+    transport: str = AUTO,
 ) -> SessionPlan:
     """Plan a debug session into a container (name, id, or a Classification the caller
     has), or into a local `image` with no container. Raises NotFound for an unknown
@@ -54,6 +56,9 @@ def plan_session(
     if strategy != AUTO and strategy not in STRATEGIES:
         raise UsageError(f"unknown strategy {strategy!r}",
                          hint=f"choose one of: {AUTO}, {', '.join(STRATEGIES)}")
+    if transport not in TRANSPORT_CHOICES:
+        raise UsageError(f"unknown transport {transport!r}",
+                         hint=f"choose one of: {', '.join(TRANSPORT_CHOICES)}")
     machine = L.Machine.current()
     if image is not None:
         target = image_target(engine, image, machine)
@@ -67,6 +72,7 @@ def plan_session(
         tty=tty,
         root=root,
         privileged=privileged,
+        transport=transport,
         network=network,
     )
     # A command the target does not have would fail under `exec` (127): find out first.

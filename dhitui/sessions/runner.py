@@ -1,5 +1,15 @@
-"""Running a planned session: the terminal handed to the docker CLI and back, signals, and
-the sidecar never outliving the session.
+"""Running a planned session over its transport, signals, and the sidecar never outliving
+the session.
+
+Two transports run the same plan (`plan.transport`): `api`, where dhitui itself drives the
+Engine API (`dhitui.engine.attach`: raw terminal, resize, exit status; the sidecar created,
+attached, started, waited for and removed by dhitui), and `cli`, where the terminal is handed
+to the docker CLI running the plan's argv. What follows describes the CLI transport; over the
+API the same guarantees hold with dhitui in the CLI's place: Ctrl-C without a TTY is sent to
+a sidecar as SIGINT (an exec, which the API cannot signal, is left, like `docker exec` does),
+SIGTERM/SIGHUP end the session and remove the sidecar, and after a `kill -9` of dhitui the
+sidecar's keeper process (`dhitui.engine.reaper`) removes it: nothing else would, since the
+engine keeps a TTY container running when its attached client goes.
 
 `run_session(plan, engine)` is what `dhitui debug` calls, and what the TUI calls after
 suspending itself (no Textual here). It blocks until the session ends, and returns a
@@ -40,16 +50,20 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
 from dhitui.engine.client import Engine, EngineError
+from dhitui.engine.specs import ExecSpec, SidecarSpec
 from dhitui.errors import DhituiError, EngineUnavailable, NotFound, Unavailable
 from dhitui.sessions.snapshot import Progress, Snapshot
 from dhitui.sessions.strategies import SessionPlan
 from dhitui.sessions.targets import ContainerTarget
 
+LOST_STATUS = 255  # the session's status when it could not be learnt (like ssh's)
+NOT_STARTED_STATUS = 125  # the sidecar could not be started (as `docker run` says it)
 STOP_GRACE = 10.0  # seconds the CLI gets to end after dhitui was told to stop
 REMOVE_DEADLINE = 20.0  # seconds to see a sidecar gone
 POLL = 0.1
@@ -67,11 +81,15 @@ class SessionResult:
     leftover_removed: bool = False  # the sidecar was still there and dhitui removed it
     cleanup_error: str | None = None  # the sidecar could not be checked or removed
     target_running: bool | None = None  # container targets: still running afterwards?
+    lost: str | None = None  # the session ended without an exit status, and why
+    transport: str = "cli"
 
     @property
     def message(self) -> str:
         """One line for the user, e.g. `session ended (exit status 0)`."""
         parts = [f"session ended (exit status {self.exit_status})"]
+        if self.lost:
+            parts = [f"session lost: {self.lost}"]
         if self.stopped_by:
             parts.append(f"ended by {self.stopped_by}")
         if self.target_running is False:
@@ -88,6 +106,7 @@ class SessionResult:
             "duration": round(self.duration, 3), "stopped_by": self.stopped_by,
             "sidecar": self.sidecar, "leftover_removed": self.leftover_removed,
             "cleanup_error": self.cleanup_error, "target_running": self.target_running,
+            "lost": self.lost, "transport": self.transport,
         }
 
 
@@ -105,7 +124,9 @@ class _SignalGuard:
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
-    def __init__(self, *, interrupt: bool = False) -> None:
+    def __init__(self, on_sigint: Callable[[], None] | None = None, *,
+                 interrupt: bool = False) -> None:
+        self.on_sigint = on_sigint  # over the API: Ctrl-C without a TTY, for the session
         self.interrupt = interrupt  # SIGINT ends it too (before the session has the terminal)
         self.active = threading.current_thread() is threading.main_thread()
         self.stopping = False
@@ -123,7 +144,11 @@ class _SignalGuard:
             signal.signal(sig, old)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if (signum == signal.SIGINT and not self.interrupt) or self.stopping:
+        if signum == signal.SIGINT and not self.interrupt:
+            if self.on_sigint is not None:
+                self.on_sigint()
+            return
+        if self.stopping:
             return
         self.stopping = True
         raise _Stop(signum)
@@ -188,6 +213,8 @@ def run_session(
             snapshot.discard()
             raise
     try:
+        if strategy.transport == "api":
+            return _run_over_api(plan, engine, stdin_fd=stdin_fd, started=started)
         return _run_child(plan, engine, env, stdin_fd, started)
     finally:
         if snapshot is not None:
@@ -242,6 +269,73 @@ def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, st
         # A snapshot's target was not running to begin with: nothing to report.
         target_running=None if strategy.snapshot else _target_running(plan, engine),
     )
+
+
+def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int,
+                  started: float) -> SessionResult:
+    from dhitui.engine.attach import (
+        Controls,
+        SessionLost,
+        SidecarNotStarted,
+        Streams,
+        run_exec,
+        run_sidecar,
+    )
+
+    strategy = plan.chosen
+    assert strategy is not None and strategy.spec is not None
+    spec = strategy.spec
+    controls = Controls()
+    stopped_by: str | None = None
+    lost: str | None = None
+    streams = Streams(stdin=stdin_fd)
+    try:
+        with _SignalGuard(on_sigint=controls.interrupt):
+            if isinstance(spec, ExecSpec):
+                status = run_exec(engine, spec, streams=streams, controls=controls)
+            elif isinstance(spec, SidecarSpec):
+                status = run_sidecar(engine, spec, streams=streams, controls=controls,
+                                     warn=_engine_warning)
+            else:
+                raise Unavailable(f"{strategy.name} runs only through the docker CLI")
+    except _Stop as stop:
+        stopped_by = signal.Signals(stop.signum).name
+        status = 128 + stop.signum
+    except SessionLost as exc:
+        lost, status = exc.message, LOST_STATUS
+    except SidecarNotStarted as exc:
+        # As `docker run` does: its message, and 125.
+        _engine_warning(exc.message, prefix="dhitui: error: ")
+        status = NOT_STARTED_STATUS
+    except EngineUnavailable as exc:
+        lost, status = f"the engine stopped answering ({exc.message})", LOST_STATUS
+    duration = time.monotonic() - started
+    leftover, cleanup_error = False, None
+    # A snapshot's sidecar borrowed its target's volumes: removed without them.
+    volumes = strategy.snapshot is None
+    if strategy.sidecar:
+        try:
+            leftover = remove_sidecar(engine, strategy.sidecar, volumes=volumes)
+        except DhituiError as exc:
+            cleanup_error = (f"could not make sure the sidecar {strategy.sidecar} is gone "
+                             f"({exc}); `dhitui debug --cleanup` removes it")
+    # A snapshot's target was not running to begin with: nothing to report.
+    target_running = None if strategy.snapshot else _target_running(plan, engine)
+    if lost and target_running is False:
+        lost = f"the target {plan.target.label} stopped during the session"
+    return SessionResult(
+        strategy=strategy.name, exit_status=status, duration=duration, stopped_by=stopped_by,
+        sidecar=strategy.sidecar, leftover_removed=leftover, cleanup_error=cleanup_error,
+        target_running=target_running, lost=lost, transport="api",
+    )
+
+
+def _engine_warning(text: str, prefix: str = "WARNING: ") -> None:
+    """An engine warning (or error) about the sidecar, shown as the docker CLI shows it."""
+    from dhitui.textsafe import clean
+
+    with contextlib.suppress(OSError):
+        os.write(2, f"{prefix}{clean(text, keep_newlines=False)}\n".encode())
 
 
 def _stop_child(proc: subprocess.Popen[bytes], signum: int, sidecar: str | None,

@@ -18,6 +18,10 @@ The strategies:
   temporary image of it (`docker commit`), run with the toolbox at `/dbg`, its volumes, env,
   working directory and user, and no network (see `snapshot`).
 
+Each strategy describes what runs once, as a spec (`dhitui.engine.specs`); the docker command
+line shown and copied, and the Engine API calls of the API transport, both come from it. Every
+strategy but `docker-debug` (a CLI plugin) runs over either transport (`TRANSPORTS`).
+
 The automatic choice: a container with its own shell gets `exec` (nothing extra runs, nothing
 to clean up, the same view as the app); one without gets `docker-debug` if installed, else
 `image-mount`, else `toolbox`. A container that does not run gets `docker-debug` if
@@ -36,12 +40,21 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from dhitui import strategy_registry as registry
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.client import IMAGE_MOUNT_API
 from dhitui.engine.endpoint import Endpoint
+from dhitui.engine.specs import (
+    PROMPT,
+    ExecSpec,
+    ImageMount,
+    PluginSpec,
+    SessionSpec,
+    SidecarSpec,
+    shell_args,
+)
 from dhitui.sessions import argv as A
 from dhitui.sessions import labels as L
 from dhitui.sessions.snapshot import SnapshotSpec
@@ -59,6 +72,7 @@ from dhitui.sessions.targets import (
 
 STRATEGIES = registry.NAMES
 AUTO = registry.AUTO
+Transport = Literal["api", "cli"]
 MIN_CLI_FOR_IMAGE_MOUNTS = 28
 
 
@@ -71,6 +85,7 @@ class SessionOptions:
     tty: bool = True  # allocate a TTY (interactive sessions on a terminal)
     root: bool = False  # sidecar/exec as root (sidecars: with CAP_SYS_PTRACE)
     privileged: bool = False  # only ever when the user asks
+    transport: str = AUTO  # auto | api | cli (strategy_registry.TRANSPORTS)
     network: str | None = None  # snapshot sessions: a network to join (default: none)
 
 
@@ -95,6 +110,8 @@ class Strategy:
     argv: tuple[str, ...] = ()  # only for an available strategy
     sidecar: str | None = None  # the container it starts, if any (removed when the session ends)
     labels: Mapping[str, str] = field(default_factory=dict)
+    spec: SessionSpec | None = None  # what runs (only for an available strategy)
+    transport: Transport = "api"  # how it runs: Engine API calls, or the docker CLI
     snapshot: SnapshotSpec | None = None  # the image to make before argv runs, and remove
 
     @property
@@ -113,6 +130,7 @@ class Strategy:
             "command_line": self.command_line if self.argv else None,
             "sidecar": self.sidecar,
             "labels": dict(self.labels),
+            "transport": self.transport if self.available else None,
             "snapshot": self.snapshot.to_json() if self.snapshot else None,
         }
 
@@ -139,6 +157,11 @@ class SessionPlan:
     @property
     def argv(self) -> tuple[str, ...]:
         return self.chosen.argv if self.chosen else ()
+
+    @property
+    def transport(self) -> Transport | None:
+        """How the chosen strategy runs (None when nothing can)."""
+        return self.chosen.transport if self.runnable and self.chosen else None
 
     @property
     def command_line(self) -> str:
@@ -176,6 +199,7 @@ class SessionPlan:
             "target": self.target.to_json(),
             "requested": self.requested,
             "strategy": self.chosen.name if self.chosen else None,
+            "transport": self.transport,
             "runnable": self.runnable,
             "problem": self.problem,
             "argv": list(self.argv),
@@ -203,11 +227,13 @@ class _Inputs:
     options: SessionOptions
     session: str
     machine: L.Machine
+    transport: Transport
 
     @property
     def prefix(self) -> list[str]:
-        assert self.caps.docker_cli_path
-        return A.docker_prefix(self.caps.docker_cli_path, self.endpoint)
+        """The docker command that runs the session, or, over the API, the one that would
+        (`docker` from PATH, for showing and copying)."""
+        return A.docker_prefix(self.caps.docker_cli_path or "docker", self.endpoint)
 
     @property
     def sidecar_name(self) -> str:
@@ -248,7 +274,8 @@ def plan(
 ) -> SessionPlan:
     """Every strategy for `target`, best first, and the one to run. `command_check` says
     where the command to run was found; a target lacking it cannot `exec` it."""
-    ins = _Inputs(target, caps, endpoint, toolbox, options, session, machine)
+    ins = _Inputs(target, caps, endpoint, toolbox, options, session, machine,
+                  resolve_transport(options.transport, caps))
     built = {name: build(ins) for name, build in _BUILDERS.items()}
     order = ranking(target)
     why = None
@@ -306,7 +333,7 @@ def _lacks_command(exec_: Strategy, target: Target, check: CommandCheck,
     return replace(
         exec_, available=False, reasons=(*exec_.reasons, reason),
         needs=(*exec_.needs, Need(f"`{check.name}` on the {where}'s PATH", False)),
-        notes=(), argv=(), sidecar=None, labels={},
+        notes=(), argv=(), sidecar=None, labels={}, spec=None,
     )
 
 
@@ -318,10 +345,26 @@ def ranking(target: Target) -> tuple[str, ...]:
     return registry.ranking(bool(target.shell), running)
 
 
-def _cli(ins: _Inputs, checks: _Checks) -> None:
+def resolve_transport(requested: str, caps: Capabilities) -> Transport:
+    """`auto`: the default transport (chosen by measurement, see strategy_registry), but
+    never the CLI where there is none."""
+    if requested == "api":
+        return "api"
+    if requested == "cli":
+        return "cli"
+    if registry.DEFAULT_TRANSPORT == "cli" and caps.docker_cli_path is not None:
+        return "cli"
+    return "api"
+
+
+def _cli(ins: _Inputs, checks: _Checks, *, by_nature: bool = False) -> None:
+    if not by_nature and ins.transport != "cli":
+        return
+    why = ("it is a docker CLI plugin" if by_nature
+           else "--transport cli asked for it; the API transport needs none")
     checks.need(
         "the docker CLI", ins.caps.docker_cli_path is not None,
-        "no docker CLI on PATH (dhitui runs sessions through it; install the docker CLI)",
+        f"no docker CLI on PATH ({why})",
     )
 
 
@@ -357,22 +400,27 @@ def _cli_major(version: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _finish(name: str, summary: str, checks: _Checks, notes: list[str],
-            build: Callable[[], list[str]], sidecar: str | None = None,
+def _finish(ins: _Inputs, name: str, summary: str, checks: _Checks, notes: list[str],
+            build: Callable[[], SessionSpec | None], sidecar: str | None = None,
             labels: Mapping[str, str] | None = None,
             snapshot: SnapshotSpec | None = None) -> Strategy:
-    """The strategy as data; its argv is built only when every need is met."""
+    """The strategy as data; its spec and argv are built only when every need is met."""
     argv: tuple[str, ...] = ()
+    spec: SessionSpec | None = None
     if checks.ok:
-        argv = tuple(build())
-        bad = A.check_argv(argv)
-        if bad:
-            checks.block(f"refusing to run: {bad}")
-            argv = ()
+        spec = build()
+        if spec is not None:
+            argv = tuple(spec.argv(ins.prefix))
+            bad = A.check_argv(argv)
+            if bad:
+                checks.block(f"refusing to run: {bad}")
+                argv, spec = (), None
+    transport: Transport = "cli" if registry.info(name).cli_only else ins.transport
     return Strategy(
         name=name, summary=summary, available=checks.ok, reasons=tuple(checks.reasons),
         needs=tuple(checks.needs), notes=tuple(notes) if checks.ok else (), argv=argv,
         sidecar=sidecar if checks.ok else None, labels=dict(labels or {}) if checks.ok else {},
+        spec=spec, transport=transport,
         snapshot=snapshot if checks.ok else None,
     )
 
@@ -432,7 +480,7 @@ def _sidecar_user(
 def _docker_debug(ins: _Inputs) -> Strategy:
     t = ins.target
     checks = _Checks()
-    _cli(ins, checks)
+    _cli(ins, checks, by_nature=True)
     checks.need(
         "the `docker debug` CLI plugin", ins.caps.docker_debug_plugin is not None,
         "the `docker debug` CLI plugin is not installed (it comes with Docker Desktop 4.49+)",
@@ -446,9 +494,9 @@ def _docker_debug(ins: _Inputs) -> Strategy:
                      "changes when the session ends")
     ref = t.id if isinstance(t, ContainerTarget) else t.ref
     return _finish(
-        "docker-debug", registry.info("docker-debug").title, checks, notes,
-        lambda: A.docker_debug(ins.prefix, target=ref, command=ins.options.command,
-                               privileged=ins.options.privileged),
+        ins, "docker-debug", registry.info("docker-debug").title, checks, notes,
+        lambda: PluginSpec(target=ref, command=ins.options.command,
+                           privileged=ins.options.privileged),
     )
 
 
@@ -470,13 +518,14 @@ def _image_mount(ins: _Inputs) -> Strategy:
     t = ins.target
     checks = _Checks()
     _cli(ins, checks)
-    major = _cli_major(ins.caps.docker_cli)
-    checks.need(
-        f"docker CLI {MIN_CLI_FOR_IMAGE_MOUNTS}+ (knows --mount type=image)",
-        major is None or major >= MIN_CLI_FOR_IMAGE_MOUNTS,
-        f"the docker CLI is {ins.caps.docker_cli}; `--mount type=image` needs "
-        f"{MIN_CLI_FOR_IMAGE_MOUNTS}.0 or newer",
-    )
+    if ins.transport == "cli":
+        major = _cli_major(ins.caps.docker_cli)
+        checks.need(
+            f"docker CLI {MIN_CLI_FOR_IMAGE_MOUNTS}+ (knows --mount type=image)",
+            major is None or major >= MIN_CLI_FOR_IMAGE_MOUNTS,
+            f"the docker CLI is {ins.caps.docker_cli}; `--mount type=image` needs "
+            f"{MIN_CLI_FOR_IMAGE_MOUNTS}.0 or newer (--transport api does not)",
+        )
     checks.need(
         f"image mounts (Engine 28+, API {IMAGE_MOUNT_API})", ins.caps.image_mounts,
         f"the engine ({ins.caps.engine_version}, API {ins.caps.api_version}) cannot mount "
@@ -521,14 +570,15 @@ def _image_mount(ins: _Inputs) -> Strategy:
     name = ins.sidecar_name
     labels = _sidecar_labels(ins, "image-mount")
     return _finish(
-        "image-mount", summary, checks, notes,
-        lambda: A.sidecar_run(
-            ins.prefix, image=t.image_id if isinstance(t, ContainerTarget) else t.ref,
+        ins, "image-mount", summary, checks, notes,
+        lambda: SidecarSpec(
+            image=t.image_id if isinstance(t, ContainerTarget) else t.ref,
             name=name, labels=labels, tty=ins.options.tty, entrypoint=entry,
-            command=ins.options.command, user=user,
+            args=shell_args(ins.options.command), user=user,
             pid_of=t.id if isinstance(t, ContainerTarget) else None,
             network=f"container:{t.id}" if isinstance(t, ContainerTarget) else "none",
-            toolbox_mount=tb.ref if tb else "", path=path, cap_add=caps,
+            mount=ImageMount(tb.ref if tb else "", MOUNT_POINT),
+            env=(("PATH", path), ("PS1", PROMPT)), cap_add=tuple(caps),
             privileged=ins.options.privileged,
         ),
         sidecar=name, labels=labels,
@@ -551,7 +601,7 @@ def _toolbox(ins: _Inputs) -> Strategy:
             f"needs image mounts (Engine 28+, API {IMAGE_MOUNT_API}), docker debug, or a shell "
             "in the image"
         )
-        return _finish("toolbox", summary, checks, [], lambda: [])
+        return _finish(ins, "toolbox", summary, checks, [], lambda: None)
     _cli(ins, checks)
     tb = _toolbox_present(ins, checks)
     _running(ins, checks, allow_paused=True)
@@ -563,12 +613,13 @@ def _toolbox(ins: _Inputs) -> Strategy:
     name = ins.sidecar_name
     labels = _sidecar_labels(ins, "toolbox")
     return _finish(
-        "toolbox", summary, checks, notes,
-        lambda: A.sidecar_run(
-            ins.prefix, image=tb.ref if tb else "", name=name, labels=labels,
+        ins, "toolbox", summary, checks, notes,
+        lambda: SidecarSpec(
+            image=tb.ref if tb else "", name=name, labels=labels,
             tty=ins.options.tty, entrypoint=(tb.shell if tb and tb.shell else "/bin/sh"),
-            command=ins.options.command, user=user, pid_of=t.id,
-            network=f"container:{t.id}", cap_add=caps, privileged=ins.options.privileged,
+            args=shell_args(ins.options.command), user=user, pid_of=t.id,
+            network=f"container:{t.id}", env=(("PS1", PROMPT),), cap_add=tuple(caps),
+            privileged=ins.options.privileged,
         ),
         sidecar=name, labels=labels,
     )
@@ -587,22 +638,25 @@ def _exec(ins: _Inputs) -> Strategy:
         who = "root, because --root was asked for" if ins.options.root else t.user.display
         notes = [f"runs the container's own shell {shell} as {who}; nothing else is started"]
         return _finish(
-            "exec", f"`docker exec` of the container's own shell {shell}", checks, notes,
-            lambda: A.exec_in(ins.prefix, container=t.id, shell=shell,
-                              command=ins.options.command, tty=ins.options.tty,
-                              root=ins.options.root, privileged=ins.options.privileged),
+            ins, "exec", f"`docker exec` of the container's own shell {shell}", checks, notes,
+            lambda: ExecSpec(
+                container=t.id,
+                cmd=ins.options.command if ins.options.command is not None else (shell,),
+                tty=ins.options.tty, user="0:0" if ins.options.root else None,
+                privileged=ins.options.privileged,
+            ),
         )
     name = ins.sidecar_name
     labels = _sidecar_labels(ins, "exec")
     notes = [f"a throwaway container of the image running its own shell {shell} "
              f"as {'root' if ins.options.root else t.user.display}; no network"]
     return _finish(
-        "exec", f"the image's own shell {shell} in a throwaway container", checks, notes,
-        lambda: A.sidecar_run(
-            ins.prefix, image=t.ref, name=name, labels=labels, tty=ins.options.tty,
-            entrypoint=shell, command=ins.options.command,
+        ins, "exec", f"the image's own shell {shell} in a throwaway container", checks, notes,
+        lambda: SidecarSpec(
+            image=t.ref, name=name, labels=labels, tty=ins.options.tty,
+            entrypoint=shell, args=shell_args(ins.options.command),
             user="0:0" if ins.options.root else None, network="none",
-            privileged=ins.options.privileged,
+            env=(("PS1", PROMPT),), privileged=ins.options.privileged,
         ),
         sidecar=name, labels=labels,
     )
@@ -616,13 +670,14 @@ def _snapshot(ins: _Inputs) -> Strategy:
     if isinstance(t, ImageTarget):
         checks.block("an image has no container to take a snapshot of (the other strategies "
                      "explore images)")
-        return _finish(L.SNAPSHOT_STRATEGY, summary, checks, [], lambda: [])
+        return _finish(ins, L.SNAPSHOT_STRATEGY, summary, checks, [], lambda: None)
     _cli(ins, checks)
     if t.state == "removing":
         checks.block(f"container {t.label} is being removed")
     tb = _toolbox_present(ins, checks)
-    mounted = ins.caps.image_mounts and (
-        (_cli_major(ins.caps.docker_cli) or MIN_CLI_FOR_IMAGE_MOUNTS) >= MIN_CLI_FOR_IMAGE_MOUNTS)
+    # Through the CLI an image mount also needs a CLI that knows `--mount type=image`.
+    mounted = ins.caps.image_mounts and (ins.transport != "cli" or (
+        (_cli_major(ins.caps.docker_cli) or MIN_CLI_FOR_IMAGE_MOUNTS) >= MIN_CLI_FOR_IMAGE_MOUNTS))
     if tb is not None and tb.problem is None:
         checks.need(f"a toolbox that works at {MOUNT_POINT} (static, no absolute links)",
                     tb.mount_shell is not None,
@@ -678,12 +733,14 @@ def _snapshot(ins: _Inputs) -> Strategy:
         notes += [f"before: {line}" for line in spec.prepare_lines(prefix)]
         notes += [f"after: {line}" for line in spec.cleanup_lines(prefix, name)]
     return _finish(
-        L.SNAPSHOT_STRATEGY, summary, checks, notes,
-        lambda: A.sidecar_run(
-            ins.prefix, image=spec.image, name=name, labels=labels, tty=ins.options.tty,
-            entrypoint=entry, command=ins.options.command, user=user, network=network,
-            volumes_from=t.id, toolbox_mount=tb.ref if tb and mounted else None,
-            path=path, privileged=ins.options.privileged, auto_remove=False,
+        ins, L.SNAPSHOT_STRATEGY, summary, checks, notes,
+        lambda: SidecarSpec(
+            image=spec.image, name=name, labels=labels, tty=ins.options.tty,
+            entrypoint=entry, args=shell_args(ins.options.command), user=user, network=network,
+            volumes_from=t.id,
+            mount=ImageMount(tb.ref, MOUNT_POINT) if tb and mounted else None,
+            env=(("PATH", path), ("PS1", PROMPT)), privileged=ins.options.privileged,
+            auto_remove=False,
             # In its own PID namespace the command would be PID 1, which the kernel shields
             # from signals it has no handler for: Ctrl-C would not reach it. The engine's
             # init (docker-init) is PID 1 instead and forwards them.

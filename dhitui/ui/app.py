@@ -636,11 +636,11 @@ class DhituiApp(App[int]):
 
     def _run_in_terminal(self, plan: SessionPlan) -> SessionResult:
         """Hand the terminal to the session: say what runs, run it, come back."""
-        from dhitui.sessions import describe_start
+        from dhitui.sessions import describe_command, describe_start
 
         with self.suspend():
             _say(describe_start(plan))
-            _say(f"running: {plan.command_line}")
+            _say(describe_command(plan))
             result = self.backend.run_session(plan, progress=_say)
             _say(result.message)
         return result

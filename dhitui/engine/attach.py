@@ -1,0 +1,566 @@
+"""Debug sessions over the Engine API: no docker CLI needed.
+
+`run_exec(engine, spec)` and `run_sidecar(engine, spec)` do what `docker exec -i [-t]` and
+`docker run --rm -i [-t]` do, from the same spec (`dhitui.engine.specs`), and return the
+session's exit status:
+
+- exec: `POST /containers/{id}/exec`, then `POST /exec/{id}/start` upgraded to a raw two-way
+  stream (`Connection: Upgrade`, `101 UPGRADED`); the status from `GET /exec/{id}/json`;
+- sidecar: `POST /containers/create` (AutoRemove), `POST /containers/{id}/attach` upgraded
+  the same way *before* `start` (so no first output is lost), a `wait` registered before
+  `start` (so the exit status is not lost to AutoRemove), then `start`; removed on every way
+  out, whatever happened; and if dhitui itself is killed, a small keeper process removes it
+  (`dhitui.engine.reaper`: with a TTY the engine would keep the sidecar running).
+
+The stream: with a TTY the local terminal is put in raw mode (every byte, Ctrl-C/Z/D too,
+goes to the remote TTY) and restored on every way out; the remote size follows the local
+one (set after start and again once the first output shows the process is up — a resize
+before that can be lost — and on every SIGWINCH). Without a TTY the engine frames output
+(8-byte header: stream, length): stdout and stderr go to their own descriptors; stdin is
+streamed and, at its end, the connection is half-closed so the command sees EOF.
+
+Bytes are moved with `os.read`/`os.write` and a non-blocking socket, so nothing is decoded,
+and neither side can stall the other (stdin is read only while little is pending for the
+engine). docker-py pitfalls avoided (see the project's notes): its hijacked "socket" is a
+read-only `SocketIO` that keeps the client's timeout, and the HTTP reader may already hold
+the first bytes after the 101 response — those are taken from its buffer first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import select
+import signal
+import socket
+import ssl
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dhitui.engine.client import EngineError
+from dhitui.engine.specs import ExecSpec, SidecarSpec
+from dhitui.errors import DhituiError, EngineUnavailable, NotFound
+
+if TYPE_CHECKING:
+    from dhitui.engine.client import Engine
+
+CHUNK = 64 * 1024
+MAX_PENDING = 256 * 1024  # bytes waiting for the engine before stdin is read again
+EXIT_DEADLINE = 10.0  # seconds to learn the exit status after the stream ended
+SIZE_POLL = 0.5  # seconds between terminal size checks where SIGWINCH cannot be caught
+UNKNOWN_STATUS = 255
+CLOSE_GRACE = 2.0  # seconds for the wait to answer by itself when a session is cut short
+
+
+class SessionLost(DhituiError):
+    """The stream ended without the process's exit status (its container went away)."""
+
+
+class SidecarNotStarted(DhituiError):
+    """The engine refused to create or start the sidecar (what `docker run` reports with
+    status 125), e.g. its target stopped after the plan was made."""
+
+
+@dataclass
+class Controls:
+    """What the caller (the session runner) can do to a running stream, from a signal
+    handler: both only write a byte to a pipe the stream's loop watches."""
+
+    _wake_w: int = -1
+    interrupted: bool = False
+
+    def interrupt(self) -> None:
+        """Ctrl-C without a TTY: a sidecar gets SIGINT (like `docker run`'s signal proxy);
+        an exec, which the API cannot signal, is left (like `docker exec`)."""
+        self.interrupted = True
+        self._poke(b"i")
+
+    def _poke(self, what: bytes) -> None:
+        if self._wake_w >= 0:
+            with contextlib.suppress(OSError):
+                os.write(self._wake_w, what)
+
+
+@dataclass(frozen=True)
+class Streams:
+    stdin: int = 0
+    stdout: int = 1
+    stderr: int = 2
+
+
+# --------------------------------------------------------------------------- terminal
+
+
+@contextlib.contextmanager
+def raw_terminal(fd: int, enabled: bool) -> Iterator[None]:
+    """The terminal on `fd` in raw mode for the block, restored however the block ends."""
+    if not enabled or not os.isatty(fd):
+        yield
+        return
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd, termios.TCSANOW)
+        yield
+    finally:
+        # After a hang-up there is no terminal left to restore.
+        with contextlib.suppress(termios.error, OSError):
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def terminal_size(fd: int) -> tuple[int, int] | None:
+    """(rows, columns) of the terminal on `fd`, if it is one."""
+    try:
+        size = os.get_terminal_size(fd)
+    except OSError:
+        return None
+    return size.lines, size.columns
+
+
+# --------------------------------------------------------------------------- hijacking
+
+
+class Hijacked:
+    """An upgraded HTTP connection as a two-way byte stream (non-blocking socket)."""
+
+    def __init__(self, response: Any) -> None:
+        self._response = response  # keeps the connection (and TLS) alive
+        reader = response.raw._fp.fp  # http.client's buffered reader of the socket
+        self.sock: socket.socket = reader.raw._sock
+        self.sock.setblocking(False)
+        # The engine may have sent output right behind the 101 headers, into the reader's
+        # buffer: take it (peek does not read the now non-blocking socket when it has data).
+        self.leftover = b""
+        with contextlib.suppress(OSError, ValueError):
+            buffered = reader.peek(CHUNK)
+            if buffered:
+                self.leftover = reader.read(len(buffered))
+
+    def pending_tls(self) -> bool:
+        pending = getattr(self.sock, "pending", None)
+        return bool(pending and pending())
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        with contextlib.suppress(Exception):
+            self._response.close()
+
+
+def _upgrade(engine: Engine, path: str, *, body: dict[str, Any] | None = None,
+             params: dict[str, Any] | None = None) -> Hijacked:
+    """POST with `Connection: Upgrade` and take the connection over."""
+    api = engine.api
+    headers = {"Connection": "Upgrade", "Upgrade": "tcp"}
+    url = api._url(path)
+
+    def post() -> Any:
+        if body is not None:
+            return api._post_json(url, headers=headers, data=body, stream=True)
+        return api._post(url, headers=headers, params=params, stream=True)
+
+    response = engine._call("session", post)
+    engine._call("session", api._raise_for_status, response)
+    return Hijacked(response)
+
+
+# --------------------------------------------------------------------------- the stream
+
+
+class _Demux:
+    """The engine's framing without a TTY: 8-byte header (stream, 3 zero bytes, length).
+
+    An error after the upgrade (e.g. `OCI runtime exec failed: ... executable file not
+    found`) is written by the engine as plain text, unframed: anything that is not a header
+    is passed to stderr as it is, from there on."""
+
+    def __init__(self, out: Callable[[int, bytes], None]) -> None:
+        self.buf = bytearray()
+        self.out = out
+        self.raw = False
+
+    def feed(self, data: bytes) -> None:
+        if self.raw:
+            self.out(2, data)
+            return
+        self.buf += data
+        while len(self.buf) >= 8:
+            if self.buf[0] > 2 or self.buf[1:4] != b"\0\0\0":
+                self.raw = True
+                rest, self.buf = bytes(self.buf), bytearray()
+                self.out(2, rest)
+                return
+            stream, length = struct.unpack(">BxxxL", self.buf[:8])
+            if len(self.buf) < 8 + length:
+                return
+            payload = bytes(self.buf[8 : 8 + length])
+            del self.buf[: 8 + length]
+            self.out(stream, payload)
+
+    def flush(self) -> None:
+        """At the end of the stream: a short unframed message is still text for stderr."""
+        if self.buf:
+            rest, self.buf = bytes(self.buf), bytearray()
+            self.out(2, rest)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            n = os.write(fd, view)
+        except BlockingIOError:
+            select.select([], [fd], [])
+            continue
+        view = view[n:]
+
+
+class _Pump:
+    """Moves bytes between the local descriptors and the hijacked stream until the remote
+    side ends. Signals reach it through a wake pipe (`w`: window resized, `i`: interrupt)."""
+
+    def __init__(self, conn: Hijacked, *, tty: bool, streams: Streams,
+                 resize: Callable[[int, int], None], controls: Controls,
+                 on_interrupt: Callable[[], bool]) -> None:
+        self.conn = conn
+        self.tty = tty
+        self.streams = streams
+        self.resize = resize
+        self.controls = controls
+        self.on_interrupt = on_interrupt
+        self.demux = _Demux(self._emit)
+        self.to_engine = bytearray()
+        self.stdin_open = _is_open(streams.stdin)
+        self.half_closed = False
+        self.seen_output = False
+        self.size: tuple[int, int] | None = None
+
+    def _emit(self, stream: int, payload: bytes) -> None:
+        _write_all(self.streams.stderr if stream == 2 else self.streams.stdout, payload)
+
+    def _output(self, data: bytes) -> None:
+        if not self.seen_output:
+            self.seen_output = True
+            # The process is up: a resize sent before could have been lost.
+            self._sync_size(force=True)
+        if self.tty:
+            _write_all(self.streams.stdout, data)
+        else:
+            self.demux.feed(data)
+
+    def _sync_size(self, force: bool = False) -> None:
+        if not self.tty:
+            return
+        size = terminal_size(self.streams.stdin) or terminal_size(self.streams.stdout)
+        if size is None or (size == self.size and not force):
+            return
+        self.size = size
+        with contextlib.suppress(DhituiError):
+            self.resize(*size)
+
+    def run(self) -> None:
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_r, False)
+        self.controls._wake_w = wake_w
+        winch = _catch_winch(wake_w) if self.tty else None
+        try:
+            self._sync_size(force=True)
+            if self.conn.leftover:
+                self._output(self.conn.leftover)
+            self._maybe_half_close()  # no stdin at all: the command sees its end at once
+            self._loop(wake_r, poll_size=self.tty and winch is None)
+            if not self.tty:
+                self.demux.flush()
+        finally:
+            if winch is not None:
+                winch()
+            self.controls._wake_w = -1
+            os.close(wake_r)
+            os.close(wake_w)
+
+    def _loop(self, wake_r: int, *, poll_size: bool) -> None:
+        sock = self.conn.sock
+        while True:
+            readers: list[Any] = [sock, wake_r]
+            if self.stdin_open and len(self.to_engine) < MAX_PENDING:
+                readers.append(self.streams.stdin)
+            writers = [sock] if self.to_engine else []
+            if self.conn.pending_tls():
+                readable: list[Any] = [sock]
+                writable: list[Any] = []
+            else:
+                readable, writable, _ = select.select(
+                    readers, writers, [], SIZE_POLL if poll_size else None)
+            if poll_size:
+                self._sync_size()
+            if wake_r in readable and self._wake(wake_r):
+                return
+            if sock in writable:
+                self._send()
+            if sock in readable:
+                try:
+                    data = sock.recv(CHUNK)
+                except (BlockingIOError, InterruptedError, ssl.SSLWantReadError,
+                        ssl.SSLWantWriteError):
+                    data = None
+                except (ConnectionResetError, BrokenPipeError):
+                    return
+                except OSError as exc:
+                    if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
+                        data = None
+                    else:
+                        return
+                if data == b"":
+                    return  # the remote process ended (or its container went away)
+                if data:
+                    self._output(data)
+            if self.streams.stdin in readable:
+                self._read_stdin()
+
+    def _wake(self, wake_r: int) -> bool:
+        """Handle what the signal handlers sent; True to end the session."""
+        try:
+            events = os.read(wake_r, 64)
+        except BlockingIOError:
+            return False
+        if b"w" in events:
+            self._sync_size()
+        return b"i" in events and self.on_interrupt()
+
+    def _send(self) -> None:
+        try:
+            n = self.conn.sock.send(self.to_engine)
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError,
+                ssl.SSLWantWriteError):
+            return
+        except OSError:
+            # The engine side is gone; its end shows up as EOF on the read side.
+            self.to_engine.clear()
+            self.stdin_open = False
+            return
+        del self.to_engine[:n]
+        self._maybe_half_close()
+
+    def _read_stdin(self) -> None:
+        try:
+            data = os.read(self.streams.stdin, CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""  # a hung-up terminal reads as EIO: the end of input
+        if data:
+            self.to_engine += data
+            return
+        self.stdin_open = False
+        self._maybe_half_close()
+
+    def _maybe_half_close(self) -> None:
+        if not self.stdin_open and not self.to_engine and not self.half_closed:
+            self.half_closed = True
+            with contextlib.suppress(OSError):
+                self.conn.sock.shutdown(socket.SHUT_WR)
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False  # no stdin at all: the session gets an empty one
+    return True
+
+
+def _catch_winch(wake_w: int) -> Callable[[], None] | None:
+    """SIGWINCH pokes the wake pipe (main thread only); returns the undo, or None."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    old = signal.getsignal(signal.SIGWINCH)
+
+    def handler(signum: int, frame: Any) -> None:
+        with contextlib.suppress(OSError):
+            os.write(wake_w, b"w")
+
+    signal.signal(signal.SIGWINCH, handler)
+
+    def undo() -> None:
+        signal.signal(signal.SIGWINCH, old)
+
+    return undo
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def run_exec(engine: Engine, spec: ExecSpec, *, streams: Streams | None = None,
+             controls: Controls | None = None) -> int:
+    """`docker exec -i [-t]` over the API; returns the process's exit status."""
+    streams = streams or Streams()
+    controls = controls or Controls()
+    api = engine.api
+    body = spec.exec_body()
+    size = terminal_size(streams.stdin) if spec.tty else None
+    if size and _api_at_least(engine, "1.42"):
+        body["ConsoleSize"] = list(size)
+    created = engine._call("container", api._post_json,
+                           api._url("/containers/{0}/exec", spec.container), data=body)
+    result = engine._call("container", api._result, created, True)
+    exec_id = str(result["Id"])
+    conn = _upgrade(engine, f"/exec/{exec_id}/start",
+                    body={"Detach": False, "Tty": spec.tty})
+    try:
+        with raw_terminal(streams.stdin, spec.tty):
+            _Pump(conn, tty=spec.tty, streams=streams, controls=controls,
+                  resize=lambda h, w: engine._call("exec", api.exec_resize, exec_id,
+                                                   height=h, width=w),
+                  on_interrupt=lambda: True).run()
+    finally:
+        conn.close()
+    if controls.interrupted:
+        return 130
+    return _exec_status(engine, exec_id)
+
+
+def _exec_status(engine: Engine, exec_id: str) -> int:
+    end = time.monotonic() + EXIT_DEADLINE
+    while True:
+        info = engine._call("exec", engine.api.exec_inspect, exec_id)
+        if not info.get("Running"):
+            code = info.get("ExitCode")
+            if code is None:
+                raise SessionLost("the session ended without an exit status (its container "
+                                  "stopped)")
+            return int(code)
+        if time.monotonic() > end:
+            raise SessionLost("the session's stream ended but its process still runs")
+        time.sleep(0.05)
+
+
+def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = None,
+                controls: Controls | None = None,
+                warn: Callable[[str], None] | None = None) -> int:
+    """`docker run --rm -i [-t]` over the API; returns the sidecar's exit status. The
+    sidecar is removed however this ends (normal end, error, signal, engine lost). The
+    engine's warnings about the new container go to `warn` (the CLI prints them too)."""
+    from dhitui.engine.reaper import Reaper
+
+    streams = streams or Streams()
+    controls = controls or Controls()
+    api = engine.api
+    reaper = Reaper(engine.endpoint)  # started first: it costs a process start
+    try:
+        created = engine._call("image", api.create_container_from_config, spec.create_body(),
+                               spec.name)
+    except NotFound:
+        reaper.done()
+        raise SidecarNotStarted(f"no such image: {spec.image}") from None
+    except EngineError as exc:
+        reaper.done()
+        raise SidecarNotStarted(f"the engine refused the sidecar: {exc.message}") from None
+    except BaseException:
+        reaper.done()
+        raise
+    cid = str(created["Id"])
+    reaper.watch(cid, volumes=spec.volumes_from is None)
+    for warning in created.get("Warnings") or ():
+        if warn is not None:
+            warn(str(warning))
+    conn: Hijacked | None = None
+    waiter: _Waiter | None = None
+    try:
+        conn = _upgrade(engine, f"/containers/{cid}/attach",
+                        params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+        waiter = _Waiter(engine, cid, "removed" if spec.auto_remove else "next-exit")
+        try:
+            engine._call("container", api.start, cid)
+        except (EngineError, NotFound) as exc:
+            raise SidecarNotStarted(
+                f"the engine could not start the sidecar: {exc.message}") from None
+
+        def interrupt() -> bool:
+            # Like `docker run`'s signal proxy: Ctrl-C goes to the sidecar's process.
+            with contextlib.suppress(DhituiError):
+                engine._call("container", api.kill, cid, "SIGINT")
+            return False
+
+        with raw_terminal(streams.stdin, spec.tty):
+            _Pump(conn, tty=spec.tty, streams=streams, controls=controls,
+                  resize=lambda h, w: engine._call("container", api.resize, cid,
+                                                   height=h, width=w),
+                  on_interrupt=interrupt).run()
+        return waiter.status()
+    finally:
+        if conn is not None:
+            conn.close()
+        _remove(engine, cid, volumes=spec.volumes_from is None)
+        if waiter is not None:
+            waiter.close()
+        reaper.done()
+
+
+def _remove(engine: Engine, cid: str, *, volumes: bool) -> None:
+    """Remove the sidecar; borrowed volumes (`volumes_from`) stay with their owner."""
+    with contextlib.suppress(NotFound, EngineUnavailable, DhituiError):
+        engine.remove_container(cid, force=True, volumes=volumes)
+
+
+class _Waiter:
+    """`POST /containers/{id}/wait?condition=removed` (with AutoRemove; else `next-exit`),
+    registered before `start`, so the exit status is known even when AutoRemove deletes the
+    container at once. The engine
+    answers the headers as soon as the wait is registered (and the body at the exit), so
+    returning from the request means it is in place; a thread reads the body."""
+
+    def __init__(self, engine: Engine, cid: str, condition: str) -> None:
+        self.code: int | None = None
+        self.error: str | None = None
+        api = engine.api
+        self._response = engine._call(
+            "container", api._post, api._url("/containers/{0}/wait", cid),
+            params={"condition": condition}, stream=True, timeout=None)
+        engine._call("container", api._raise_for_status, self._response)
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            answer = self._response.json()
+            self.code = int(answer.get("StatusCode", UNKNOWN_STATUS))
+            err = answer.get("Error") or {}
+            if isinstance(err, dict) and err.get("Message"):
+                self.error = str(err["Message"])
+        except Exception as exc:  # the engine went away: reported by status()
+            self.error = str(exc) or type(exc).__name__
+
+    def status(self) -> int:
+        self._thread.join(timeout=EXIT_DEADLINE)
+        if self.code is None:
+            raise SessionLost("the sidecar ended without an exit status"
+                              + (f" ({self.error})" if self.error else ""))
+        return self.code
+
+    def close(self) -> None:
+        """Stop waiting. The reading thread holds the response's reader, so closing it from
+        here would block: the socket is shut down under it instead (after a short grace,
+        in which a removal already under way answers by itself)."""
+        self._thread.join(timeout=CLOSE_GRACE)
+        if self._thread.is_alive():
+            with contextlib.suppress(Exception):
+                self._response.raw._fp.fp.raw._sock.shutdown(socket.SHUT_RDWR)
+            self._thread.join(timeout=CLOSE_GRACE)
+        if not self._thread.is_alive():
+            with contextlib.suppress(Exception):
+                self._response.close()
+
+
+def _api_at_least(engine: Engine, version: str) -> bool:
+    from dhitui.engine.client import api_tuple
+
+    return api_tuple(engine.api_version) >= api_tuple(version)

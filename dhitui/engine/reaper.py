@@ -1,0 +1,107 @@
+"""A sidecar's keeper of last resort: removes it if dhitui dies without doing so.
+
+Over the Engine API nothing else holds a session: if dhitui is killed outright (`kill -9`,
+OOM), the attach connection closes, and a sidecar with a TTY keeps running (the engine does
+not close a TTY's input when its client goes; AutoRemove only acts once it exits). So each
+sidecar session starts this small process first:
+
+    python -m dhitui.engine.reaper          (one JSON line on stdin: endpoint, container)
+
+It waits for its stdin to end. dhitui writes `done` before closing it when it has cleaned up
+itself; if the pipe ends without that (dhitui died), the reaper removes the container. It runs
+in its own session so the terminal's signals (Ctrl-C, hang-up) do not reach it, and imports
+docker-py only when it has work to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import asdict
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dhitui.engine.endpoint import Endpoint
+
+DONE = b"done\n"
+
+
+class Reaper:
+    """The parent's end: start before the sidecar is created, `done()` after cleanup."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self._stdin: IO[bytes] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._endpoint = endpoint
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "dhitui.engine.reaper"], stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                close_fds=True, env={**os.environ, "PYTHONPATH": _package_root()},
+            )
+            self._stdin = self._proc.stdin
+        except OSError:
+            self._proc = None  # no keeper: the session still cleans up after itself
+
+    def watch(self, container: str, *, volumes: bool = True) -> None:
+        if self._stdin is None:
+            return
+        data = {"endpoint": {**asdict(self._endpoint), "candidates": []},
+                "container": container, "volumes": volumes}
+        with contextlib.suppress(OSError):
+            self._stdin.write(json.dumps(data).encode() + b"\n")
+            self._stdin.flush()
+
+    def done(self) -> None:
+        """dhitui has cleaned up: the reaper exits without doing anything."""
+        if self._stdin is None or self._proc is None:
+            return
+        with contextlib.suppress(OSError):
+            self._stdin.write(DONE)
+            self._stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(timeout=5)
+
+
+def _package_root() -> str:
+    import dhitui
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(dhitui.__file__)))
+    existing = os.environ.get("PYTHONPATH")
+    return f"{root}:{existing}" if existing else root
+
+
+def main() -> int:
+    stdin = sys.stdin.buffer
+    first = stdin.readline()
+    if not first or first == DONE:
+        return 0
+    rest = stdin.read()  # blocks until dhitui closes the pipe, by itself or by dying
+    if rest.startswith(DONE):
+        return 0
+    request = json.loads(first)
+    from dhitui.engine.client import connect
+    from dhitui.engine.endpoint import Endpoint, TLSFiles
+    from dhitui.errors import DhituiError
+
+    ep = dict(request["endpoint"])
+    tls = ep.pop("tls", None)
+    ep.pop("candidates", None)
+    endpoint = Endpoint(**ep, tls=TLSFiles(**tls) if tls else None)
+    try:
+        engine = connect(endpoint)
+        try:
+            engine.remove_container(str(request["container"]), force=True,
+                                    volumes=bool(request.get("volumes", True)))
+        finally:
+            engine.close()
+    except DhituiError:
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
