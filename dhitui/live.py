@@ -29,10 +29,12 @@ if TYPE_CHECKING:
     from dhitui.models import Classification, ContainerSummary
     from dhitui.sessions import Removal, SessionPlan, SessionResult, Sidecar
 
+# A container is gone: Docker says "destroy", Podman "remove".
+_GONE_ACTIONS = {"destroy", "remove"}
 # Container actions after which the row must be re-read (state, name or existence changed).
 _ROW_ACTIONS = {
     "create", "start", "restart", "die", "stop", "kill", "pause", "unpause", "rename",
-    "destroy", "oom", "health_status",
+    "oom", "health_status", *_GONE_ACTIONS,
 }
 # Actions that may mean a new filesystem to look at (a new container).
 _CLASSIFY_ACTIONS = {"create", "start"}
@@ -363,12 +365,13 @@ class Backend:
         action = str(event.get("Action") or event.get("status") or "").split(":", 1)[0]
         actor_id = (event.get("Actor") or {}).get("ID") or event.get("id") or ""
         if kind == "image":
-            if action in ("delete", "untag", "tag", "import", "load", "pull"):
+            # Docker deletes an image, Podman removes it.
+            if action in ("delete", "remove", "untag", "tag", "import", "load", "pull"):
                 self.classifier.forget_image(actor_id)
             return None
         if kind != "container" or action not in _ROW_ACTIONS or not actor_id:
             return None
-        if action == "destroy":
+        if action in _GONE_ACTIONS:
             return ContainerChange(actor_id, None, reclassify=False)
         summary = self.summary(actor_id)
         return ContainerChange(actor_id, summary, reclassify=action in _CLASSIFY_ACTIONS)

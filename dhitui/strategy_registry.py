@@ -49,9 +49,12 @@ REGISTRY: tuple[StrategyInfo, ...] = (
         name="image-mount",
         title="a sidecar on the target's own image with the toolbox mounted read-only at /dbg",
         help="a sidecar on the target's own image with the toolbox mounted read-only at "
-        "`/dbg` (Engine 28+), sharing the target's PID namespace; the target's files are at "
+        "`/dbg` (Docker Engine 28+, Podman 2.2+), sharing the target's PID namespace; the "
+        "target's files are at "
         "`/proc/1/root`.",
-        needs=("image mounts (Engine 28+, API 1.48)", "the toolbox image present locally",
+        # engine.identity judges it per engine; this is the help screen's wording.
+        needs=("image mounts (Docker Engine 28+ / API 1.48, or Podman 2.2+)",
+               "the toolbox image present locally",
                "a running container"),
         sidecar=True,
         where_container="the target's files: /proc/1/root, tools: /dbg/bin",

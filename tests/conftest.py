@@ -41,7 +41,11 @@ PYTHON_DEV_IMAGE = "dhitui-fixture/python-debian12:3.11-dev"  # bash, apt, dpkg;
 ABSOLUTE_LINKS_TOOLBOX = "dhitui-fixture/toolbox-absolute-links:latest"  # busybox --install -s
 MIRRORED_DISTROLESS_IMAGE = "mirror.example/distroless-style/base-debian12:nonroot"
 
-ENGINE_VARS = {"e20": "DHITUI_TEST_ENGINE_20", "e28": "DHITUI_TEST_ENGINE_28"}
+# The engines every engine test runs against (the `engine` fixture).
+ENGINE_VARS = {"e20": "DHITUI_TEST_ENGINE_20", "e28": "DHITUI_TEST_ENGINE_28",
+               "podman": "DHITUI_TEST_ENGINE_PODMAN"}
+# Rootless podman: only its own tests (`podman_rootless`), not every engine test.
+ROOTLESS_PODMAN_VAR = "DHITUI_TEST_ENGINE_PODMAN_ROOTLESS"
 
 
 def engines_required() -> bool:
@@ -71,7 +75,7 @@ def require_root(why: str) -> None:
 
 @dataclass(frozen=True)
 class EngineUnderTest:
-    name: str  # e20 | e28
+    name: str  # e20 | e28 | podman
     host: str  # unix:///...
 
     @property
@@ -79,7 +83,23 @@ class EngineUnderTest:
         return self.host[len("unix://"):]
 
     @property
+    def podman(self) -> bool:
+        return self.name.startswith("podman")
+
+    @property
+    def product(self) -> str:
+        """What dhitui should call it (engine.identity.PRODUCT_NAMES)."""
+        return "Podman" if self.podman else "Docker Engine"
+
+    @property
+    def autoremove_keeps_exit_status(self) -> bool:
+        # Debian 12's podman 4.3.1 loses `docker run --rm`'s exit status (fixed in 4.6):
+        # dhitui runs sidecars there without --rm and removes them itself.
+        return not self.podman
+
+    @property
     def image_mounts(self) -> bool:
+        # Docker Engine 28 (API 1.48); Podman since 2.2, although it reports API 1.41.
         return self.name != "e20"
 
 
@@ -123,18 +143,25 @@ def _ping(host: str) -> bool:
 
 
 def _engine(name: str) -> EngineUnderTest:
-    host = os.environ.get(ENGINE_VARS[name])
+    var = ROOTLESS_PODMAN_VAR if name == "podman-rootless" else ENGINE_VARS[name]
+    host = os.environ.get(var)
     if not host:
-        _missing(f"{ENGINE_VARS[name]} is not set")
+        _missing(f"{var} is not set")
     assert host
     if not _ping(host):
         _missing(f"{name} at {host} does not answer /_ping")
     return EngineUnderTest(name, host)
 
 
-@pytest.fixture(params=["e20", "e28"])
+@pytest.fixture(params=list(ENGINE_VARS))
 def engine(request: pytest.FixtureRequest) -> EngineUnderTest:
-    """Each engine in turn."""
+    """Each engine in turn: Docker Engine 20.10, Docker Engine 28, Podman."""
+    return _engine(request.param)
+
+
+@pytest.fixture(params=["e20", "e28"])
+def docker_engine(request: pytest.FixtureRequest) -> EngineUnderTest:
+    """Each Docker Engine in turn, for behaviour only Docker Engine has."""
     return _engine(request.param)
 
 
@@ -146,6 +173,17 @@ def engine20() -> EngineUnderTest:
 @pytest.fixture
 def engine28() -> EngineUnderTest:
     return _engine("e28")
+
+
+@pytest.fixture
+def podman_engine() -> EngineUnderTest:
+    return _engine("podman")
+
+
+@pytest.fixture
+def podman_rootless() -> EngineUnderTest:
+    """Podman run by the unprivileged test user (scripts/test-engines)."""
+    return _engine("podman-rootless")
 
 
 def cli_env(extra: Mapping[str, str] | None = None, *, drop: Sequence[str] = ()) -> dict[str, str]:

@@ -350,7 +350,7 @@ def test_engine_processes_reads_the_real_process_table(engine: object) -> None:
     same through psutil."""
     host = engine.host  # type: ignore[attr-defined]
     ours = [(pid, name, hosts) for pid, name, hosts in engine_processes() if host in hosts]
-    assert len(ours) == 1 and ours[0][1] == "dockerd"
+    assert len(ours) == 1 and ours[0][1] == ("podman" if engine.podman else "dockerd")  # type: ignore[attr-defined]
     no_proc = engine_processes(Path("/nonexistent-proc"))
     assert ours[0] in no_proc
 

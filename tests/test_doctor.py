@@ -119,6 +119,53 @@ def test_permission_denied_then_group_fixes_it(engine20: EngineUnderTest,
     assert "engine.skipped" not in ids(checks) and "engine.version" in ids(checks)
 
 
+@pytest.mark.engine
+@pytest.mark.root
+def test_permission_denied_on_podmans_socket(podman_engine: EngineUnderTest,
+                                             unprivileged_user: User) -> None:
+    """Podman's rootful socket is root's alone (podman system service makes it 0600, the
+    systemd unit 0660 root:root): rootless Podman is the fix, then the socket's real owner
+    and mode decide the alternatives; never chmod."""
+    st = os.stat(podman_engine.socket)
+    assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) & 0o022 == 0, "needs a closed socket"
+    _, checks = doctor("-H", podman_engine.host, user=unprivileged_user, expect=1)
+    sock = one(checks, "host.socket")
+    assert sock["status"] == "fail" and sock["data"]["podman"] is True
+    assert sock["data"]["mode"] == f"{stat.S_IMODE(st.st_mode):04o}"
+    assert (f"may not use Podman's socket {podman_engine.socket}, which only its owner root "
+            "(UID 0) may use") in sock["summary"]
+    assert sock["fix"].startswith("`systemctl --user enable --now podman.socket` as your user")
+    assert any("run dhitui with sudo" in a and f"mode {stat.S_IMODE(st.st_mode):04o}" in a
+               for a in sock["alternatives"])
+    assert any("SocketGroup=podman" in a for a in sock["alternatives"])
+    assert "root-equivalent" in sock["detail"] and "Do not `chmod 666`" in sock["detail"]
+    for text in (sock["fix"], *sock["alternatives"]):
+        assert "chmod" not in text and "usermod -aG root" not in text
+    daemon = one(checks, "host.daemon")
+    assert daemon["status"] == "fail" and daemon["data"]["kind"] == "permission-denied"
+    proc = run_dhitui("ls", "-H", podman_engine.host, user=unprivileged_user)
+    assert proc.returncode == 4 and "Traceback" not in proc.stderr
+    assert (f"cannot reach Podman at {podman_engine.socket}: permission denied"
+            in proc.stderr), proc.stderr
+    # As root the same socket answers, and the engine is named.
+    _, checks = doctor("-H", podman_engine.host)
+    assert "Podman" in one(checks, "host.daemon")["summary"]
+    assert one(checks, "engine.version")["data"]["engine"] == "Podman"
+    assert one(checks, "engine.image-mounts")["status"] == "ok"
+
+
+def test_missing_podman_sockets_get_podmans_start_fix(tmp_path: Path) -> None:
+    runtime = f"/run/user/{os.getuid() + 40000}"
+    _, checks = doctor("-H", f"unix://{runtime}/podman/podman.sock", expect=1)
+    sock = one(checks, "host.socket")
+    assert "rootless Podman" in sock["fix"] and "sudo" not in sock["fix"]
+    assert "podman.socket" in sock["fix"] or "podman system service" in sock["fix"]
+    _, checks = doctor("-H", f"unix://{tmp_path}/podman/podman.sock", expect=1)
+    sock = one(checks, "host.socket")
+    assert "start Podman's API" in sock["fix"]
+    assert sock["alternatives"][0].startswith("`systemctl --user enable --now podman.socket`")
+
+
 @pytest.mark.root
 def test_socket_behind_an_unsearchable_directory(unprivileged_user: User) -> None:
     import shutil
@@ -340,8 +387,11 @@ def test_orphan_sidecars_and_hostile_label_text(engine28: EngineUnderTest,
 
 
 @pytest.mark.engine
-def test_socket_mount_without_and_with_group_add(engine: EngineUnderTest,
+def test_socket_mount_without_and_with_group_add(docker_engine: EngineUnderTest,
                                                  containers: Callable[..., str]) -> None:
+    # Docker Engine's sockets are 0660 with a group; the test podman's is 0600 root:root,
+    # where --group-add cannot help (test_permission_denied_on_podmans_socket).
+    engine = docker_engine
     gid = os.stat(engine.socket).st_gid
     mount = ["-v", f"{engine.socket}:/var/run/docker.sock"]
     without = containers(engine, HARDENED_IMAGE, *mount)

@@ -41,7 +41,10 @@ def config(tmp_path: Path) -> Path:
 
 
 def env_for(config: Path, **extra: str) -> dict[str, str]:
-    return {"DOCKER_CONFIG": str(config), "HOME": str(config.parent), **extra}
+    # Podman's connection files (read after docker's settings) are kept out: none here.
+    return {"DOCKER_CONFIG": str(config), "HOME": str(config.parent),
+            "XDG_CONFIG_HOME": str(config.parent / "xdg-config"),
+            "CONTAINERS_CONF": str(config.parent / "no-containers.conf"), **extra}
 
 
 def test_context_flag_beats_everything(config: Path) -> None:
@@ -143,7 +146,8 @@ def test_well_known_paths_follow_the_environment(tmp_path: Path) -> None:
     assert paths["/home/u/.docker/desktop/docker.sock"] == "desktop"
     assert paths["/opt/colima/default/docker.sock"] == "colima"
     assert paths["/home/u/.orbstack/run/docker.sock"] == "orbstack"
-    assert paths["/run/user/1234/podman/podman.sock"] == "podman"
+    assert paths["/run/user/1234/podman/podman.sock"] == "podman-rootless"
+    assert paths["/run/podman/podman.sock"] == "podman"
 
 
 # ---------------------------------------------------------------- bad input

@@ -7,11 +7,13 @@ import os
 import socket
 import stat
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from conftest import (
+    HARDENED_IMAGE,
     EngineUnderTest,
     User,
     cli_env,
@@ -32,7 +34,15 @@ def test_info_json_per_engine(engine: EngineUnderTest) -> None:
     assert isinstance(data, dict) and data.keys() >= INFO_KEYS
     assert data["endpoint"] == engine.host
     assert data["source"] == "flag"
-    if engine.name == "e20":
+    assert data["engine"] == engine.product
+    assert data["engine_product"] == ("podman" if engine.podman else "docker")
+    assert data["image_mounts"] is engine.image_mounts
+    if engine.podman:
+        # Podman reports the Docker-compatible API 1.41, yet mounts images (2.2+).
+        assert data["api_version"] == "1.41"
+        assert tuple(map(int, data["engine_version"].split(".")[:2])) >= (2, 2)
+        assert data["image_mounts_requirement"] == "Podman 2.2+"
+    elif engine.name == "e20":
         assert data["engine_version"].startswith("20.10.")
         assert data["api_version"] == "1.41"
         assert data["image_mounts"] is False
@@ -64,7 +74,18 @@ def test_info_human_output(engine20: EngineUnderTest) -> None:
     proc = run_dhitui("info", "-H", engine20.host)
     assert proc.returncode == 0, proc.stderr
     assert "20.10" in proc.stdout
-    assert "Image mounts" in proc.stdout and "needs API 1.48" in proc.stdout
+    assert "Docker Engine 20.10" in proc.stdout
+    assert "Image mounts" in proc.stdout and "needs Docker Engine 28+ (API 1.48)" in proc.stdout
+
+
+def test_info_names_podman_and_its_image_mounts(podman_engine: EngineUnderTest) -> None:
+    proc = run_dhitui("info", "-H", podman_engine.host)
+    assert proc.returncode == 0, proc.stderr
+    version = subprocess.run(["podman", "--version"], capture_output=True, text=True,
+                             timeout=30).stdout.split()[-1]
+    assert f"Podman {version}" in proc.stdout
+    lines = {line.split(maxsplit=1)[0]: line for line in proc.stdout.splitlines() if line.strip()}
+    assert "yes (Podman 2.2+)" in lines["Image"]
 
 
 def test_standin_docker_debug_plugin_detected(engine28: EngineUnderTest,
@@ -202,3 +223,21 @@ def test_permission_denied_as_real_user(engine20: EngineUnderTest, unprivileged_
                       groups=[st.st_gid])
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["engine_version"].startswith("20.10")
+
+
+def test_rootless_podman_named_and_working(podman_rootless: EngineUnderTest,
+                                           containers: Callable[..., str]) -> None:
+    """Rootless Podman (an unprivileged user's, through /etc/subuid): info says rootless,
+    ls judges, and an image-mount session runs with its exit status."""
+    code, data = run_json("info", "--json", "-H", podman_rootless.host)
+    assert code == 0 and isinstance(data, dict)
+    assert (data["engine"], data["rootless"], data["image_mounts"]) == ("Podman", True, True)
+    cid = containers(podman_rootless, HARDENED_IMAGE)
+    code, rows = run_json("ls", "--json", "-H", podman_rootless.host)
+    assert code == 0 and isinstance(rows, list)
+    row = next(r for r in rows if r["id"] == cid)
+    assert row["verdict"] == "hardened"
+    proc = run_dhitui("debug", "-H", podman_rootless.host, cid, "--", "sh", "-c",
+                      "ls /proc/1/root/app; exit 3")
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stdout.split() == ["app"] and "image-mount session into" in proc.stderr

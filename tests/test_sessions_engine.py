@@ -406,7 +406,7 @@ def test_kill_9_then_cleanup_removes_the_orphan(engine: EngineUnderTest,
     assert labels["dhitui.target-name"] == target_name and labels["dhitui.strategy"] in (
         "image-mount", "toolbox")
     assert inspect["HostConfig"]["PidMode"] == f"container:{cid}"
-    assert inspect["HostConfig"]["AutoRemove"] is True
+    assert inspect["HostConfig"]["AutoRemove"] is engine.autoremove_keeps_exit_status
     assert inspect["HostConfig"]["Privileged"] is False and not inspect["HostConfig"]["CapAdd"]
     assert inspect["HostConfig"]["LogConfig"]["Type"] == "none"
     cli = wait_for("the docker CLI child", lambda: psutil.Process(proc.pid).children())[0]
@@ -473,6 +473,38 @@ def test_cleanup_removes_an_orphan_of_a_gone_target(engine: EngineUnderTest,
 # --------------------------------------------------------------------------- images
 
 
+class EventLines:
+    """The lines a `docker events` process prints, read with a deadline (raw reads: a
+    buffered reader could hold lines that select() no longer reports)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        self.proc, self.fd, self.buf = proc, proc.stdout.fileno(), b""
+
+    def until(self, last: str, deadline: float = DEADLINE) -> list[str]:
+        """The lines before the line `last`."""
+        import select
+
+        lines: list[str] = []
+        end = time.monotonic() + deadline
+        while True:
+            while b"\n" in self.buf:
+                raw, self.buf = self.buf.split(b"\n", 1)
+                line = raw.decode().strip()
+                if line == last:
+                    return lines
+                lines.append(line)
+            left = end - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                self.buf = b"\n".join(x.encode() for x in lines) + (b"\n" if lines else b"") \
+                    + self.buf
+                raise TimeoutError(f"no event for {last} within {deadline}s (got {lines})")
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                raise AssertionError(f"docker events ended before {last} (got {lines})")
+            self.buf += chunk
+
+
 def test_toolbox_is_looked_at_once_then_cached(engine: EngineUnderTest,
                                                containers: Callable[..., str],
                                                tmp_path: Path) -> None:
@@ -480,14 +512,39 @@ def test_toolbox_is_looked_at_once_then_cached(engine: EngineUnderTest,
     answer is cached on disk by image id, so the next run creates none."""
     cid = hardened(engine, containers)
     env = cli_env({"XDG_CACHE_HOME": str(tmp_path)})
-    since = str(int(time.time()) - 1)  # engine and tests share this machine's clock
-    for _ in range(2):
-        proc = run_dhitui("debug", "-H", engine.host, cid, "--print", env=env, input="")
-        assert proc.returncode == 0, proc.stderr
-    until = str(int(time.time()) + 1)
-    created = docker(engine, "events", "--since", since, "--until", until, "--filter",
-                     "event=create", "--filter", "label=dhitui.strategy=probe", "--format",
-                     "{{.Actor.ID}}").stdout.split()
+    # A live event stream, not `--since/--until`: podman 4.3's answers to those come back
+    # empty or partial at random. A marker container with the same label, created last,
+    # says when every earlier event has arrived.
+    events = subprocess.Popen(
+        [docker_cli_path(), "-H", engine.host, "events", "--filter", "event=create",
+         "--filter", "label=dhitui.strategy=probe", "--format", "{{.Actor.ID}}"],
+        stdout=subprocess.PIPE)
+    lines = EventLines(events)
+    try:
+        # The stream is open once it reports a probe-labelled create of ours (the process
+        # may subscribe after the first one: try again, each with a short deadline).
+        markers: list[str] = []
+        for _ in range(10):
+            markers.append(docker(engine, "create", "--label", "dhitui.strategy=probe",
+                                  "--network", "none", TOOLBOX_IMAGE, "true").stdout.strip())
+            docker(engine, "rm", markers[-1])
+            try:
+                lines.until(markers[-1], deadline=3)
+                break
+            except TimeoutError:
+                continue
+        else:
+            raise AssertionError("the event stream never reported a marker")
+        for _ in range(2):
+            proc = run_dhitui("debug", "-H", engine.host, cid, "--print", env=env, input="")
+            assert proc.returncode == 0, proc.stderr
+        marker = docker(engine, "create", "--label", "dhitui.strategy=probe", "--network",
+                        "none", TOOLBOX_IMAGE, "true").stdout.strip()
+        docker(engine, "rm", marker)
+        created = [c for c in lines.until(marker) if c not in markers]
+    finally:
+        events.kill()
+        events.wait(timeout=DEADLINE)
     assert len(created) == 1
     assert (tmp_path / "dhitui" / "image-files.json").is_file()
 
@@ -503,8 +560,8 @@ def test_debug_an_image_with_no_container(engine: EngineUnderTest) -> None:
         assert proc.returncode == 6
         assert proc.stderr.startswith(
             f"dhitui: error: cannot explore the image {HARDENED_IMAGE} here: it has no shell, "
-            "and without `docker debug` that needs image mounts (Engine 28+, API 1.48), which "
-            "this engine lacks\n")
+            "and without `docker debug` that needs image mounts; Docker Engine 20.10.")
+        assert "cannot mount images: that needs Docker Engine 28+ (API 1.48)\n" in proc.stderr
     # An image with its own shell can be explored anywhere.
     proc = debug(engine, "--image", STANDARD_IMAGE, "--", "ls", "/app")
     assert proc.returncode == 0, proc.stderr
@@ -738,7 +795,7 @@ def test_image_mount_on_engine_20(engine20: EngineUnderTest,
     cid = hardened(engine20, containers)
     proc = debug(engine20, cid, "-s", "image-mount", "--", "true")
     assert proc.returncode == 6
-    assert "cannot mount images: that needs API 1.48 (Engine 28+)" in proc.stderr
+    assert "cannot mount images: that needs Docker Engine 28+ (API 1.48)" in proc.stderr
 
 
 @pytest.mark.parametrize(("args", "says"), [

@@ -166,6 +166,30 @@ def test_engine_28_hardened_gets_image_mount_with_every_promise() -> None:
                                               "snapshot"]
 
 
+PODMAN_431 = {"engine_product": "podman", "engine_version": "4.3.1", "api_version": "1.41",
+              "image_mounts": True}
+
+
+def test_podman_gets_image_mount_in_its_own_spelling() -> None:
+    """Podman 4.3 reports API 1.41 yet mounts images; its parser rejects `ro`, and its
+    `--rm` loses the exit status (before 4.6), so dhitui removes the sidecar itself."""
+    p = make_plan(c=caps(**PODMAN_431))
+    assert p.chosen is not None and p.chosen.name == "image-mount" and p.runnable
+    argv = list(p.argv)
+    assert argv[argv.index("--mount") + 1] == "type=image,source=busybox,destination=/dbg"
+    assert "--rm" not in argv and p.chosen.sidecar_autoremove is False
+    docker28 = list(make_plan().argv)
+    assert docker28[docker28.index("--mount") + 1].endswith(",destination=/dbg,ro")
+    assert "--rm" in docker28 and make_plan().chosen.sidecar_autoremove  # type: ignore[union-attr]
+    newer = make_plan(c=caps(**{**PODMAN_431, "engine_version": "5.2.0"}))
+    assert "--rm" in newer.argv
+    old = make_plan(c=caps(**{**PODMAN_431, "engine_version": "2.1.0", "image_mounts": False}))
+    mount = old.strategy("image-mount")
+    assert not mount.available
+    assert any("Podman 2.1.0 cannot mount images: that needs Podman 2.2+" in r
+               for r in mount.reasons)
+
+
 def test_engine_20_hardened_gets_toolbox_as_the_targets_user() -> None:
     p = make_plan(c=caps(**E20))
     assert p.chosen is not None and p.chosen.name == "toolbox"
@@ -555,16 +579,21 @@ def _parse_run(argv: list[str]) -> tuple[dict[str, list[str]], list[str]]:
 
 
 @pytest.mark.parametrize("full", [True, False])
-def test_a_sidecar_spec_renders_the_same_container_as_argv_and_as_api_body(full: bool) -> None:
+@pytest.mark.parametrize("product", ["docker", "podman"])
+def test_a_sidecar_spec_renders_the_same_container_as_argv_and_as_api_body(
+        full: bool, product: str) -> None:
+    from dhitui.engine.identity import EngineIdentity
     from dhitui.engine.specs import ImageMount, SidecarSpec
 
+    engine = (EngineIdentity("docker", "28.5.2", "1.51") if product == "docker"
+              else EngineIdentity("podman", "4.3.1", "1.41"))
     spec = SidecarSpec(
         image="sha256:" + "a" * 64, name="dhitui-debug-x", labels={"dhitui.sidecar": "1",
                                                                   "dhitui.target": "c0ffee"},
         tty=full, entrypoint="/dbg/bin/sh", args=("-c", 'exec "$@"', "dhitui", "id"),
         user="65532:65532" if full else None, pid_of="c0ffee" if full else None,
         network="container:c0ffee" if full else "none",
-        mount=ImageMount("busybox", "/dbg") if full else None,
+        mount=ImageMount("busybox", "/dbg", engine) if full else None,
         env=(("PATH", "/dbg/bin:/bin"), ("PS1", "x")), cap_add=("SYS_PTRACE",) if full else (),
         privileged=full, volumes_from=None if full else "c0ffee", auto_remove=full,
         init=not full,
@@ -591,10 +620,13 @@ def test_a_sidecar_spec_renders_the_same_container_as_argv_and_as_api_body(full:
     assert flags.get("--user", [None])[0] == body.get("User")
     assert flags.get("--cap-add", []) == host.get("CapAdd", [])
     assert ("--privileged" in flags) == host["Privileged"]
-    if spec.mount:
+    if spec.mount and product == "docker":
         assert flags["--mount"] == ["type=image,source=busybox,destination=/dbg,ro"]
         assert host["Mounts"] == [{"Type": "image", "Source": "busybox", "Target": "/dbg",
                                    "ReadOnly": True}]
+    elif spec.mount:  # Podman rejects `ro`: its image mounts are read-only anyway
+        assert flags["--mount"] == ["type=image,source=busybox,destination=/dbg"]
+        assert host["Mounts"] == [{"Type": "image", "Source": "busybox", "Target": "/dbg"}]
     else:
         assert "--mount" not in flags and "Mounts" not in host
     assert ("--no-healthcheck" in flags) and body["Healthcheck"] == {"Test": ["NONE"]}

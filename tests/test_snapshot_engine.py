@@ -42,6 +42,16 @@ from conftest import (
 
 pytestmark = pytest.mark.engine
 
+
+@pytest.fixture
+def engine(docker_engine: EngineUnderTest) -> EngineUnderTest:
+    """Snapshot sessions (issue 12) are verified on Docker Engine only so far. On Podman 4.3
+    (with catatonit for --init) most of these pass, but 4 fail: a crash loop's exit reasons
+    in `ls --json`, kill -9 orphans found by cleanup, the target removed during a session
+    (Podman refuses while a sidecar shares its namespaces), the interactive pty session —
+    not yet done on Podman (notes/issue-14)."""
+    return docker_engine
+
 SCRIPT_IMAGE = "dhi.io/fixture-script:1.0"
 WRITTEN = "written before dying"
 

@@ -359,3 +359,53 @@ async def test_orphan_sidecars_are_offered_for_removal_at_start(
         await wait_for(pilot, lambda: docker(engine28, "ps", "-aq", "--no-trunc", "--filter",
                                              f"id={orphan}").stdout.strip() == "",
                        "the orphan removed")
+
+
+async def test_podman_service_restart_keeps_the_list_and_catches_up(
+        podman_engine: EngineUnderTest, containers: Callable[..., str]) -> None:
+    """Podman's API service stops under the running app while its containers keep running
+    (conmon holds them); meanwhile the podman CLI (daemonless, no service needed) removes one
+    container and starts another. The list stays while the service is away, the panel says
+    so, and once the service is back the list is current and the panel says what changed."""
+    import subprocess
+
+    from conftest import REPO
+
+    script = str(REPO / "scripts" / "test-engines")
+    kept = containers(podman_engine, HARDENED_IMAGE)
+    gone = containers(podman_engine, STANDARD_IMAGE)
+    new_name = f"dhitui-test-{uuid.uuid4().hex[:10]}"
+    app = make_app(podman_engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: verdict_of(app, kept) == "● hardened"
+                       and verdict_of(app, gone) is not None, "the rows")
+        rows = app.table.row_count
+        try:
+            subprocess.run([script, "service", "stop", "--only", "podman"], check=True,
+                           timeout=120, capture_output=True)
+            await wait_for(pilot, lambda: "unreachable" in app.engine_state, "engine lost")
+            engine_panel = panel_text(app, "engine")
+            assert "unreachable" in engine_panel and "lost at" in engine_panel
+            # The list stays as it was.
+            assert app.table.row_count == rows and verdict_of(app, kept) == "● hardened"
+            podman = [script, "podman"]
+            subprocess.run([*podman, "rm", "-f", gone], check=True, timeout=120,
+                           capture_output=True)
+            made = subprocess.run([*podman, "run", "-d", "--network", "none", "--label",
+                                   "dhitui.test=1", "--name", new_name, HARDENED_IMAGE],
+                                  check=True, timeout=120, capture_output=True, text=True)
+            new = made.stdout.strip().splitlines()[-1]
+        finally:
+            subprocess.run([script, "service", "start", "--only", "podman"], check=True,
+                           timeout=300, capture_output=True)
+        try:
+            await wait_for(pilot, lambda: app.engine_state == "connected", "reconnected", 60)
+            await wait_for(pilot, lambda: verdict_of(app, new) == "● hardened"
+                           and gone not in app.table.rows_by_id, "the list current", 60)
+            # The container that outlived the service is still there, still running.
+            assert app.table.get_cell(kept, "state").plain == "running"
+            engine_panel = " ".join(panel_text(app, "engine").split())  # unwrapped
+            assert "back at" in engine_panel and "1 gone, 1 new" in engine_panel
+            assert "Podman" in engine_panel
+        finally:
+            docker(podman_engine, "rm", "-f", new_name, check=False)

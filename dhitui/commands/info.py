@@ -70,7 +70,7 @@ def _print_human(c: dict[str, Any]) -> None:
     t.add_row("  chosen by", f"[dim]{c['source']}[/]: {m(c['reason'])}")
     t.add_row(
         "Engine",
-        f"{m(c['engine_version'])} (API {m(c['api_version'])}, using "
+        f"{m(c['engine'])} {m(c['engine_version'])} (API {m(c['api_version'])}, using "
         f"{m(c['negotiated_api_version'])}) {m(c['os'])}/{m(c['arch'])}",
     )
     t.add_row("  host", f"{m(c['operating_system'])}, kernel {m(c['kernel'])}")
@@ -86,9 +86,9 @@ def _print_human(c: dict[str, Any]) -> None:
         f"storage {m(c['storage_driver'] or '?')}",
     )
     mounts = (
-        "[green]yes[/] (API 1.48+)"
+        f"[green]yes[/] ({m(c['image_mounts_requirement'])})"
         if c["image_mounts"]
-        else f"[yellow]no[/] (needs API 1.48 / Engine 28; this engine speaks {m(c['api_version'])})"
+        else f"[yellow]no[/] ({m(c['image_mounts_reason'])})"
     )
     t.add_row("Image mounts", mounts)
     sessions = ("[green]over the Engine API[/] [dim](no docker CLI needed)[/]"

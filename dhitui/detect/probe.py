@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from dhitui.detect import rules
-from dhitui.engine.client import Engine, EngineError
+from dhitui.engine.client import GO_MODE_DIR, GO_MODE_SYMLINK, Engine, EngineError
 from dhitui.errors import NotFound
 from dhitui.models import (
     Classification,
@@ -76,8 +76,6 @@ PACKAGE_MANAGERS = (
     ("pacman", "/usr/bin/pacman"),
 )
 # Not dpkg or rpm: busybox ships a `dpkg` applet, and neither installs anything by itself.
-GO_MODE_DIR = 1 << 31
-GO_MODE_SYMLINK = 1 << 27
 MAX_LINK_HOPS = 8
 MAX_PATH_STEPS = 256  # components and links walked for one path (the kernel allows 40 links)
 DEFAULT_CONCURRENCY = 8

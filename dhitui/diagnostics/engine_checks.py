@@ -2,8 +2,9 @@
 
 Check ids and the keys of their `data`:
 
-  engine.version         {engine_version, api_version, negotiated_api_version, os, arch}
-  engine.image-mounts    {supported, api_version, needs: "1.48"}
+  engine.version         {engine, engine_product, engine_version, api_version,
+                          negotiated_api_version, os, arch}
+  engine.image-mounts    {supported, engine_product, engine_version, api_version, needs}
   engine.docker-debug    {available, plugin, docker_cli}
   engine.toolbox         {image, present}
   engine.security        {rootless, userns, seccomp_profile, apparmor, selinux}
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from dhitui.diagnostics import fixes
 from dhitui.diagnostics.check import Check
 from dhitui.engine.capabilities import Capabilities
-from dhitui.engine.client import IMAGE_MOUNT_API, Engine
+from dhitui.engine.client import Engine
 from dhitui.errors import DhituiError
 from dhitui.sessions import Sidecar, list_sidecars
 
@@ -55,28 +56,30 @@ def skipped_check(reason: str, containers: Sequence[str] = ()) -> Check:
 def _version(caps: Capabilities) -> Check:
     return Check(
         "engine.version", "ok",
-        f"Docker Engine {caps.engine_version} (API {caps.api_version}), "
+        f"{caps.identity.display} (API {caps.api_version}), "
         f"{caps.os}/{caps.arch}",
         detail=f"dhitui speaks API {caps.negotiated_api_version} with it; "
                f"{caps.operating_system or 'unknown OS'}, kernel {caps.kernel or '?'}, "
                f"storage {caps.storage_driver or '?'}.",
-        data={"engine_version": caps.engine_version, "api_version": caps.api_version,
+        data={"engine": caps.identity.name, "engine_product": caps.engine_product,
+              "engine_version": caps.engine_version, "api_version": caps.api_version,
               "negotiated_api_version": caps.negotiated_api_version, "os": caps.os,
               "arch": caps.arch},
     )
 
 
 def _image_mounts(caps: Capabilities) -> Check:
-    data = {"supported": caps.image_mounts, "api_version": caps.api_version,
-            "needs": IMAGE_MOUNT_API}
+    ident = caps.identity
+    data = {"supported": caps.image_mounts, "engine_product": caps.engine_product,
+            "engine_version": caps.engine_version, "api_version": caps.api_version,
+            "needs": ident.image_mounts_requirement}
     if caps.image_mounts:
-        return Check("engine.image-mounts", "ok", "image mounts supported (API 1.48+)",
+        return Check("engine.image-mounts", "ok",
+                     f"image mounts supported ({ident.image_mounts_requirement})",
                      detail="Debug sidecars can run on the target's own image with the toolbox "
                             "mounted read-only at /dbg.", data=data)
-    fx = fixes.upgrade_for_image_mounts()
-    return Check("engine.image-mounts", "warn",
-                 f"no image mounts: this engine speaks API {caps.api_version}, they need "
-                 f"{IMAGE_MOUNT_API} (Engine 28)",
+    fx = fixes.upgrade_for_image_mounts(ident)
+    return Check("engine.image-mounts", "warn", f"no image mounts: {ident.image_mounts_why}",
                  detail="Debug sidecars fall back to the toolbox image as their root, so the "
                         "target's files are reached through /proc/1/root instead of being the "
                         "sidecar's own.", fix=fx.fix, data=data)

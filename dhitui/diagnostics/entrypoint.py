@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dhitui.detect.probe import GO_MODE_DIR, GO_MODE_SYMLINK, PathProber
+from dhitui.detect.probe import PathProber
 from dhitui.diagnostics.check import Check, ContainerRef
-from dhitui.engine.client import Engine
+from dhitui.engine.client import GO_MODE_DIR, GO_MODE_SYMLINK, Engine
 from dhitui.sessions.targets import elf_interpreter
 
 CHECK_ID = "container.start"

@@ -17,7 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dhitui.engine.endpoint import DEFAULT_SOCKET, Endpoint
+from dhitui.engine.endpoint import (
+    DEFAULT_SOCKET,
+    Endpoint,
+    podman_socket,
+    rootless_podman_socket,
+)
+from dhitui.engine.identity import EngineIdentity
 
 NEVER_CHMOD = ("Do not `chmod 666` the socket (or make it world-writable in any other way): "
                "that hands root on this machine to every local user and process.")
@@ -36,11 +42,12 @@ def cmd(*argv: str) -> str:
 
 def docker_argv(endpoint: Endpoint | None) -> list[str]:
     """`docker`, plus `-H URL` when the docker CLI would not find this engine by itself (it
-    does follow DOCKER_HOST and contexts, but not dhitui's `-H` or well-known-socket pick)."""
+    does follow DOCKER_HOST and contexts, but not dhitui's `-H`, podman's settings or the
+    well-known-socket pick)."""
     if endpoint is None:
         return ["docker"]
-    if endpoint.source == "flag" or (endpoint.source == "well-known"
-                                     and endpoint.socket_path != DEFAULT_SOCKET):
+    if endpoint.source in ("flag", "podman-env", "podman-connection") or (
+            endpoint.source == "well-known" and endpoint.socket_path != DEFAULT_SOCKET):
         return ["docker", "-H", endpoint.url]
     return ["docker"]
 
@@ -102,6 +109,41 @@ def socket_permission(*, group: str | None, gid: int, user_name: str | None,
     return Fixes(fix, tuple(alternatives), f"{caution} {NEVER_CHMOD}")
 
 
+ROOTLESS_PODMAN = ("`systemctl --user enable --now podman.socket` as your user (not root): "
+                   "your own rootless Podman, no root or group needed; dhitui finds "
+                   "$XDG_RUNTIME_DIR/podman/podman.sock by itself (or `export "
+                   "CONTAINER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock`)")
+
+
+def podman_socket_permission(*, group: str | None, gid: int, owner: str, perm: str,
+                             user_name: str | None, listed_in_group: bool,
+                             group_can_write: bool, answering_elsewhere: Sequence[str]
+                             ) -> Fixes:
+    """This process may not connect to a (rootful) podman socket. Rootless Podman first:
+    it needs no privilege at all; then the socket's real owner and mode decide."""
+    gname = group or str(gid)
+    alternatives: list[str] = []
+    caution = ""
+    if group_can_write and gid != 0:
+        if listed_in_group:
+            alternatives.append(f"or use this socket: you are already in group {gname} but "
+                                f"this session is not: log in again, or `newgrp {gname}`")
+        else:
+            alternatives.append(f"or use this socket through its group: `sudo usermod -aG "
+                                f"{shlex.quote(gname)} {_who(user_name)}`, then log in again")
+        caution = group_equivalence(gname)
+    else:
+        alternatives.append(f"or use this socket as its owner: only {owner} may (group "
+                            f"{gname}, mode {perm}): run dhitui with sudo")
+        alternatives.append(
+            "or give the socket a group: `sudo systemctl edit podman.socket` with "
+            "`[Socket]` `SocketGroup=podman` `SocketMode=0660`, then `sudo systemctl restart "
+            f"podman.socket` and `sudo usermod -aG podman {_who(user_name)}`")
+        caution = group_equivalence("podman")
+    alternatives.extend(other_engines(answering_elsewhere))
+    return Fixes(ROOTLESS_PODMAN, tuple(alternatives), f"{caution} {NEVER_CHMOD}".strip())
+
+
 def socket_parent_blocked(blocked_at: str) -> Fixes:
     return Fixes(
         f"ask the owner of {blocked_at} to let you enter it, or use another endpoint",
@@ -113,7 +155,16 @@ def start_engine(socket_path: str | None, *, systemd: bool,
                  answering_elsewhere: Sequence[str]) -> Fixes:
     """Nothing listens (missing or stale socket)."""
     alternatives = other_engines(answering_elsewhere)
-    if socket_path in (DEFAULT_SOCKET, "/run/docker.sock"):
+    if socket_path and rootless_podman_socket(socket_path):
+        fix = ("start your rootless Podman's API socket: `systemctl --user enable --now "
+               "podman.socket`" if systemd else
+               "start your rootless Podman's API service: `podman system service --time=0 &`")
+    elif socket_path and podman_socket(socket_path):
+        alternatives.insert(0, ROOTLESS_PODMAN)
+        fix = ("start Podman's API socket: `sudo systemctl enable --now podman.socket`"
+               if systemd else "start Podman's API service: `sudo podman system service "
+               f"--time=0 unix://{socket_path} &`")
+    elif socket_path in (DEFAULT_SOCKET, "/run/docker.sock"):
         fix = ("start the engine: `sudo systemctl start docker`" if systemd
                else "start the engine: `sudo service docker start` (or run `sudo dockerd`)")
         alternatives.append(rootless_fix())
@@ -276,6 +327,6 @@ def start_container(name: str, image: str, endpoint: Endpoint | None) -> Fixes:
                   f"`{cmd('dhitui', 'debug', '--image', image)}`",))
 
 
-def upgrade_for_image_mounts() -> Fixes:
-    return Fixes("upgrade to Docker Engine 28 or newer (API 1.48) for image mounts; until "
-                 "then dhitui uses the toolbox image as the sidecar's root", ())
+def upgrade_for_image_mounts(identity: EngineIdentity) -> Fixes:
+    return Fixes(f"upgrade to {identity.image_mounts_requirement} or newer for image mounts; "
+                 "until then dhitui uses the toolbox image as the sidecar's root", ())

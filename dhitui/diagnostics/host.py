@@ -35,6 +35,7 @@ from dhitui.engine.endpoint import (
     Endpoint,
     docker_config_dir,
     list_contexts,
+    podman_socket,
     read_config_json,
     validate_host,
 )
@@ -291,6 +292,21 @@ def _socket_check(ep: Endpoint, facts: HostFacts, systemd: bool) -> Check:
                      f"{s.path}: {me.display} can use it {how}", detail=detail, data=data)
     listed = me.listed_in_group(s.gid)
     inside_mounted = facts.detection.inside and facts.socket_mounted
+    if podman_socket(s.path) and not inside_mounted:
+        group_can_write = bool(s.mode & 0o020)
+        fx = fixes.podman_socket_permission(
+            group=s.group, gid=s.gid, owner=s.owner_display, perm=s.perm, user_name=me.name,
+            listed_in_group=listed, group_can_write=group_can_write,
+            answering_elsewhere=answering)
+        needs = (f"which needs group {s.group_display}" if group_can_write and s.gid != 0
+                 else f"which only its owner {s.owner_display} may use")
+        return Check(
+            "host.socket", "fail",
+            f"permission denied: {me.display} may not use Podman's socket {s.path}, {needs}",
+            detail=f"{where}. Connecting needs write permission, which {me.display} does not "
+                   f"have. {fx.caution}",
+            fix=fx.fix, alternatives=fx.alternatives, data={**data, "podman": True},
+        )
     fx = fixes.socket_permission(group=s.group, gid=s.gid, user_name=me.name,
                                  listed_in_group=listed, socket_path=s.path,
                                  inside_container=inside_mounted, answering_elsewhere=answering)
@@ -329,11 +345,12 @@ def _daemon_check(ep: Endpoint, attempt: ConnectionAttempt, facts: HostFacts,
         eng = attempt.engine
         return Check(
             "host.daemon", "ok",
-            f"the engine answers: Docker Engine {eng.engine_version} (API "
+            f"the engine answers: {eng.identity.display} (API "
             f"{eng.server_api_version}) in {ms:.0f} ms",
             detail=f"GET /version on {ep.url} took {ms:.0f} ms.",
             data={"url": ep.url, "answers": True, "kind": None,
-                  "seconds": round(attempt.seconds, 4), "engine_version": eng.engine_version,
+                  "seconds": round(attempt.seconds, 4), "engine": eng.identity.name,
+                  "engine_version": eng.engine_version,
                   "api_version": eng.server_api_version},
         )
     kind = attempt.kind or "unreachable"

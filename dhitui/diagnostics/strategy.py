@@ -78,5 +78,5 @@ def _fix_for(strategy: Strategy | None, caps: Capabilities, ref: ContainerRef, i
     if any(w.startswith("the toolbox image") for w in unmet):
         return fixes.toolbox_missing(caps.toolbox_image, engine.endpoint).fix
     if any(w.startswith("image mounts") for w in unmet):
-        return fixes.upgrade_for_image_mounts().fix
+        return fixes.upgrade_for_image_mounts(caps.identity).fix
     return None

@@ -15,6 +15,7 @@ from typing import Any
 
 from dhitui.engine.cli_tools import DockerCLI, PluginInfo, find_docker_cli, find_plugin
 from dhitui.engine.client import Engine
+from dhitui.engine.identity import EngineIdentity, Product
 
 DEFAULT_TOOLBOX = "busybox"
 
@@ -77,9 +78,19 @@ class Capabilities:
     toolbox_image: str
     toolbox_image_present: bool
     containers_running: int | None
+    engine_product: Product = "docker"
+
+    @property
+    def identity(self) -> EngineIdentity:
+        """What the engine is; how image mounts are judged and spelled for it."""
+        return EngineIdentity(self.engine_product, self.engine_version, self.api_version)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["engine"] = self.identity.name
+        data["image_mounts_requirement"] = self.identity.image_mounts_requirement
+        data["image_mounts_reason"] = self.identity.image_mounts_why
+        return data
 
 
 def probe_capabilities(
@@ -109,7 +120,8 @@ def probe_capabilities(
         arch=str(v.get("Arch", info.get("Architecture", ""))),
         kernel=str(v.get("KernelVersion", info.get("KernelVersion", ""))),
         operating_system=str(info.get("OperatingSystem", "")),
-        rootless=sec.rootless,
+        # Docker says so in SecurityOptions; Podman's compatible /info in `Rootless`.
+        rootless=sec.rootless or info.get("Rootless") is True,
         userns=sec.userns,
         seccomp_profile=sec.seccomp_profile,
         apparmor=sec.apparmor,
@@ -126,5 +138,6 @@ def probe_capabilities(
         toolbox_image=toolbox,
         toolbox_image_present=toolbox_present,
         containers_running=info.get("ContainersRunning"),
+        engine_product=engine.identity.product,
     )
 

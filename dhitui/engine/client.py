@@ -19,7 +19,8 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from dhitui.engine.endpoint import Endpoint
+from dhitui.engine.endpoint import Endpoint, podman_socket
+from dhitui.engine.identity import EngineIdentity, identify
 from dhitui.errors import ConfigError, DhituiError, EngineUnavailable, NotFound
 
 if TYPE_CHECKING:
@@ -27,9 +28,10 @@ if TYPE_CHECKING:
 
 # The newest Engine API this code knows. Requests use min(this, the server's version).
 MAX_API_VERSION = "1.51"
-# Image mounts (`Mount.Type == "image"`) arrived with API 1.48 / Engine 28.0.
-IMAGE_MOUNT_API = "1.48"
 DEFAULT_TIMEOUT = 15.0
+# Go's os.FileMode type bits, as the path stat header (`stat_path`) carries them.
+GO_MODE_DIR = 1 << 31
+GO_MODE_SYMLINK = 1 << 27
 
 # Failure kinds (stable identifiers; diagnostics and JSON output use them).
 PERMISSION = "permission-denied"
@@ -130,11 +132,20 @@ _KIND_TEXT = {
 }
 
 
+def _expected_engine(endpoint: Endpoint) -> str:
+    """What answers there, as far as can be told without an answer: Podman for its sockets
+    and settings, else the Docker Engine."""
+    if endpoint.source in ("podman-env", "podman-connection") or (
+            endpoint.socket_path and podman_socket(endpoint.socket_path)):
+        return "Podman"
+    return "the Docker Engine"
+
+
 def unavailable(endpoint: Endpoint, exc: BaseException) -> EngineUnavailable:
     kind = classify_error(exc)
     where = endpoint.socket_path or endpoint.url
     return EngineUnavailable(
-        f"cannot reach the Docker Engine at {where}: {_KIND_TEXT[kind]}",
+        f"cannot reach {_expected_engine(endpoint)} at {where}: {_KIND_TEXT[kind]}",
         kind=kind,
         hint="run `dhitui doctor` for the cause and the safest fix",
     )
@@ -156,6 +167,7 @@ class Engine:
         self.api = api
         self.version_info = version
         self._info: dict[str, Any] | None = None
+        self.identity: EngineIdentity = identify(version)
 
     # ---- identity
     @property
@@ -173,7 +185,7 @@ class Engine:
 
     @property
     def supports_image_mounts(self) -> bool:
-        return api_tuple(self.server_api_version) >= api_tuple(IMAGE_MOUNT_API)
+        return self.identity.image_mounts
 
     def info(self) -> dict[str, Any]:
         if self._info is None:
@@ -238,15 +250,17 @@ class Engine:
             res = self.api.head(url, params={"path": path})
         except Exception as exc:
             raise unavailable(self.endpoint, exc) from None
-        if res.status_code == 404:
-            return None
-        if res.status_code != 200:
-            raise EngineError(f"stat {path}: HTTP {res.status_code}", status=res.status_code)
         header = res.headers.get("X-Docker-Container-Path-Stat", "")
+        podman = self.identity.is_podman
+        if res.status_code == 404 and not (podman and header):
+            return None
+        if res.status_code not in (200, 404):
+            raise EngineError(f"stat {path}: HTTP {res.status_code}", status=res.status_code)
         try:
-            return dict(json.loads(base64.b64decode(header)))
+            st = dict(json.loads(base64.b64decode(header)))
         except ValueError:
             raise EngineError(f"stat {path}: unreadable path stat header") from None
+        return _podman_path_stat(path, st) if podman else st
 
     def _get_archive(self, container: str, path: str, chunk_size: int = 2 * 1024 * 1024
                      ) -> tuple[Iterator[bytes], dict[str, Any]] | None:
@@ -477,6 +491,23 @@ class Engine:
         self.api.close()
 
 
+def _podman_path_stat(path: str, st: dict[str, Any]) -> dict[str, Any]:
+    """Podman's path stat in Docker's terms. Podman (4.x) lstat()s the path for `mode` and
+    `size` but resolves it for the rest: `name` is the final file's, `linkTarget` is the
+    fully resolved absolute path (for every path, links or not), and a dangling link answers
+    404 with the header filled in. So: the requested name; no linkTarget unless it is a link;
+    a dangling link is there. A link's target is its chain's end, absolute: the hops between
+    (and whether they were relative) are not told."""
+    import posixpath
+
+    st = dict(st)
+    st["name"] = posixpath.basename(path.rstrip("/")) or "/"
+    if not int(st.get("mode", 0)) & GO_MODE_SYMLINK:
+        st["linkTarget"] = ""
+    st.pop("isDir", None)
+    return st
+
+
 class EventStream:
     """An open `/events` stream that another thread can close."""
 
@@ -583,7 +614,8 @@ def connect(endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT) -> Engine:
                     "`dhitui doctor` shows where it looked"
                 )
             else:
-                problem.message = f"cannot reach the Docker Engine: {problem.message}"
+                problem.message = (f"cannot reach {_expected_engine(endpoint)}: "
+                                   f"{problem.message}")
                 problem.hint = "run `dhitui doctor` for the cause and the safest fix"
             raise problem
     import docker

@@ -1,19 +1,27 @@
-"""Which Docker Engine to talk to, chosen the way the docker CLI chooses it.
+"""Which engine to talk to, chosen the way the docker CLI chooses it, then the way podman
+does.
 
-Precedence (docker/cli `resolveContextName` plus the default context's host):
-  1. `--context`            (conflicts with `--host`)
+Precedence (docker/cli `resolveContextName` plus the default context's host, then podman's):
+  1. `--context`            (conflicts with `--host`): a docker context, else a podman
+                            connection of that name
   2. `-H/--host`
   3. `DOCKER_HOST`          (beats `DOCKER_CONTEXT`)
   4. `DOCKER_CONTEXT`
   5. `currentContext` in `$DOCKER_CONFIG/config.json` (default `~/.docker`)
-  6. well-known sockets: the first that answers (rootful, rootless, Docker Desktop, Colima,
-     OrbStack, Podman), else the first that exists, else `unix:///var/run/docker.sock`.
+  6. `CONTAINER_HOST`       (podman's DOCKER_HOST)
+  7. `CONTAINER_CONNECTION` (a podman connection by name)
+  8. podman's default connection (`podman system connection default`; see
+     `podman_connections`)
+  9. well-known sockets: the first that answers (rootful, rootless, Docker Desktop, Colima,
+     OrbStack, Podman rootless, Podman rootful), else the first that exists, else
+     `unix:///var/run/docker.sock`.
 
-Step 6 goes beyond the docker CLI (which always picks `/var/run/docker.sock`): a user with
-only a rootless or Desktop engine gets it without configuring anything, and the choice is
-always stated. docker-py's `from_env()` ignores contexts, so all of this lives here. Nothing
-in this module connects over HTTP; it only reads files and, for step 6, tries `connect()` on
-unix sockets.
+Docker's own settings come first: a docker user's choice is never overridden by podman's.
+Step 9 goes beyond the docker CLI (which always picks `/var/run/docker.sock`): a user with
+only a rootless, Desktop or Podman engine gets it without configuring anything, and the
+choice is always stated. docker-py's `from_env()` ignores contexts, so all of this lives
+here. Nothing in this module connects over HTTP; it only reads files and, for step 9, tries
+`connect()` on unix sockets.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dhitui.engine.podman_connections import PodmanConnection, read_connections
 from dhitui.errors import ConfigError, UsageError
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
@@ -50,7 +59,7 @@ class TLSFiles:
 class SocketCandidate:
     """A well-known socket path and what was found there."""
 
-    kind: str  # rootful, rootless, desktop, colima, orbstack, podman, ...
+    kind: str  # rootful, rootless, desktop, colima, orbstack, podman-rootless, podman, ...
     path: str
     exists: bool
     answers: bool
@@ -61,7 +70,7 @@ class Endpoint:
     """The chosen engine address and why it was chosen."""
 
     url: str
-    source: str  # flag | env | context | well-known | default
+    source: str  # flag | env | context | podman-env | podman-connection | well-known | default
     reason: str
     context: str | None = None
     tls: TLSFiles | None = None
@@ -174,10 +183,17 @@ def _context_endpoint(name: str, env: Mapping[str, str], why: str) -> Endpoint:
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
+        podman = read_connections(env)
+        conn = podman.get(name)
+        if conn is not None:
+            return _podman_endpoint(conn, f"podman connection \"{name}\" ({why}; no docker "
+                                    "context has that name)")
         known = ", ".join(list_contexts(env)) or "none"
+        podman_known = ", ".join(sorted(podman.connections))
+        also = f"; podman connections: {podman_known}" if podman_known else ""
         raise ConfigError(
             f'context "{name}" does not exist ({why})',
-            hint=f"known contexts: {known}; see `docker context ls`",
+            hint=f"known contexts: {known}{also}; see `docker context ls`",
         ) from None
     except (OSError, ValueError) as exc:
         raise ConfigError(f'context "{name}": cannot read {meta_path}: {exc}') from None
@@ -250,8 +266,9 @@ def well_known_sockets(env: Mapping[str, str]) -> list[tuple[str, str]]:
         ("desktop", str(home / ".docker/run/docker.sock")),
         ("colima", str(colima / "default/docker.sock")),
         ("orbstack", str(home / ".orbstack/run/docker.sock")),
+        # A user's own (rootless) podman before the system's.
+        ("podman-rootless", f"{runtime}/podman/podman.sock"),
         ("podman", "/run/podman/podman.sock"),
-        ("podman", f"{runtime}/podman/podman.sock"),
     ]
     seen: set[str] = set()
     unique = []
@@ -260,6 +277,18 @@ def well_known_sockets(env: Mapping[str, str]) -> list[tuple[str, str]]:
             seen.add(path)
             unique.append((kind, path))
     return unique
+
+
+def podman_socket(path: str) -> bool:
+    """Whether a unix socket path is podman's by its name (`podman.sock`, or under a
+    `podman` directory as `/run/podman/` and `$XDG_RUNTIME_DIR/podman/` are)."""
+    p = Path(path)
+    return p.name.startswith("podman") or p.parent.name == "podman"
+
+
+def rootless_podman_socket(path: str) -> bool:
+    """podman's per-user socket, `$XDG_RUNTIME_DIR/podman/podman.sock`."""
+    return podman_socket(path) and path.startswith("/run/user/")
 
 
 def socket_answers(path: str, timeout: float = 0.5) -> bool:
@@ -357,4 +386,52 @@ def _default_context(env: Mapping[str, str], why: str | None) -> Endpoint:
         if isinstance(current, str) and current and current != DEFAULT_CONTEXT:
             cfg = docker_config_dir(env) / "config.json"
             return _context_endpoint(current, env, f"currentContext in {cfg}")
+        podman = _podman_choice(env)
+        if podman is not None:
+            return podman
     return _implicit_endpoint(env)
+
+
+def _podman_choice(env: Mapping[str, str]) -> Endpoint | None:
+    """CONTAINER_HOST, CONTAINER_CONNECTION, then podman's default connection."""
+    container_host = env.get("CONTAINER_HOST", "").strip()
+    if container_host:
+        url = validate_host(container_host, "CONTAINER_HOST")
+        return Endpoint(url=url, source="podman-env", reason=f"CONTAINER_HOST={url} (podman's "
+                        "DOCKER_HOST; no docker setting chose an engine)")
+    podman = read_connections(env)
+    named = env.get("CONTAINER_CONNECTION", "").strip()
+    if named:
+        conn = podman.get(named)
+        if conn is None:
+            known = ", ".join(sorted(podman.connections)) or "none"
+            raise ConfigError(f'CONTAINER_CONNECTION names the podman connection "{named}", '
+                              "which does not exist",
+                              hint=f"podman connections: {known}; see `podman system "
+                                   "connection list`")
+        return _podman_endpoint(conn, f'podman connection "{named}" (CONTAINER_CONNECTION)')
+    if podman.default:
+        conn = podman.get(podman.default)
+        if conn is None:
+            raise ConfigError(f'podman\'s default connection "{podman.default}" (set in '
+                              f"{podman.default_source}) does not exist",
+                              hint="see `podman system connection list`, or pass -H/--host")
+        return _podman_endpoint(conn, f'podman\'s default connection "{conn.name}" (set in '
+                                f"{podman.default_source}; no docker setting chose an engine)")
+    return None
+
+
+def _podman_endpoint(conn: PodmanConnection, reason: str) -> Endpoint:
+    uri = conn.uri.strip()
+    if uri.startswith("ssh://"):
+        # Podman's ssh connections name the remote socket in the URI's path and are served by
+        # podman's own ssh tunnel; docker-py's ssh transport runs `docker system dial-stdio`
+        # on the remote instead, which a podman host does not have.
+        host_part, _, sock = uri[len("ssh://"):].partition("/")
+        raise ConfigError(
+            f"{reason} is an ssh connection ({uri}), which dhitui cannot use directly",
+            hint=f"forward its socket and use that: `ssh -nNT -L /tmp/podman.sock:/{sock} "
+                 f"{host_part.split(':')[0]}` then `dhitui -H unix:///tmp/podman.sock`",
+        )
+    url = validate_host(uri, f'podman connection "{conn.name}" URI')
+    return Endpoint(url=url, source="podman-connection", reason=reason, context=conn.name)

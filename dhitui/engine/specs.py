@@ -22,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dhitui.engine.identity import EngineIdentity
+
 # Runs the user's command with no shell interpretation of its words: "$@" is the argv.
 EXEC_ARGS_SCRIPT = 'exec "$@"'
 SCRIPT_NAME = "dhitui"  # $0 of that script
@@ -38,8 +40,18 @@ def shell_args(command: Sequence[str] | None) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class ImageMount:
+    """A read-only image mount, spelled the way the engine it is for takes it (Podman rejects
+    `ro`; see engine.identity): one mount, two renderings that cannot disagree."""
+
     source: str  # image reference
     target: str  # mount point in the sidecar
+    engine: EngineIdentity
+
+    def cli(self) -> str:
+        return self.engine.image_mount_cli(self.source, self.target)
+
+    def api(self) -> dict[str, Any]:
+        return self.engine.image_mount_api(self.source, self.target)
 
 
 @dataclass(frozen=True)
@@ -90,9 +102,7 @@ class SidecarSpec:
         if self.privileged:
             argv.append("--privileged")
         if self.mount is not None:
-            # Image mounts are always read-only; `ro` says so in the command too.
-            argv += ["--mount",
-                     f"type=image,source={self.mount.source},destination={self.mount.target},ro"]
+            argv += ["--mount", self.mount.cli()]
         argv += ["--no-healthcheck", "--entrypoint", self.entrypoint]
         for key, value in self.env:
             argv += ["-e", f"{key}={value}"]
@@ -118,8 +128,7 @@ class SidecarSpec:
         if self.cap_add:
             host["CapAdd"] = list(self.cap_add)
         if self.mount is not None:
-            host["Mounts"] = [{"Type": "image", "Source": self.mount.source,
-                               "Target": self.mount.target, "ReadOnly": True}]
+            host["Mounts"] = [self.mount.api()]
         body: dict[str, Any] = {
             "Image": self.image,
             "Entrypoint": [self.entrypoint],

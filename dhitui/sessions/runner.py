@@ -18,7 +18,9 @@ suspending itself (no Textual here). It blocks until the session ends, and retur
 How a sidecar is kept from outliving its session (each seen on the real engines):
 
 - normal exit: `docker run --rm` removes it, and the CLI returns only once it is gone;
-  dhitui then checks by name and removes anything left (bounded by a deadline);
+  dhitui then checks by name and removes anything left (bounded by a deadline). On engines
+  where `--rm` loses the exit status (Podman before 4.6) sidecars run without it and this
+  removal is the plan, not a leftover;
 - Ctrl-C: in an interactive session the TTY is raw, so Ctrl-C is a keystroke for the
   session's shell; without a TTY (`-- CMD`) the terminal's SIGINT reaches both dhitui and the
   docker CLI, which forwards it to the command. dhitui ignores it either way: Ctrl-C belongs
@@ -252,9 +254,10 @@ def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, st
     leftover, cleanup_error = False, None
     if strategy.sidecar:
         try:
-            leftover = remove_sidecar(engine, strategy.sidecar, volumes=volumes)
-            # Without --rm removing it is the normal end, not a leftover.
-            leftover = leftover and volumes
+            removed = remove_sidecar(engine, strategy.sidecar, volumes=volumes)
+            # Without --rm (a snapshot's sidecar; engines whose --rm loses the exit status)
+            # removing it is the normal end, not a leftover.
+            leftover = removed and strategy.sidecar_autoremove
         except DhituiError as exc:
             cleanup_error = (f"could not make sure the sidecar {strategy.sidecar} is gone "
                              f"({exc}); `dhitui debug --cleanup` removes it")
@@ -267,7 +270,8 @@ def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, st
         leftover_removed=leftover,
         cleanup_error=cleanup_error,
         # A snapshot's target was not running to begin with: nothing to report.
-        target_running=None if strategy.snapshot else _target_running(plan, engine),
+        target_running=(None if strategy.snapshot
+                        else _target_running(plan, engine, exit_status(returncode))),
     )
 
 
@@ -315,12 +319,14 @@ def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int,
     volumes = strategy.snapshot is None
     if strategy.sidecar:
         try:
-            leftover = remove_sidecar(engine, strategy.sidecar, volumes=volumes)
+            removed = remove_sidecar(engine, strategy.sidecar, volumes=volumes)
+            # Without AutoRemove removing it is the normal end, not a leftover.
+            leftover = removed and strategy.sidecar_autoremove
         except DhituiError as exc:
             cleanup_error = (f"could not make sure the sidecar {strategy.sidecar} is gone "
                              f"({exc}); `dhitui debug --cleanup` removes it")
     # A snapshot's target was not running to begin with: nothing to report.
-    target_running = None if strategy.snapshot else _target_running(plan, engine)
+    target_running = None if strategy.snapshot else _target_running(plan, engine, status)
     if lost and target_running is False:
         lost = f"the target {plan.target.label} stopped during the session"
     return SessionResult(
@@ -372,14 +378,27 @@ def remove_sidecar(engine: Engine, name: str, deadline: float = REMOVE_DEADLINE,
         time.sleep(POLL)
 
 
-def _target_running(plan: SessionPlan, engine: Engine) -> bool | None:
+# When a target's init dies the kernel SIGKILLs the rest of its PID namespace, the session's
+# process included, and the engine may report the target as running a moment longer (Podman
+# does: its state follows conmon's exit report). A session killed that way waits this long
+# for the state to catch up; any other ending is read once.
+_KILLED_STATUS = 128 + 9
+_TARGET_STATE_DEADLINE = 3.0
+
+
+def _target_running(plan: SessionPlan, engine: Engine, status: int | None = None
+                    ) -> bool | None:
     target = plan.target
     if not isinstance(target, ContainerTarget):
         return None
-    try:
-        state = engine.inspect_container(target.id).get("State") or {}
-    except NotFound:
-        return False
-    except (EngineError, EngineUnavailable):
-        return None
-    return bool(state.get("Running"))
+    deadline = time.monotonic() + (_TARGET_STATE_DEADLINE if status == _KILLED_STATUS else 0)
+    while True:
+        try:
+            state = engine.inspect_container(target.id).get("State") or {}
+        except NotFound:
+            return False
+        except (EngineError, EngineUnavailable):
+            return None
+        if not state.get("Running") or time.monotonic() >= deadline:
+            return bool(state.get("Running"))
+        time.sleep(0.1)

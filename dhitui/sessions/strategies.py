@@ -44,7 +44,6 @@ from typing import Any, Literal
 
 from dhitui import strategy_registry as registry
 from dhitui.engine.capabilities import Capabilities
-from dhitui.engine.client import IMAGE_MOUNT_API
 from dhitui.engine.endpoint import Endpoint
 from dhitui.engine.specs import (
     PROMPT,
@@ -118,6 +117,12 @@ class Strategy:
     def command_line(self) -> str:
         return A.command_line(self.argv)
 
+    @property
+    def sidecar_autoremove(self) -> bool:
+        """The engine removes the sidecar when it exits (`--rm`); when False dhitui does,
+        after the session (a snapshot's sidecar; engines whose `--rm` loses the exit status)."""
+        return isinstance(self.spec, SidecarSpec) and self.spec.auto_remove
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -182,10 +187,10 @@ class SessionPlan:
                 return f"cannot debug {t.label}: {state}"
             return f"no debug strategy can open the container {t.label} here"
         mount = self.strategy("image-mount")
-        if not t.shell and any("cannot mount images" in r for r in mount.reasons):
+        why = next((r for r in mount.reasons if "cannot mount images" in r), None)
+        if not t.shell and why is not None:
             return (f"cannot explore the image {t.label} here: it has no shell, and without "
-                    f"`docker debug` that needs image mounts (Engine 28+, API "
-                    f"{IMAGE_MOUNT_API}), which this engine lacks")
+                    f"`docker debug` that needs image mounts; {why}")
         return f"no debug strategy can open the image {t.label} here"
 
     def strategy(self, name: str) -> Strategy:
@@ -425,6 +430,10 @@ def _finish(ins: _Inputs, name: str, summary: str, checks: _Checks, notes: list[
     )
 
 
+def _autoremove(ins: _Inputs) -> bool:
+    return ins.caps.identity.autoremove_keeps_exit_status
+
+
 def _sidecar_labels(ins: _Inputs, strategy: str) -> dict[str, str]:
     t = ins.target
     if isinstance(t, ContainerTarget):
@@ -527,9 +536,8 @@ def _image_mount(ins: _Inputs) -> Strategy:
             f"{MIN_CLI_FOR_IMAGE_MOUNTS}.0 or newer (--transport api does not)",
         )
     checks.need(
-        f"image mounts (Engine 28+, API {IMAGE_MOUNT_API})", ins.caps.image_mounts,
-        f"the engine ({ins.caps.engine_version}, API {ins.caps.api_version}) cannot mount "
-        f"images: that needs API {IMAGE_MOUNT_API} (Engine 28+)",
+        f"image mounts ({ins.caps.identity.image_mounts_requirement})", ins.caps.image_mounts,
+        ins.caps.identity.image_mounts_why,
     )
     tb = _toolbox_present(ins, checks)
     if tb is not None and tb.problem is None:
@@ -577,9 +585,9 @@ def _image_mount(ins: _Inputs) -> Strategy:
             args=shell_args(ins.options.command), user=user,
             pid_of=t.id if isinstance(t, ContainerTarget) else None,
             network=f"container:{t.id}" if isinstance(t, ContainerTarget) else "none",
-            mount=ImageMount(tb.ref if tb else "", MOUNT_POINT),
+            mount=ImageMount(tb.ref if tb else "", MOUNT_POINT, ins.caps.identity),
             env=(("PATH", path), ("PS1", PROMPT)), cap_add=tuple(caps),
-            privileged=ins.options.privileged,
+            privileged=ins.options.privileged, auto_remove=_autoremove(ins),
         ),
         sidecar=name, labels=labels,
     )
@@ -598,8 +606,8 @@ def _toolbox(ins: _Inputs) -> Strategy:
     if isinstance(t, ImageTarget):
         checks.block(
             "a sidecar rooted in the toolbox cannot see an image's files: exploring an image "
-            f"needs image mounts (Engine 28+, API {IMAGE_MOUNT_API}), docker debug, or a shell "
-            "in the image"
+            f"needs image mounts ({ins.caps.identity.image_mounts_requirement}), docker debug, "
+            "or a shell in the image"
         )
         return _finish(ins, "toolbox", summary, checks, [], lambda: None)
     _cli(ins, checks)
@@ -619,7 +627,7 @@ def _toolbox(ins: _Inputs) -> Strategy:
             tty=ins.options.tty, entrypoint=(tb.shell if tb and tb.shell else "/bin/sh"),
             args=shell_args(ins.options.command), user=user, pid_of=t.id,
             network=f"container:{t.id}", env=(("PS1", PROMPT),), cap_add=tuple(caps),
-            privileged=ins.options.privileged,
+            privileged=ins.options.privileged, auto_remove=_autoremove(ins),
         ),
         sidecar=name, labels=labels,
     )
@@ -657,6 +665,7 @@ def _exec(ins: _Inputs) -> Strategy:
             entrypoint=shell, args=shell_args(ins.options.command),
             user="0:0" if ins.options.root else None, network="none",
             env=(("PS1", PROMPT),), privileged=ins.options.privileged,
+            auto_remove=_autoremove(ins),
         ),
         sidecar=name, labels=labels,
     )
@@ -738,7 +747,8 @@ def _snapshot(ins: _Inputs) -> Strategy:
             image=spec.image, name=name, labels=labels, tty=ins.options.tty,
             entrypoint=entry, args=shell_args(ins.options.command), user=user, network=network,
             volumes_from=t.id,
-            mount=ImageMount(tb.ref, MOUNT_POINT) if tb and mounted else None,
+            mount=(ImageMount(tb.ref, MOUNT_POINT, ins.caps.identity)
+                   if tb and mounted else None),
             env=(("PATH", path), ("PS1", PROMPT)), privileged=ins.options.privileged,
             auto_remove=False,
             # In its own PID namespace the command would be PID 1, which the kernel shields

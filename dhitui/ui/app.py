@@ -114,6 +114,9 @@ class DhituiApp(App[int]):
         self._secondary_timer: Any = None
         self.engine_state = "connecting"
         self.engine_error: DhituiError | None = None
+        # What last happened to the connection, for the panel ("lost at…", "back at…").
+        self.engine_history: str | None = None
+        self._lost_at: float | None = None  # time.monotonic() when the engine went away
         self.caps: Any = None
         self._stop = threading.Event()
         self._container_checks: dict[str, list[Any]] = {}
@@ -373,10 +376,26 @@ class DhituiApp(App[int]):
             self._orphans_offered = True
             self.look_for_orphans()
 
+    def _engine_back(self, before: set[str], after: set[str]) -> None:
+        """The engine answers again and the list was re-read: say what changed meanwhile."""
+        assert self._lost_at is not None
+        away = time.monotonic() - self._lost_at
+        self._lost_at = None
+        self.engine_history = (
+            f"back at {render.clock(time.time())} after {away:.0f}s away; the list was "
+            f"re-read: {len(before & after)} kept, {len(before - after)} gone, "
+            f"{len(after - before)} new")
+        self._show_engine()
+
     @while_mounted
     def on_engine_lost(self, message: EngineLost) -> None:
         self.engine_state = "unreachable — waiting for it to come back"
         self.engine_error = message.error
+        if self._lost_at is None and self.backend.freshness.as_of is not None:
+            # It answered before (an engine never reached was not "lost").
+            self._lost_at = time.monotonic()
+            self.engine_history = (f"lost at {render.clock(time.time())}; "
+                                   f"{self.table.row_count} container(s) shown as last seen")
         self._show_engine()
         seen = self.backend.freshness.as_of
         self.table.show_last_seen(seen)
@@ -438,8 +457,11 @@ class DhituiApp(App[int]):
 
     @while_mounted
     def on_containers_loaded(self, message: ContainersLoaded) -> None:
+        before = set(self.table.rows_by_id)
         self.table.show_last_seen(None)
         fresh = self.table.replace_all(message.summaries)
+        if self._lost_at is not None:
+            self._engine_back(before, {s.id for s in message.summaries})
         self._update_notice()
         self._list_loaded = True
         if not fresh and self._secondary_timer is not None:
@@ -669,6 +691,7 @@ class DhituiApp(App[int]):
         self.panel.show("engine", render.engine_section(
             endpoint, self.caps, state=self.engine_state,
             error=err.message if err else None, hint=err.hint if err else None,
+            history=self.engine_history,
         ))
 
     def _show_selected(self) -> None:

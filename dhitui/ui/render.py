@@ -111,11 +111,15 @@ def engine_section(
     state: str,
     error: str | None = None,
     hint: str | None = None,
+    history: str | None = None,
 ) -> RenderableType:
-    """The engine: where, why, what it allows, and whether it answers right now."""
+    """The engine: where, why, what it allows, whether it answers right now, and what last
+    happened to the connection."""
     t = _grid()
     status_style = {"connected": "green", "connecting": "yellow"}.get(state, "bold red")
     _kv(t, "Status", Text(state, style=status_style))
+    if history:
+        _kv(t, "Last change", Text(clean(history), style="yellow"))
     if endpoint is not None:
         _kv(t, "Endpoint", endpoint.url)
         _kv(t, "Why", endpoint.reason, "dim")
@@ -124,8 +128,9 @@ def engine_section(
     if hint:
         _kv(t, "Hint", Text(clean(hint), style="yellow"))
     if caps is not None:
-        _kv(t, "Engine", f"{caps.engine_version} (API {caps.api_version})")
-        _kv(t, "Image mounts", Text("yes" if caps.image_mounts else "no (needs Engine 28+)",
+        _kv(t, "Engine", f"{caps.identity.display} (API {caps.api_version})")
+        _kv(t, "Image mounts", Text("yes" if caps.image_mounts else
+                                    f"no (needs {caps.identity.image_mounts_requirement})",
                                     style="green" if caps.image_mounts else "yellow"))
         if caps.docker_debug:
             dbg = Text("installed", style="green")
