@@ -21,7 +21,8 @@ from the list and its image, and inspected only when
   1. its verdict depends on its user: no shell, probed, and no hardened source in its names,
      labels or contents (then root makes it "shell-less", anyone else "hardened"); or
   2. its `Command` is not the image's entrypoint + cmd (an `--entrypoint` or a command given
-     at `docker run`); or
+     at `docker run`; Podman's compat list shows only the cmd, so there a container whose
+     image has an entrypoint is always inspected: an override could not be told apart); or
   3. the list names its image by ID (the reference it was created from, whose tag is evidence
      for the variant, has moved on).
 Otherwise the verdict is the same whoever the container runs as (a shell makes it "standard",
@@ -324,7 +325,8 @@ def summary_from_api(item: dict[str, Any]) -> ContainerSummary:
 def listed_command(argv: Iterable[str]) -> str:
     """A process's argv as the engine's container list shows it in `Command`: joined by
     spaces, arguments after the first in single quotes when they hold a space (Docker's
-    daemon/list.go; Podman shows the same for its compat API)."""
+    daemon/list.go). Podman's compat list leaves the entrypoint out: those rows do not
+    match and are inspected, which is the safe side."""
     path, *args = list(argv) or [""]
     if not args:
         return path
