@@ -75,8 +75,9 @@ DETAILS_DELAY = 0.15  # let the cursor settle before checking the selected conta
 # (start, stop, pause, die…) or a reconnect drops it, so within this bound it is as fresh as
 # the list; older ones are made again (the toolbox image or the engine may have changed).
 PLAN_REUSE_SECONDS = 30.0
-# The panel's checks, the capabilities probe and the orphan check wait for the list's first
-# classification (they compete with it for the interpreter and the engine), at most this long.
+# At start-up the panel's checks, the capabilities probe and the orphan check wait for the
+# list's first classification (they compete with it for the interpreter and the engine), at
+# most this long.
 SECONDARY_MAX_WAIT = 3.0
 WIDE_FROM = 120  # terminal columns from which the side panel sits beside the list
 
@@ -111,6 +112,7 @@ class DhituiApp(App[int]):
         self._list_loaded = False
         self._classify_pending = False
         self._secondary_started = False
+        self._secondary_ever = False
         self._secondary_timer: Any = None
         self.engine_state = "connecting"
         self.engine_error: DhituiError | None = None
@@ -354,7 +356,9 @@ class DhituiApp(App[int]):
 
     @while_mounted
     def _after_connect(self) -> None:
-        if self._classify_pending or not self._list_loaded:
+        # Only at start-up, when the whole list waits for its verdicts; after a reconnect the
+        # engine section (what answers now) comes first.
+        if not self._secondary_ever and (self._classify_pending or not self._list_loaded):
             if self._secondary_timer is None:
                 self._secondary_timer = self.set_timer(SECONDARY_MAX_WAIT,
                                                        self._start_secondary)
@@ -368,7 +372,7 @@ class DhituiApp(App[int]):
             self._secondary_timer = None
         if self._secondary_started or self.engine_state != "connected":
             return
-        self._secondary_started = True
+        self._secondary_started = self._secondary_ever = True
         self._show_selected()  # the selected row's checks, held back until now
         self.probe_capabilities()
         self.run_diagnostics()
