@@ -108,6 +108,32 @@ def run_size(args: argparse.Namespace, f: fleet_mod.Fleet) -> dict[str, Any]:
                 [*measure.dhitui_argv(host), "ls", "--json"],
                 env=dict(os.environ, PYTHONPATH=args.baseline)))
     out["cli"] = cli
+    # Time to a shell: the bare sidecar run, `dhitui debug C -- true`, and `enter` in the TUI
+    # to the prompt, alternating, into the fleet's first container (a hardened one).
+    target = f.name(0)
+    env = measure.session_env(args.docker_cli)
+    shell: dict[str, list[float]] = {"bare docker run": [], "dhitui debug -- true": [],
+                                     "dhitui enter -> prompt": []}
+    if args.baseline:
+        shell["baseline debug -- true"] = []
+        shell["baseline enter -> prompt"] = []
+    base_env = measure.session_env(args.docker_cli, args.baseline)
+    for _ in range(args.runs):
+        shell["bare docker run"].append(measure.wall(
+            measure.bare_run_argv(args.docker_cli, host, target), env=env))
+        shell["dhitui debug -- true"].append(measure.wall(
+            measure.debug_true_argv(host, target), env=env))
+        if args.baseline:
+            shell["baseline debug -- true"].append(measure.wall(
+                measure.debug_true_argv(host, target), env=base_env))
+        shell["dhitui enter -> prompt"].append(
+            measure.enter_to_prompt(host, f, args.docker_cli))
+        if args.baseline:
+            shell["baseline enter -> prompt"].append(
+                measure.enter_to_prompt(host, f, args.docker_cli, pythonpath=args.baseline))
+    out["shell"] = shell
+    print("   shell: " + ", ".join(f"{k} {measure.median(v):.3f}s" for k, v in shell.items()),
+          flush=True)
     print("   cli: " + ", ".join(f"{k} {measure.median(v):.3f}s" for k, v in cli.items()),
           flush=True)
     return out

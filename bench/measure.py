@@ -342,3 +342,56 @@ def count_classify_requests(host: str) -> dict[str, Any]:
 
 def median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
+
+
+# ---- time to a shell
+def session_env(docker_cli: str, pythonpath: str | None = None) -> dict[str, str]:
+    """The environment a session needs: the docker CLI on PATH (sessions run it)."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(docker_cli).parent}:{env.get('PATH', '')}"
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    return env
+
+
+def bare_run_argv(docker_cli: str, host: str, target: str) -> list[str]:
+    """The least a debug sidecar can cost: the docker CLI starting busybox in the target's
+    PID namespace as the hardened images' nonroot user, and removing it."""
+    return [docker_cli, "-H", host, "run", "--rm", "--pid", f"container:{target}",
+            "--user", "65532:65532", "busybox", "true"]
+
+
+def debug_true_argv(host: str, target: str) -> list[str]:
+    return [*dhitui_argv(host), "debug", "-q", target, "--", "true"]
+
+
+def enter_to_prompt(host: str, fleet: Fleet, docker_cli: str, *,
+                    pythonpath: str | None = None) -> float:
+    """In the TUI: filter to one container, then `enter` -> the debug shell's prompt on
+    screen (dhitui's sessions set PS1 to "[dhitui] …"). Seconds from the key."""
+    pattern = name_pattern(fleet.prefix)
+    target = fleet.name(0)
+    term = Terminal(dhitui_argv(host), cols=COLS, rows=ROWS,
+                    env=session_env(docker_cli, pythonpath), cwd=NEUTRAL_CWD)
+    try:
+        term.wait_for(lambda screen: len(names_on(screen, pattern)) >= min(fleet.n, 10),
+                      PAINT_TIMEOUT, "first painted list")
+        term.quiet(0.5)
+        term.send("/")
+        term.quiet(0.3)
+        term.send(target)
+        term.wait_for(lambda screen: names_on(screen, pattern) == [target], KEY_TIMEOUT,
+                      "the one row")
+        term.send("enter")  # leaves the filter box for the table
+        term.quiet(0.5)
+        w = term.expect(lambda screen: any("[dhitui]" in ln for ln in screen.display))
+        t0 = term.send("enter")
+        w.not_before = t0
+        t = term.wait(w, 60, "the session's prompt")
+        term.send("exit\r")
+        term.wait_for(lambda screen: target in names_on(screen, pattern), 60,
+                      "the list again after the session")
+        term.quiet(0.3)
+        return t - t0
+    finally:
+        term.close("q")

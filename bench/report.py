@@ -134,6 +134,22 @@ def markdown(results: dict[str, Any]) -> str:
         *req_rows,
         "",
     ]
+    shell_sizes = [n for n in sizes if per[n].get("shell")]
+    if shell_sizes:
+        names = list(per[shell_sizes[0]]["shell"])
+        out += [
+            "| time to a shell (median, max) | " + " | ".join(names)
+            + " | debug vs bare | enter vs bare |",
+            "|---|" + "---|" * (len(names) + 2),
+        ]
+        for n in shell_sizes:
+            sh = per[n]["shell"]
+            bare = median(sh["bare docker run"])
+            out.append(f"| N={n} | " + " | ".join(
+                f"{median(v) * 1000:.0f} ms ({max(v) * 1000:.0f})" for v in sh.values())
+                + f" | {_ratio(median(sh['dhitui debug -- true']), bare)}"
+                + f" | {_ratio(median(sh['dhitui enter -> prompt']), bare)} |")
+        out.append("")
     return "\n".join(out)
 
 

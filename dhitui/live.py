@@ -316,6 +316,10 @@ class Backend:
             on_batch(batch)
         _milestone("classified", done)
 
+    def classify_one(self, container_id: str) -> Classification:
+        """One container, inspected (its own user, entrypoint and cmd)."""
+        return self.classifier.classify(container_id)
+
     # ---- events
     def open_events(self) -> EventStream:
         """Subscribe to the engine's events. Subscribe *before* listing: events that happen

@@ -140,6 +140,8 @@ class ContainerSummary:
     status: str  # the engine's human text, e.g. "Up 3 minutes"
     labels: dict[str, str] = field(default_factory=dict)
     created: int = 0
+    # The list's `Command`: the process's argv joined by the engine ("" when not known).
+    command: str = ""
 
     @property
     def short_id(self) -> str:
@@ -180,6 +182,10 @@ class Classification:
     verdict: Verdict
     evidence: tuple[str, ...]
     probe_errors: tuple[str, ...] = ()
+    # False: classified from the container list and its image, without inspecting the
+    # container, so `user` is the image's USER (a `docker run --user` override is invisible
+    # in the list). The verdict does not depend on it then (see dhitui.detect.probe).
+    inspected: bool = True
 
     @property
     def summary(self) -> str:
@@ -213,4 +219,5 @@ class Classification:
             "evidence": list(self.evidence),
             "summary": self.summary,
             "probe_errors": list(self.probe_errors),
+            "inspected": self.inspected,
         }

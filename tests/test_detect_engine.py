@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from dhitui.detect import Classifier
-from dhitui.detect.probe import SHELLS
+from dhitui.detect.probe import SHELLS, summary_from_api
 from dhitui.engine.client import Engine, connect
 from dhitui.engine.endpoint import resolve_endpoint
 from dhitui.errors import NotFound
-from dhitui.models import Classification
+from dhitui.models import Classification, ContainerSummary
 
 from conftest import (
     CHAINGUARD_IMAGE,
@@ -277,6 +277,80 @@ def test_probe_cost_grows_with_images_not_containers(
     assert after == before
 
 
+def listed(api: Engine, ids: list[str]) -> list[ContainerSummary]:
+    """The list rows of these containers (stopped ones included), as the TUI gets them."""
+    wanted = set(ids)
+    rows = [summary_from_api(c) for c in api.list_containers(all=True)]
+    return [s for s in rows if s.id in wanted]
+
+
+def test_classifying_the_list_costs_requests_per_image(
+    engine: EngineUnderTest, api: Engine, containers: Callable[..., str]
+) -> None:
+    """50 list rows of 2 images: no container is inspected. Their verdicts do not depend on
+    who they run as (no shell and a hardened source; a shell), and their commands are the
+    images' (the list's `Command` formatted as the engine does: checked here for real).
+    Podman's compat list shows only the cmd in `Command`, so where the image has an
+    entrypoint an override cannot be ruled out from the list: those are inspected there."""
+    ids = [containers(engine, HARDENED_IMAGE if i % 2 else STANDARD_IMAGE, start=False)
+           for i in range(50)]
+    rows = listed(api, ids)
+    assert len(rows) == 50
+    counts = count_requests(api)
+    results = list(Classifier(api).classify_many(rows))
+    assert Counter(r.verdict for r in results) == {"hardened": 25, "standard": 25}
+    # On Podman the hardened image's containers (it has an entrypoint) are inspected.
+    inspected = {r.container_id for r in results if r.inspected}
+    assert counts[("GET", "containers/*/json")] == len(inspected)
+    assert inspected == ({r.container_id for r in results if r.verdict == "hardened"}
+                         if engine.podman else set())
+    assert counts[("GET", "images/*/json")] == 2
+    total = sum(n for (m, kind), n in counts.items()
+                if not kind.startswith("target:") and kind != "containers/*/json")
+    per_image_max = 1 + len(SHELLS) + 10 + 4 + 2  # image, stats, sentinel, passwd and group
+    assert total <= 2 * per_image_max
+    # The same containers by ID are inspected: they agree on everything but that flag.
+    by_id = {c.container_id: c for c in Classifier(api).classify_many(ids)}
+    for r in results:
+        i = by_id[r.container_id]
+        assert (r.verdict, r.user, r.shell, r.source, r.variant, r.entrypoint, r.cmd,
+                r.image, r.name, r.state) == (
+            i.verdict, i.user, i.shell, i.source, i.variant, i.entrypoint, i.cmd,
+            i.image, i.name, i.state)
+
+
+def test_containers_whose_own_settings_matter_are_inspected(
+    engine: EngineUnderTest, api: Engine, containers: Callable[..., str]
+) -> None:
+    """--user and --entrypoint overrides, classified from the list: each verdict and user
+    is right, and a container is inspected where its settings could change either."""
+    root_python = containers(engine, PYTHON_IMAGE, "--user", "0", start=False)
+    plain_python = containers(engine, PYTHON_IMAGE, start=False)
+    entry = containers(engine, HARDENED_IMAGE, "--entrypoint", "/app/app", start=False,
+                       command=["--flag", "two words"])
+    root_dhi = containers(engine, HARDENED_IMAGE, "--user", "0", start=False)
+    other_user = containers(engine, STANDARD_IMAGE, "--user", "1234:5678", start=False)
+    rows = listed(api, [root_python, plain_python, entry, root_dhi, other_user])
+    counts = count_requests(api)
+    got = {c.container_id: c for c in Classifier(api).classify_many(rows)}
+    # No shell, no hardened source: root makes it shell-less, so both are inspected.
+    assert (got[root_python].verdict, got[root_python].user.is_root) == ("shell-less", True)
+    assert got[root_python].inspected and got[root_python].user.source == "container"
+    assert (got[plain_python].verdict, got[plain_python].user.uid) == ("hardened", 65532)
+    assert got[plain_python].inspected
+    # Its command is not the image's: inspected, and the overrides shown.
+    assert got[entry].inspected
+    assert (got[entry].entrypoint, got[entry].cmd) == (("/app/app",), ("--flag", "two words"))
+    # The verdict holds whoever they run as: not inspected, and marked so (on Podman the one
+    # whose image has an entrypoint is: its list's `Command` leaves the entrypoint out).
+    assert got[root_dhi].verdict == "hardened" and got[root_dhi].inspected == engine.podman
+    assert got[other_user].verdict == "standard" and not got[other_user].inspected
+    assert counts[("GET", "containers/*/json")] == (4 if engine.podman else 3)
+    # Inspected (as the TUI does when the row is selected), the real user shows.
+    assert Classifier(api).classify(root_dhi).user.is_root
+    assert Classifier(api).classify(other_user).user.uid == 1234
+
+
 def test_container_removed_mid_probe_is_not_misclassified(
     engine: EngineUnderTest, api: Engine, containers: Callable[..., str]
 ) -> None:
@@ -329,6 +403,16 @@ def test_ls_json(engine: EngineUnderTest, containers: Callable[..., str]) -> Non
     assert code == 0 and isinstance(data, list)
     assert {running, stopped} <= {row["id"] for row in data}
     assert {row["id"]: row for row in data}[stopped]["shell"] == "/bin/sh"
+    # A --user override the list cannot show: the verdict holds, the user is the image's
+    # and says so; --inspect reads the container's own.
+    root = containers(engine, HARDENED_IMAGE, "--user", "0")
+    code, data = run_json("ls", "--json", "-H", engine.host)
+    row = {row["id"]: row for row in data}[root]
+    assert (row["verdict"], row["inspected"], row["user"]["uid"]) == (
+        ("hardened", True, 0) if engine.podman else ("hardened", False, 65532))
+    code, data = run_json("ls", "--json", "--inspect", "-H", engine.host)
+    row = {row["id"]: row for row in data}[root]
+    assert (row["verdict"], row["inspected"], row["user"]["uid"]) == ("hardened", True, 0)
 
 
 def test_ls_table_and_escaping(engine: EngineUnderTest, containers: Callable[..., str]) -> None:

@@ -96,6 +96,26 @@ async def test_side_panel_follows_the_selection(engine28: EngineUnderTest,
                        "second container's evidence")
 
 
+async def test_a_selected_row_shows_the_containers_own_user(
+    engine28: EngineUnderTest, containers: Callable[..., str]
+) -> None:
+    """A --user override is invisible in the container list: the row first shows the
+    image's user (in italics; the verdict holds whoever it runs as), and the container's
+    own once the row is selected and the container inspected."""
+    tag = uuid.uuid4().hex[:6]
+    cid = containers(engine28, HARDENED_IMAGE, "--user", "0", name=f"dhitui-test-u-{tag}")
+    app = make_app(engine28)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: verdict_of(app, cid) == "● hardened", "the verdict")
+        await select_alone(pilot, app, tag, cid)
+        await wait_for(pilot, lambda: app.table.get_cell(cid, "user").plain == "root",
+                       "the container's own user")
+        row = app.table.rows_by_id[cid]
+        assert row.classification is not None and row.classification.inspected
+        assert "italic" not in str(app.table.get_cell(cid, "user").style)
+        assert "root (container)" in panel_text(app, "container")
+
+
 async def test_markup_and_escapes_in_labels_render_literally(
     engine28: EngineUnderTest, containers: Callable[..., str]
 ) -> None:
@@ -235,6 +255,14 @@ async def test_enter_debugs_the_selected_container_with_the_best_strategy(
     cid = containers(engine, HARDENED_IMAGE, name=f"dhitui-test-dbg-{tag}")
     calls: list[object] = []
     app = recording_app(engine, calls)
+    planned: list[str] = []  # plans made for a session (not for the panel)
+    make_plan = app.make_plan
+
+    def make_plan_counted(container_id: str, purpose: str, strategy: str = "auto") -> None:
+        planned.append(purpose)
+        make_plan(container_id, purpose, strategy)
+
+    app.make_plan = make_plan_counted  # type: ignore[method-assign,assignment]
     async with app.run_test(size=SIZE) as pilot:
         await select_alone(pilot, app, tag, cid)
         expected = "image-mount" if engine.image_mounts else "toolbox"
@@ -244,8 +272,11 @@ async def test_enter_debugs_the_selected_container_with_the_best_strategy(
         plan = calls[0]
         assert plan.target.id == cid and plan.chosen.name == expected  # type: ignore[attr-defined]
         assert plan.runnable and f"container:{cid}" in plan.argv  # type: ignore[attr-defined]
+        assert planned == []  # the panel's plan ran: no engine requests for a new one
         await pilot.press("d")
         await wait_for(pilot, lambda: len(calls) == 2, "d debugs too")
+        # A session's plan is used once: the next one is new (the panel's next, or made now).
+        assert calls[1].session_id != plan.session_id  # type: ignore[attr-defined]
 
 
 async def test_strategy_picker_and_copy(engine28: EngineUnderTest,

@@ -35,6 +35,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("-a", "--all", action="store_true", help="include stopped containers")
     p.add_argument("-e", "--evidence", action="store_true",
                    help="print every piece of evidence under each container")
+    p.add_argument("--inspect", action="store_true",
+                   help="inspect every container for its own user (by default a container is "
+                   "inspected only where its settings can change the verdict or its command "
+                   "is not its image's; elsewhere the user is the image's USER, "
+                   "\"inspected\": false)")
     p.set_defaults(func=run)
 
 
@@ -46,7 +51,8 @@ def run(inv: Invocation) -> int:
         summaries = list_summaries(engine, all=inv.args.all)
         order = {s.id: i for i, s in enumerate(summaries)}
         gone: list[str] = []
-        results = list(Classifier(engine).classify_many(summaries, on_gone=gone.append))
+        targets = [s.id for s in summaries] if inv.args.inspect else summaries
+        results = list(Classifier(engine).classify_many(targets, on_gone=gone.append))
         results.sort(key=lambda c: order.get(c.container_id, len(order)))
         reasons = _exit_reasons(engine, results) if inv.args.json else {}
     finally:
@@ -103,7 +109,7 @@ def _print_table(results: list[Classification], gone: list[str], evidence: bool)
             m(c.name, keep_newlines=False),
             m(c.image, keep_newlines=False),
             m(c.state),
-            m(c.user.display),
+            m(c.user.display) if c.inspected else f"[italic]{m(c.user.display)}[/]",
             m(c.shell) if c.shell else "[dim]none[/]",
             f"[{style}]{c.verdict}[/]",
             m(c.variant or "-"),

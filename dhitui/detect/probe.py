@@ -9,13 +9,28 @@ Cost model (what we chose and why): a shell or package manager lives in the imag
 so file facts are cached per **image ID** and probed once through any container of that
 image. A container's writable layer could add one (`docker cp` of a static busybox), but that
 is rare and re-probing every container would make the cost grow with containers, which is
-what this design avoids. The container's own settings (its user, entrypoint, cmd, which can
-be overridden at `docker run`) come from one inspect per container. So classifying N
-containers of K images costs N inspects + K x (1 image inspect + a few path stats + 2 small
-file reads); an image whose names and labels do not say where it comes from also gets its
-os-release read and 3 more stats (dpkg's and apk's databases), since mirrored images keep
-their contents but not their names. `forget_image()` drops a cached image (the TUI calls it
-on image events).
+what this design avoids. An image whose names and labels do not say where it comes from also
+gets its os-release read and 3 more stats (dpkg's and apk's databases), since mirrored images
+keep their contents but not their names. `forget_image()` drops a cached image (the TUI calls
+it on image events).
+
+A container's own settings (user, entrypoint, cmd) can be overridden at `docker run`; only an
+inspect shows them all. The container list carries the `Command` (entrypoint + cmd joined) but
+not the user. **The rule** (`needs_inspect`): a container known from the list is classified
+from the list and its image, and inspected only when
+  1. its verdict depends on its user: no shell, probed, and no hardened source in its names,
+     labels or contents (then root makes it "shell-less", anyone else "hardened"); or
+  2. its `Command` is not the image's entrypoint + cmd (an `--entrypoint` or a command given
+     at `docker run`; Podman's compat list shows only the cmd, so there a container whose
+     image has an entrypoint is always inspected: an override could not be told apart); or
+  3. the list names its image by ID (the reference it was created from, whose tag is evidence
+     for the variant, has moved on).
+Otherwise the verdict is the same whoever the container runs as (a shell makes it "standard",
+a hardened source without a shell "hardened"), and the user shown is the image's USER, marked
+`inspected=False` until something inspects the container (the TUI does when a row is
+selected; a session plan always does). So classifying N containers of K images costs K x
+(1 image inspect + a few path stats + 2 small file reads) + the inspects the rule asks for,
+and a container passed by name or ID is always inspected.
 
 Because a vanished container also answers 404 to a path stat, a probe run ends by statting
 `/` (which always exists); if that is gone too, the results are discarded and the probe is
@@ -303,7 +318,37 @@ def summary_from_api(item: dict[str, Any]) -> ContainerSummary:
         status=item.get("Status", ""),
         labels=dict(item.get("Labels") or {}),
         created=int(item.get("Created") or 0),
+        command=str(item.get("Command") or ""),
     )
+
+
+def listed_command(argv: Iterable[str]) -> str:
+    """A process's argv as the engine's container list shows it in `Command`: joined by
+    spaces, arguments after the first in single quotes when they hold a space (Docker's
+    daemon/list.go). Podman's compat list leaves the entrypoint out: those rows do not
+    match and are inspected, which is the safe side."""
+    path, *args = list(argv) or [""]
+    if not args:
+        return path
+    return path + " " + " ".join(f"'{a}'" if " " in a else a for a in args)
+
+
+InspectReason = str  # why a container needs its own inspect (for evidence and tests)
+
+
+def needs_inspect(summary: ContainerSummary, facts: ImageFacts) -> InspectReason | None:
+    """Why the list and the image are not enough to classify this container (the rule in
+    the module docstring), or None when they are."""
+    if not summary.image or summary.image.startswith("sha256:"):
+        return "the list names its image by ID"
+    if summary.command != listed_command([*facts.entrypoint, *facts.cmd]):
+        return "its command is not the image's"
+    if facts.probed and facts.shell is None:
+        source, _ = rules.image_source([summary.image, *facts.tags],
+                                       {**facts.labels, **summary.labels})
+        if source == "other" and facts.content_source is None:
+            return "its verdict depends on who it runs as"
+    return None
 
 
 class Classifier:
@@ -327,9 +372,30 @@ class Classifier:
 
     # ---- classification
     def classify(self, container: str | ContainerSummary) -> Classification:
-        """Classify one container; raises NotFound when it does not exist (any more)."""
-        ref = container.id if isinstance(container, ContainerSummary) else container
-        return self.classify_inspected(self.engine.inspect_container(ref))
+        """Classify one container; raises NotFound when it does not exist (any more).
+
+        A name or ID is inspected; a list row is classified from the list and its image, and
+        inspected only where `needs_inspect` says so."""
+        if isinstance(container, ContainerSummary):
+            return self.classify_listed(container)
+        return self.classify_inspected(self.engine.inspect_container(container))
+
+    def classify_listed(self, summary: ContainerSummary) -> Classification:
+        """Classify a container from its list row and its image (inspecting it only where
+        its own settings can change the answer)."""
+        facts = self.image_facts(summary.image_id, summary.id)
+        if needs_inspect(summary, facts):
+            return self.classify_inspected(self.engine.inspect_container(summary.id))
+        listed = {
+            "Id": summary.id,
+            "Name": summary.name,
+            "Image": summary.image_id,
+            "Config": {"Image": summary.image, "User": facts.config_user,
+                       "Labels": summary.labels, "Entrypoint": list(facts.entrypoint),
+                       "Cmd": list(facts.cmd)},
+            "State": {"Status": summary.state},
+        }
+        return self._combine(listed, facts, inspected=False)
 
     def classify_inspected(self, inspect: dict[str, Any]) -> Classification:
         """Classify a container from the inspect data the caller already has."""
@@ -449,7 +515,8 @@ class Classifier:
             return False
         return state.get("Status") in ("removing", "dead")
 
-    def _combine(self, inspect: dict[str, Any], facts: ImageFacts) -> Classification:
+    def _combine(self, inspect: dict[str, Any], facts: ImageFacts, *, inspected: bool = True
+                 ) -> Classification:
         config = inspect.get("Config") or {}
         state = (inspect.get("State") or {}).get("Status", "")
         image_ref = config.get("Image") or ""
@@ -472,6 +539,9 @@ class Classifier:
             source=source,
             probed=facts.probed,
         )
+        if not inspected:
+            verdict_ev.append("user from the image: the container itself was not inspected "
+                              "(the verdict is the same whoever it runs as)")
         return Classification(
             container_id=inspect["Id"],
             name=(inspect.get("Name") or "").lstrip("/"),
@@ -488,6 +558,7 @@ class Classifier:
             verdict=verdict,
             evidence=tuple([*verdict_ev, *source_ev, *var_ev, *facts.probe_errors]),
             probe_errors=facts.probe_errors,
+            inspected=inspected,
         )
 
 

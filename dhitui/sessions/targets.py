@@ -167,12 +167,14 @@ def container_target(
 ) -> ContainerTarget:
     """Look a container up (by name, id or id prefix) and describe it as a session target.
 
-    A `Classification` the caller already has (the TUI's) is reused for the user and shell;
-    otherwise the container is classified (through `classifier`, to share its image cache).
+    A `Classification` the caller already has (the TUI's) is reused for the user and shell
+    when it came from an inspect (one made from the list carries the image's user); otherwise
+    the container is classified (through `classifier`, to share its image cache).
     The state always comes from a fresh inspect. Raises NotFound for no such container."""
     ref = target.container_id if isinstance(target, Classification) else target
     inspect = engine.inspect_container(ref)
-    if isinstance(target, Classification) and target.container_id == inspect["Id"]:
+    if (isinstance(target, Classification) and target.container_id == inspect["Id"]
+            and target.inspected):
         classification = target
     else:
         classification = (classifier or Classifier(engine)).classify_inspected(inspect)

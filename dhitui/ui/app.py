@@ -33,6 +33,7 @@ from dhitui.ui import keys, render, typeahead
 from dhitui.ui.messages import (
     CapabilitiesReady,
     Classified,
+    ClassifyFinished,
     ContainerChanged,
     ContainerChecksReady,
     ContainersLoaded,
@@ -70,6 +71,14 @@ def while_mounted(handler: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 DETAILS_DELAY = 0.15  # let the cursor settle before checking the selected container
+# `enter` runs the plan the panel shows when it is this recent: an event about the container
+# (start, stop, pause, die…) or a reconnect drops it, so within this bound it is as fresh as
+# the list; older ones are made again (the toolbox image or the engine may have changed).
+PLAN_REUSE_SECONDS = 30.0
+# At start-up the panel's checks, the capabilities probe and the orphan check wait for the
+# list's first classification (they compete with it for the interpreter and the engine), at
+# most this long.
+SECONDARY_MAX_WAIT = 3.0
 WIDE_FROM = 120  # terminal columns from which the side panel sits beside the list
 
 
@@ -97,7 +106,14 @@ class DhituiApp(App[int]):
         # (tests observe this call; Textual's headless driver cannot suspend).
         self.session_runner = session_runner or self._run_in_terminal
         self._plans: dict[str, SessionPlan] = {}
+        self._plan_made: dict[str, float] = {}  # container id -> time.monotonic() of its plan
         self._orphans_offered = False
+        # Verdicts first: secondary work waits for the first classification of the list.
+        self._list_loaded = False
+        self._classify_pending = False
+        self._secondary_started = False
+        self._secondary_ever = False
+        self._secondary_timer: Any = None
         self.engine_state = "connecting"
         self.engine_error: DhituiError | None = None
         # What last happened to the connection, for the panel ("lost at…", "back at…").
@@ -246,6 +262,8 @@ class DhituiApp(App[int]):
             )
         except DhituiError:
             pass  # the engine worker notices and reconnects
+        finally:
+            self.post_message(ClassifyFinished())
 
     @work(thread=True, group="diagnostics", exclusive=True, exit_on_error=False)
     def run_diagnostics(self, error: DhituiError | None = None) -> None:
@@ -257,6 +275,15 @@ class DhituiApp(App[int]):
         except DhituiError:
             pass  # the engine went away meanwhile; the engine worker says so
         self.post_message(HostChecksReady(checks))
+
+    @work(thread=True, group="confirm", exclusive=True, exit_on_error=False)
+    def confirm_classification(self, container_id: str) -> None:
+        """The row was classified from the list and its image: now that someone looks, read
+        the container's own user (the table shows the image's until then)."""
+        try:
+            self.post_message(Classified([self.backend.classify_one(container_id)]))
+        except DhituiError:
+            pass
 
     @work(thread=True, group="details", exclusive=True, exit_on_error=False)
     def check_container(self, container_id: str) -> None:
@@ -316,6 +343,7 @@ class DhituiApp(App[int]):
         self._update_notice()
         self._container_checks.clear()
         self._plans.clear()
+        self._secondary_started = False
         # Secondary work starts once the list is on screen: its threads would otherwise
         # compete with the first frame for the interpreter (see docs/benchmarks.md).
         self.call_after_refresh(self._after_connect)
@@ -328,6 +356,24 @@ class DhituiApp(App[int]):
 
     @while_mounted
     def _after_connect(self) -> None:
+        # Only at start-up, when the whole list waits for its verdicts; after a reconnect the
+        # engine section (what answers now) comes first.
+        if not self._secondary_ever and (self._classify_pending or not self._list_loaded):
+            if self._secondary_timer is None:
+                self._secondary_timer = self.set_timer(SECONDARY_MAX_WAIT,
+                                                       self._start_secondary)
+            return
+        self._start_secondary()
+
+    @while_mounted
+    def _start_secondary(self) -> None:
+        if self._secondary_timer is not None:
+            self._secondary_timer.stop()
+            self._secondary_timer = None
+        if self._secondary_started or self.engine_state != "connected":
+            return
+        self._secondary_started = self._secondary_ever = True
+        self._show_selected()  # the selected row's checks, held back until now
         self.probe_capabilities()
         self.run_diagnostics()
         if not self._orphans_offered:
@@ -383,6 +429,7 @@ class DhituiApp(App[int]):
     def on_container_checks_ready(self, message: ContainerChecksReady) -> None:
         self._container_checks[message.container_id] = message.checks
         self._plans[message.container_id] = message.plan
+        self._plan_made[message.container_id] = time.monotonic()
         if message.container_id == self.table.selected_id:
             self._show_selected()
 
@@ -420,7 +467,11 @@ class DhituiApp(App[int]):
         if self._lost_at is not None:
             self._engine_back(before, {s.id for s in message.summaries})
         self._update_notice()
+        self._list_loaded = True
+        if not fresh and self._secondary_timer is not None:
+            self._start_secondary()
         if fresh:
+            self._classify_pending = True
             # In display order, so the rows on screen get their verdicts first.
             order = {cid: i for i, cid in enumerate(self.table.visible_ids())}
             fresh.sort(key=lambda s: order.get(s.id, len(order)))
@@ -443,6 +494,13 @@ class DhituiApp(App[int]):
         self._plans.pop(change.container_id, None)
         if change.container_id == self.table.selected_id or s is None:
             self._show_selected()
+
+    @while_mounted
+    def on_classify_finished(self, message: ClassifyFinished) -> None:
+        if self._classify_pending:
+            self._classify_pending = False
+            if self._secondary_timer is not None:
+                self._start_secondary()
 
     @while_mounted
     def on_classified(self, message: Classified) -> None:
@@ -548,9 +606,16 @@ class DhituiApp(App[int]):
 
     # ---- debug sessions
     def action_debug(self) -> None:
-        """Debug the selected container with the best strategy (a fresh plan: the state may
-        have changed since the panel's)."""
-        if (cid := self.table.selected_id) is not None:
+        """Debug the selected container with the best strategy: the plan the panel shows
+        when it is recent (see PLAN_REUSE_SECONDS), else a fresh one."""
+        if (cid := self.table.selected_id) is None:
+            return
+        plan = self._plans.get(cid)
+        made = self._plan_made.get(cid, float("-inf"))
+        if (plan is not None and plan.runnable and self.engine_state == "connected"
+                and time.monotonic() - made < PLAN_REUSE_SECONDS):
+            self._start_session(cid, plan)
+        else:
             self.make_plan(cid, "run", self.backend.strategy)
 
     def action_choose_strategy(self) -> None:
@@ -643,15 +708,22 @@ class DhituiApp(App[int]):
         self.panel.show("container", render.container_section(
             row.summary, row.classification, checks, self._plans.get(cid),
             last_seen=self.table.last_seen))
-        if checks is None and self.engine_state == "connected":
+        c = row.classification
+        unconfirmed = c is not None and not c.inspected
+        if (checks is None or unconfirmed) and self.engine_state == "connected":
             if self._details_timer is not None:
                 self._details_timer.stop()
             self._details_timer = self.set_timer(DETAILS_DELAY, self._check_selected)
 
     @while_mounted
     def _check_selected(self) -> None:
-        cid = self.table.selected_id
-        if cid is not None and cid not in self._container_checks:
+        row = self.table.selected
+        if row is None or not self._secondary_started:
+            return  # _start_secondary shows the selection again
+        cid, c = row.summary.id, row.classification
+        if c is not None and not c.inspected:
+            self.confirm_classification(cid)
+        if cid not in self._container_checks:
             self.check_container(cid)
 
     def _show_notice(self, text: str) -> None:

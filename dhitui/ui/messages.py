@@ -54,6 +54,11 @@ class Classified(Message):
 
 
 @dataclass
+class ClassifyFinished(Message):
+    """A classify worker handed over its last result (or gave up)."""
+
+
+@dataclass
 class CapabilitiesReady(Message):
     caps: Capabilities
 

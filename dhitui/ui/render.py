@@ -67,7 +67,9 @@ def row_cells(s: ContainerSummary, c: Classification | None,
     if c is None:
         user, shell, variant = PENDING.copy(), PENDING.copy(), PENDING.copy()
     else:
-        user = txt(c.user.display, "" if c.user.is_root is False else "yellow")
+        user = txt(c.user.display, " ".join(
+            (*(() if c.user.is_root is False else ("yellow",)),
+             *(() if c.inspected else ("italic",)))))
         shell = txt(c.shell) if c.shell else Text("none", style="bold")
         variant = txt(c.variant or "")
     cells = [
@@ -171,7 +173,8 @@ def container_section(s: ContainerSummary, c: Classification | None,
     if c is None:
         parts.append(Text("Checking the container's files…", style="dim italic"))
         return Group(*parts)
-    _kv(t, "User", txt(f"{c.user.display} ({c.user.source})"))
+    _kv(t, "User", txt(f"{c.user.display} ({c.user.source})") if c.inspected else
+        txt(f"{c.user.display} (the image's USER; reading the container's own…)", "italic"))
     _kv(t, "Entrypoint", Text(clean(_argv(c.entrypoint)) or "(none)"))
     _kv(t, "Cmd", Text(clean(_argv(c.cmd)) or "(none)"))
     _kv(t, "Shell", txt(c.shell or "none"))

@@ -164,6 +164,10 @@ class ContainerTable(DataTable[Text]):
         for c in results:
             row = self.rows_by_id.get(c.container_id)
             if row is not None:
+                old = row.classification
+                if (old is not None and old.inspected and not c.inspected
+                        and old.image_id == c.image_id):
+                    continue  # a container's own settings do not change: keep what it said
                 row.update(classification=c)
                 changed.add(c.container_id)
         self._sync(changed)
