@@ -404,8 +404,12 @@ async def test_podman_service_restart_keeps_the_list_and_catches_up(
                            and gone not in app.table.rows_by_id, "the list current", 60)
             # The container that outlived the service is still there, still running.
             assert app.table.get_cell(kept, "state").plain == "running"
+            # The capabilities are probed again after the reconnect, in their own worker:
+            # the panel names the engine once that answer is in, not necessarily before the
+            # list is current.
+            await wait_for(pilot, lambda: "Podman" in panel_text(app, "engine"),
+                           "the engine named again", 30)
             engine_panel = " ".join(panel_text(app, "engine").split())  # unwrapped
             assert "back at" in engine_panel and "1 gone, 1 new" in engine_panel
-            assert "Podman" in engine_panel
         finally:
             docker(podman_engine, "rm", "-f", new_name, check=False)
