@@ -304,6 +304,27 @@ class Engine:
                     return f.read(limit) if f else None
         return None
 
+    def _archive_head(self, container: str, path: str, limit: int) -> bytes | None:
+        """At least the first `limit` bytes of the tar stream of `path` (less if it is
+        shorter), without fetching the rest; None when the path does not exist."""
+        got = self._get_archive(container, path, chunk_size=limit)
+        if got is None:
+            return None
+        stream, _ = got
+        buf = b""
+        try:
+            for chunk in stream:
+                buf += chunk
+                if len(buf) >= limit:
+                    break
+        except Exception as exc:
+            raise unavailable(self.endpoint, exc) from None
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()
+        return buf
+
     def read_link(self, container: str, path: str) -> str | None:
         """A symlink's own text (`busybox` for `bin/sh -> busybox`), from the tar header of
         `GET .../archive`; None when the path does not exist or is not a symlink. The path
@@ -312,23 +333,10 @@ class Engine:
         import io
         import tarfile
 
-        got = self._get_archive(container, path, chunk_size=16 * 1024)
-        if got is None:
+        # A link is one header, or a few with a long (PAX/GNU) name or target.
+        buf = self._archive_head(container, path, 16 * 1024)
+        if buf is None:
             return None
-        stream, _ = got
-        buf = b""
-        try:
-            # A link is one header, or a few with a long (PAX/GNU) name or target.
-            for chunk in stream:
-                buf += chunk
-                if len(buf) >= 16 * 1024:
-                    break
-        except Exception as exc:
-            raise unavailable(self.endpoint, exc) from None
-        finally:
-            close = getattr(stream, "close", None)
-            if close:
-                close()
         try:
             with tarfile.open(fileobj=io.BytesIO(buf), mode="r:") as tar:
                 member = tar.next()
@@ -344,24 +352,9 @@ class Engine:
         not exist or is not a regular file."""
         import tarfile
 
-        got = self._get_archive(container, path, chunk_size=size + 4096)
-        if got is None:
-            return None
-        stream, _ = got
-        buf = b""
-        try:
-            # One tar header (512 bytes) precedes the file's data.
-            for chunk in stream:
-                buf += chunk
-                if len(buf) >= tarfile.BLOCKSIZE + size:
-                    break
-        except Exception as exc:
-            raise unavailable(self.endpoint, exc) from None
-        finally:
-            close = getattr(stream, "close", None)
-            if close:
-                close()
-        if len(buf) < tarfile.BLOCKSIZE:
+        # One tar header (512 bytes) precedes the file's data.
+        buf = self._archive_head(container, path, tarfile.BLOCKSIZE + size)
+        if buf is None or len(buf) < tarfile.BLOCKSIZE:
             return None
         try:
             member = tarfile.TarInfo.frombuf(buf[: tarfile.BLOCKSIZE], "utf-8", "surrogateescape")

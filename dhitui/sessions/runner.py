@@ -61,7 +61,7 @@ from dhitui.engine.client import Engine, EngineError
 from dhitui.engine.specs import ExecSpec, SidecarSpec
 from dhitui.errors import DhituiError, EngineUnavailable, NotFound, Unavailable
 from dhitui.sessions.snapshot import Progress, Snapshot
-from dhitui.sessions.strategies import SessionPlan
+from dhitui.sessions.strategies import SessionPlan, Strategy
 from dhitui.sessions.targets import ContainerTarget
 
 LOST_STATUS = 255  # the session's status when it could not be learnt (like ssh's)
@@ -251,16 +251,7 @@ def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, st
     finally:
         terminal.restore()
     duration = time.monotonic() - started
-    leftover, cleanup_error = False, None
-    if strategy.sidecar:
-        try:
-            removed = remove_sidecar(engine, strategy.sidecar, volumes=volumes)
-            # Without --rm (a snapshot's sidecar; engines whose --rm loses the exit status)
-            # removing it is the normal end, not a leftover.
-            leftover = removed and strategy.sidecar_autoremove
-        except DhituiError as exc:
-            cleanup_error = (f"could not make sure the sidecar {strategy.sidecar} is gone "
-                             f"({exc}); `dhitui debug --cleanup` removes it")
+    leftover, cleanup_error = _clean_up_sidecar(strategy, engine)
     return SessionResult(
         strategy=strategy.name,
         exit_status=exit_status(returncode),
@@ -313,17 +304,7 @@ def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int,
     except EngineUnavailable as exc:
         lost, status = f"the engine stopped answering ({exc.message})", LOST_STATUS
     duration = time.monotonic() - started
-    leftover, cleanup_error = False, None
-    # A snapshot's sidecar borrowed its target's volumes: removed without them.
-    volumes = strategy.snapshot is None
-    if strategy.sidecar:
-        try:
-            removed = remove_sidecar(engine, strategy.sidecar, volumes=volumes)
-            # Without AutoRemove removing it is the normal end, not a leftover.
-            leftover = removed and strategy.sidecar_autoremove
-        except DhituiError as exc:
-            cleanup_error = (f"could not make sure the sidecar {strategy.sidecar} is gone "
-                             f"({exc}); `dhitui debug --cleanup` removes it")
+    leftover, cleanup_error = _clean_up_sidecar(strategy, engine)
     # A snapshot's target was not running to begin with: nothing to report.
     target_running = None if strategy.snapshot else _target_running(plan, engine)
     if lost and target_running is False:
@@ -375,6 +356,22 @@ def remove_sidecar(engine: Engine, name: str, deadline: float = REMOVE_DEADLINE,
         if time.monotonic() > end:
             raise EngineError(f"{name} is still there after {deadline:.0f}s")
         time.sleep(POLL)
+
+
+def _clean_up_sidecar(strategy: Strategy, engine: Engine) -> tuple[bool, str | None]:
+    """Make sure the session's sidecar is gone: (whether dhitui removed a leftover, what
+    went wrong). A snapshot's sidecar borrowed its target's volumes: removed without them.
+    Without --rm/AutoRemove (a snapshot's sidecar; engines whose --rm loses the exit status)
+    removing it is the normal end, not a leftover."""
+    if not strategy.sidecar:
+        return False, None
+    try:
+        removed = remove_sidecar(engine, strategy.sidecar,
+                                 volumes=strategy.snapshot is None)
+    except DhituiError as exc:
+        return False, (f"could not make sure the sidecar {strategy.sidecar} is gone "
+                       f"({exc}); `dhitui debug --cleanup` removes it")
+    return removed and strategy.sidecar_autoremove, None
 
 
 def _target_running(plan: SessionPlan, engine: Engine) -> bool | None:
