@@ -148,10 +148,6 @@ class SidecarSpec:
             body["User"] = self.user
         return body
 
-    def words(self) -> tuple[str, ...]:
-        """Every value that reaches the engine (for the control-character check)."""
-        return tuple(self.argv([]))
-
 
 @dataclass(frozen=True)
 class ExecSpec:
@@ -184,9 +180,6 @@ class ExecSpec:
             body["User"] = self.user
         return body
 
-    def words(self) -> tuple[str, ...]:
-        return tuple(self.argv([]))
-
 
 @dataclass(frozen=True)
 class PluginSpec:
@@ -207,9 +200,6 @@ class PluginSpec:
             argv += ["--command", shlex.join(self.command)]
         argv.append(self.target)
         return argv
-
-    def words(self) -> tuple[str, ...]:
-        return tuple(self.argv([]))
 
 
 SessionSpec = SidecarSpec | ExecSpec | PluginSpec
