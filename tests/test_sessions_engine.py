@@ -482,7 +482,7 @@ class EventLines:
         self.proc, self.fd, self.buf = proc, proc.stdout.fileno(), b""
 
     def until(self, last: str, deadline: float = DEADLINE) -> list[str]:
-        """The lines before the line `last`."""
+        """The lines before the line whose first word is `last`."""
         import select
 
         lines: list[str] = []
@@ -491,7 +491,7 @@ class EventLines:
             while b"\n" in self.buf:
                 raw, self.buf = self.buf.split(b"\n", 1)
                 line = raw.decode().strip()
-                if line == last:
+                if line.split(" ", 1)[0] == last:
                     return lines
                 lines.append(line)
             left = end - time.monotonic()
@@ -514,10 +514,13 @@ def test_toolbox_is_looked_at_once_then_cached(engine: EngineUnderTest,
     env = cli_env({"XDG_CACHE_HOME": str(tmp_path)})
     # A live event stream, not `--since/--until`: podman 4.3's answers to those come back
     # empty or partial at random. A marker container with the same label, created last,
-    # says when every earlier event has arrived.
+    # says when every earlier event has arrived. Podman's file events log rotates at 1 MB
+    # and a following stream then replays the new file from its start (old events, some
+    # twice): only distinct containers created since the test began count.
+    began = time.time_ns()
     events = subprocess.Popen(
         [docker_cli_path(), "-H", engine.host, "events", "--filter", "event=create",
-         "--filter", "label=dhitui.strategy=probe", "--format", "{{.Actor.ID}}"],
+         "--filter", "label=dhitui.strategy=probe", "--format", "{{.Actor.ID}} {{.TimeNano}}"],
         stdout=subprocess.PIPE)
     lines = EventLines(events)
     try:
@@ -541,7 +544,8 @@ def test_toolbox_is_looked_at_once_then_cached(engine: EngineUnderTest,
         marker = docker(engine, "create", "--label", "dhitui.strategy=probe", "--network",
                         "none", TOOLBOX_IMAGE, "true").stdout.strip()
         docker(engine, "rm", marker)
-        created = [c for c in lines.until(marker) if c not in markers]
+        created = {c for c, at in (line.split() for line in lines.until(marker))
+                   if int(at) >= began and c not in markers}
     finally:
         events.kill()
         events.wait(timeout=DEADLINE)

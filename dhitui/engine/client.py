@@ -169,6 +169,7 @@ class Engine:
         self.version_info = version
         self._info: dict[str, Any] | None = None
         self.identity: EngineIdentity = identify(version)
+        self.clock_offset_ns = 0  # the engine's clock minus ours, to the second (connect())
 
     # ---- identity
     @property
@@ -480,11 +481,14 @@ class Engine:
         """The engine's event stream (`GET /events`), decoded. Iterating blocks until events
         arrive; `close()` (from any thread) ends it. Raises EngineUnavailable when the
         connection breaks."""
+        # News starts now by the engine's clock (its Date header is to the second).
+        opened = time.time_ns() + self.clock_offset_ns - 1_000_000_000
         try:
             stream = self.api.events(since=since, filters=filters, decode=True)
         except Exception as exc:
             raise unavailable(self.endpoint, exc) from None
-        return EventStream(self.endpoint, stream)
+        return EventStream(self.endpoint, stream,
+                           not_before_ns=since * 1_000_000_000 if since is not None else opened)
 
     def close(self) -> None:
         self.api.close()
@@ -507,19 +511,57 @@ def _podman_path_stat(path: str, st: dict[str, Any]) -> dict[str, Any]:
     return st
 
 
-class EventStream:
-    """An open `/events` stream that another thread can close."""
+# How far behind the newest event one may be and still be news. Events are written in
+# about the order they happen, give or take the writers' race for the log (milliseconds).
+REPLAY_TOLERANCE_NS = 1_000_000_000
 
-    def __init__(self, endpoint: Endpoint, stream: Any) -> None:
+
+def event_time_ns(event: dict[str, Any]) -> int:
+    """When an event happened, in nanoseconds since the epoch (0 when it does not say)."""
+    for key, scale in (("timeNano", 1), ("time", 1_000_000_000)):
+        value = event.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value * scale
+    return 0
+
+
+class EventStream:
+    """An open `/events` stream that another thread can close.
+
+    Only news is told: an event from before `not_before_ns` (engine time), more than
+    REPLAY_TOLERANCE_NS older than the newest one already told, or the same as one told
+    (same time, type, action and actor) is dropped. Podman's file
+    events logger (the default where there is no systemd: containers, CI) rotates its log
+    at `events_logfile_max_size` (1 MB), and a following stream then reads the new file from
+    its start, replaying hundreds of old events, many of them twice."""
+
+    def __init__(self, endpoint: Endpoint, stream: Any, *, not_before_ns: int = 0) -> None:
         self._endpoint = endpoint
         self._stream = stream
         self._closed = False
+        self._not_before_ns = not_before_ns
+        self.replayed = 0  # old events dropped (see the class docstring)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        newest = self._not_before_ns + REPLAY_TOLERANCE_NS
+        recent: dict[tuple[Any, ...], int] = {}  # told within the tolerance: key -> time
         try:
             for event in self._stream:
-                if isinstance(event, dict):
-                    yield event
+                if not isinstance(event, dict):
+                    continue
+                at = event_time_ns(event)
+                key = (at, event.get("Type"), event.get("Action"),
+                       (event.get("Actor") or {}).get("ID"))
+                if at and (at < newest - REPLAY_TOLERANCE_NS or key in recent):
+                    self.replayed += 1
+                    continue
+                newest = max(newest, at)
+                if len(recent) > 512:  # forget what the time check alone now drops
+                    recent = {k: t for k, t in recent.items()
+                              if t >= newest - REPLAY_TOLERANCE_NS}
+                if at:
+                    recent[key] = at
+                yield event
         except Exception as exc:
             if self._closed:
                 return
@@ -639,10 +681,26 @@ def connect(endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT) -> Engine:
     if endpoint.socket_path:
         _one_pool_per_socket(api)
     try:
-        version = api.version(api_version=False)
+        # api.version(api_version=False), keeping the response for its Date header.
+        answer = api._get(api._url("/version", versioned_api=False))
+        version = api._result(answer, json=True)
     except Exception as exc:
         api.close()
         raise unavailable(endpoint, exc) from None
     server = str(version.get("ApiVersion", "1.24"))
     api._version = min_api(server, MAX_API_VERSION)  # docker-py keeps it here, see __init__
-    return Engine(endpoint, api, dict(version))
+    engine = Engine(endpoint, api, dict(version))
+    engine.clock_offset_ns = _clock_offset_ns(answer.headers.get("Date"))
+    return engine
+
+
+def _clock_offset_ns(date: str | None) -> int:
+    """How far the engine's clock is ahead of ours, from an HTTP Date header (to the second;
+    0 when there is none)."""
+    from email.utils import parsedate_to_datetime
+
+    try:
+        engine_now = parsedate_to_datetime(date or "").timestamp()
+    except (TypeError, ValueError, IndexError):
+        return 0
+    return int(engine_now * 1e9) - time.time_ns()
