@@ -12,7 +12,6 @@ third place would only make "why this engine?" harder to answer.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +44,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         return Settings()
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    import tomllib  # only with a config file: most runs have none
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

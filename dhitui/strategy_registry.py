@@ -125,3 +125,9 @@ def ranking(has_shell: bool, running: bool = True) -> tuple[str, ...]:
 TRANSPORTS: tuple[str, ...] = ("api", "cli")
 TRANSPORT_CHOICES: tuple[str, ...] = (AUTO, *TRANSPORTS)
 DEFAULT_TRANSPORT = "api"
+
+
+def may_use_cli(requested: str) -> bool:
+    """Whether a session asked for with this transport may run through the docker CLI (so
+    that the CLI's version, which costs a process start to learn, matters to its plan)."""
+    return requested == "cli" or (requested == AUTO and DEFAULT_TRANSPORT == "cli")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from dhitui.commands.base import Invocation, print_json
 from dhitui.errors import ExitCode, NotFound, Unavailable, UsageError, report
-from dhitui.strategy_registry import CHOICES
+from dhitui.strategy_registry import CHOICES, may_use_cli
 
 if TYPE_CHECKING:
     from dhitui.engine.client import Engine
@@ -77,7 +77,9 @@ def run(inv: Invocation) -> int:
 
     engine = inv.connect()
     try:
-        caps = probe_capabilities(engine, inv.toolbox, inv.env)
+        # Only what a plan reads: no /info, no `docker --version` unless the CLI may run it.
+        caps = probe_capabilities(engine, inv.toolbox, inv.env, scope="session",
+                                  cli_version=may_use_cli(inv.transport))
         plan = _plan(inv, engine, caps)
         if args.network and plan.chosen is not None and plan.chosen.snapshot is None:
             raise UsageError("--network is for snapshot sessions (containers that do not "

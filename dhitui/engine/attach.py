@@ -499,7 +499,8 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
     finally:
         if conn is not None:
             conn.close()
-        _remove(engine, cid, volumes=spec.volumes_from is None)
+        if waiter is None or not waiter.saw_removal:
+            _remove(engine, cid, volumes=spec.volumes_from is None)
         if waiter is not None:
             waiter.close()
         reaper.done()
@@ -519,6 +520,7 @@ class _Waiter:
     returning from the request means it is in place; a thread reads the body."""
 
     def __init__(self, engine: Engine, cid: str, condition: str) -> None:
+        self.condition = condition
         self.code: int | None = None
         self.error: str | None = None
         api = engine.api
@@ -538,6 +540,11 @@ class _Waiter:
                 self.error = str(err["Message"])
         except Exception as exc:  # the engine went away: reported by status()
             self.error = str(exc) or type(exc).__name__
+
+    @property
+    def saw_removal(self) -> bool:
+        """The engine answered a `removed` wait: AutoRemove has deleted the sidecar."""
+        return self.condition == "removed" and self.code is not None and not self._thread.is_alive()
 
     def status(self) -> int:
         self._thread.join(timeout=EXIT_DEADLINE)

@@ -1,8 +1,16 @@
 """What the connected engine and this machine allow, probed once per connection.
 
-The probe costs two Engine API requests beyond the connection's `/version` (`/info` and one
-image inspect for the toolbox) plus two short local processes (`docker --version` and the
-`docker-debug` plugin's metadata), run concurrently with the API calls.
+The full probe (`dhitui info`, `doctor`, the TUI) costs two Engine API requests beyond the
+connection's `/version` (`/info` and one image inspect for the toolbox) plus up to two short
+local processes (`docker --version`, and the `docker-debug` plugin's metadata when a plugin
+file is found in the CLI's plugin directories), run concurrently with the API calls.
+
+A session's probe (`scope="session"`, what `dhitui debug` needs to make a plan) asks only what
+a plan reads: the engine's identity and image mounts (from `/version`, already known), where
+the docker CLI is and whether the `docker debug` plugin is installed. No `/info` (the host's
+security options, OS and cgroups are for diagnostics), no toolbox inspect (the plan inspects
+the toolbox itself), and the CLI's version (a process start) only when the session may run
+through the CLI (`cli_version=True`). What was not asked is None.
 """
 
 from __future__ import annotations
@@ -11,9 +19,15 @@ import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
-from dhitui.engine.cli_tools import DockerCLI, PluginInfo, find_docker_cli, find_plugin
+from dhitui.engine.cli_tools import (
+    DockerCLI,
+    PluginInfo,
+    docker_cli_path,
+    docker_cli_version,
+    find_plugin,
+)
 from dhitui.engine.client import Engine
 from dhitui.engine.identity import EngineIdentity, Product
 
@@ -61,24 +75,25 @@ class Capabilities:
     os: str
     arch: str
     kernel: str
-    operating_system: str
-    rootless: bool
-    userns: bool
+    operating_system: str | None  # None: not asked (/info; a session's probe)
+    rootless: bool | None
+    userns: bool | None
     seccomp_profile: str | None
-    apparmor: bool
-    selinux: bool
+    apparmor: bool | None
+    selinux: bool | None
     cgroup_version: str | None
     cgroup_driver: str | None
     storage_driver: str | None
     image_mounts: bool
-    docker_cli: str | None
+    docker_cli: str | None  # its version; None: no CLI, or not asked (a session's probe)
     docker_cli_path: str | None
     docker_debug: bool
     docker_debug_plugin: dict[str, str] | None
     toolbox_image: str
-    toolbox_image_present: bool
+    toolbox_image_present: bool | None  # None: not asked (a session's plan inspects it)
     containers_running: int | None
     engine_product: Product = "docker"
+    scope: Literal["full", "session"] = "full"
 
     @property
     def identity(self) -> EngineIdentity:
@@ -94,17 +109,35 @@ class Capabilities:
 
 
 def probe_capabilities(
-    engine: Engine, toolbox: str = DEFAULT_TOOLBOX, env: Mapping[str, str] | None = None
+    engine: Engine, toolbox: str = DEFAULT_TOOLBOX, env: Mapping[str, str] | None = None,
+    *, scope: Literal["full", "session"] = "full", cli_version: bool = True,
 ) -> Capabilities:
+    """What the engine and this machine allow (see the module docstring for `scope`);
+    `cli_version` only matters for a session's probe (the full one always asks)."""
     env = os.environ if env is None else env
+    full = scope == "full"
+    info: dict[str, Any] = {}
+    toolbox_present: bool | None = None
+    cli: DockerCLI | None = None
+    cli_path = docker_cli_path(env)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="dhitui-probe") as pool:
-        cli_future = pool.submit(find_docker_cli, env)
-        plugin_future = pool.submit(find_plugin, "debug", env)
-        info = engine.info()
-        toolbox_present = engine.image_exists(toolbox)
-        cli: DockerCLI | None = cli_future.result()
-        plugin: PluginInfo | None = plugin_future.result()
-    sec = parse_security_options(info.get("SecurityOptions"))
+        version_future = (pool.submit(docker_cli_version, cli_path, env)
+                          if cli_path is not None and (full or cli_version) else None)
+        if full:
+            plugin_future = pool.submit(find_plugin, "debug", env)
+            info = engine.info()
+            toolbox_present = engine.image_exists(toolbox)
+            plugin: PluginInfo | None = plugin_future.result()
+        else:
+            # A few stats in the plugin directories; a process only for a plugin found.
+            plugin = find_plugin("debug", env)
+        if version_future is not None:
+            # A `docker` that does not run is no CLI.
+            version = version_future.result()
+            cli = DockerCLI(cli_path, version) if version is not None and cli_path else None
+        elif cli_path is not None:
+            cli = DockerCLI(cli_path, None)
+    sec = parse_security_options(info.get("SecurityOptions")) if full else None
     v = engine.version_info
     ep = engine.endpoint
     return Capabilities(
@@ -119,13 +152,13 @@ def probe_capabilities(
         os=str(v.get("Os", info.get("OSType", ""))),
         arch=str(v.get("Arch", info.get("Architecture", ""))),
         kernel=str(v.get("KernelVersion", info.get("KernelVersion", ""))),
-        operating_system=str(info.get("OperatingSystem", "")),
+        operating_system=str(info.get("OperatingSystem", "")) if full else None,
         # Docker says so in SecurityOptions; Podman's compatible /info in `Rootless`.
-        rootless=sec.rootless or info.get("Rootless") is True,
-        userns=sec.userns,
-        seccomp_profile=sec.seccomp_profile,
-        apparmor=sec.apparmor,
-        selinux=sec.selinux,
+        rootless=sec.rootless or info.get("Rootless") is True if sec else None,
+        userns=sec.userns if sec else None,
+        seccomp_profile=sec.seccomp_profile if sec else None,
+        apparmor=sec.apparmor if sec else None,
+        selinux=sec.selinux if sec else None,
         cgroup_version=info.get("CgroupVersion"),
         cgroup_driver=info.get("CgroupDriver"),
         storage_driver=info.get("Driver"),
@@ -139,5 +172,5 @@ def probe_capabilities(
         toolbox_image_present=toolbox_present,
         containers_running=info.get("ContainersRunning"),
         engine_product=engine.identity.product,
+        scope=scope,
     )
-

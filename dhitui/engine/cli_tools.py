@@ -31,7 +31,7 @@ TOOL_TIMEOUT = 5.0
 @dataclass(frozen=True)
 class DockerCLI:
     path: str
-    version: str
+    version: str | None  # None: not asked (it costs a process start)
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,16 @@ class PluginInfo:
     short_description: str
 
 
-def find_docker_cli(env: Mapping[str, str] | None = None) -> DockerCLI | None:
-    """The `docker` executable on PATH and its client version (from `docker --version`)."""
+def docker_cli_path(env: Mapping[str, str] | None = None) -> str | None:
+    """The `docker` executable on PATH (no process started)."""
     env = os.environ if env is None else env
-    path = shutil.which("docker", path=env.get("PATH"))
-    if path is None:
-        return None
+    return shutil.which("docker", path=env.get("PATH"))
+
+
+def docker_cli_version(path: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The client version `docker --version` reports ("unknown" when it says none; None
+    when it does not run)."""
+    env = os.environ if env is None else env
     try:
         out = subprocess.run(
             [path, "--version"],
@@ -62,7 +66,7 @@ def find_docker_cli(env: Mapping[str, str] | None = None) -> DockerCLI | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     m = re.search(r"version\s+([^\s,]+)", out)
-    return DockerCLI(path=path, version=m.group(1) if m else "unknown")
+    return m.group(1) if m else "unknown"
 
 
 def plugin_dirs(env: Mapping[str, str] | None = None) -> list[str]:

@@ -27,12 +27,21 @@ if TYPE_CHECKING:
     from dhitui.engine.endpoint import Endpoint
 
 DONE = b"done\n"
+# Keepers told `done` whose exit has not been collected yet (see Reaper.done).
+_finishing: list[subprocess.Popen[bytes]] = []
+
+
+def _collect() -> None:
+    """Collect the exit of keepers that have ended (no zombies left behind in a long-lived
+    process such as the TUI)."""
+    _finishing[:] = [p for p in _finishing if p.poll() is None]
 
 
 class Reaper:
     """The parent's end: start before the sidecar is created, `done()` after cleanup."""
 
     def __init__(self, endpoint: Endpoint) -> None:
+        _collect()
         self._stdin: IO[bytes] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._endpoint = endpoint
@@ -56,14 +65,17 @@ class Reaper:
             self._stdin.flush()
 
     def done(self) -> None:
-        """dhitui has cleaned up: the reaper exits without doing anything."""
+        """dhitui has cleaned up: the reaper exits without doing anything. Not waited for
+        (its interpreter's exit would hold up the session's end): its exit is collected
+        when the next keeper starts, or goes with dhitui's own."""
         if self._stdin is None or self._proc is None:
             return
         with contextlib.suppress(OSError):
             self._stdin.write(DONE)
             self._stdin.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self._proc.wait(timeout=5)
+        _finishing.append(self._proc)
+        self._proc = None
+        _collect()
 
 
 def _package_root() -> str:

@@ -346,6 +346,10 @@ def remove_sidecar(engine: Engine, name: str, deadline: float = REMOVE_DEADLINE,
     """Make sure a sidecar is gone: remove it if it is still there (True when this had to
     remove it), then wait until the engine no longer knows it (an `--rm` may be finishing).
     Raises EngineUnavailable/EngineError when that cannot be established."""
+    try:
+        engine.inspect_container(name)
+    except NotFound:
+        return False  # the usual end: `--rm`/AutoRemove already removed it (one request)
     removed = engine.remove_container(name, force=True, volumes=volumes)
     end = time.monotonic() + deadline
     while True:

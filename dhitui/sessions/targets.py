@@ -173,31 +173,86 @@ def container_target(
     The state always comes from a fresh inspect. Raises NotFound for no such container."""
     ref = target.container_id if isinstance(target, Classification) else target
     inspect = engine.inspect_container(ref)
+    config = inspect.get("Config") or {}
+    classified_state = ""
     if (isinstance(target, Classification) and target.container_id == inspect["Id"]
             and target.inspected):
-        classification = target
+        user, shell, classified_state = target.user, target.shell, str(target.state)
+    elif classifier is not None:
+        # The caller's classifier shares its image cache across many plans (doctor).
+        c = classifier.classify_inspected(inspect)
+        user, shell, classified_state = c.user, c.shell, str(c.state)
     else:
-        classification = (classifier or Classifier(engine)).classify_inspected(inspect)
-    config = inspect.get("Config") or {}
+        user, shell = session_facts(engine, inspect)
     host_config = inspect.get("HostConfig") or {}
     state = inspect.get("State") or {}
     status = (container_status(inspect) if state.get("Status") or state.get("Restarting")
-              else str(classification.state))
+              else classified_state)
     pid = state.get("Pid")
     return ContainerTarget(
         id=inspect["Id"],
         name=(inspect.get("Name") or "").lstrip("/"),
-        image=config.get("Image") or classification.image,
-        image_id=inspect.get("Image") or classification.image_id,
+        image=config.get("Image") or "",
+        image_id=inspect.get("Image") or "",
         state=status,
-        user=classification.user,
-        shell=classification.shell,
+        user=user,
+        shell=shell,
         path_env=_env_value(config.get("Env"), "PATH"),
         network_mode=str(host_config.get("NetworkMode") or "default"),
         pid_mode=str(host_config.get("PidMode") or ""),
         host_pid=int(pid) if isinstance(pid, int) and pid > 0 else None,
         exit_reason=read_exit_reason(engine, inspect) if needs_reason(inspect) else None,
     )
+
+
+def session_facts(engine: Engine, inspect: dict[str, Any]) -> tuple[UserSpec, str | None]:
+    """The two things a plan needs to know of a container it has no classification for:
+    who it runs as and its shell (the first of SHELLS, as classification finds it).
+
+    Cheaper than classifying it (which also looks for package managers and names the
+    image's origin, for the verdict): the shell paths are stat'ed through the container
+    itself, so its own writable layer counts, and /etc/passwd and /etc/group are read only
+    when the user setting has a name or a uid to resolve. Raises NotFound when the container
+    goes away meanwhile (a missing container answers 404 like a missing path does)."""
+    cid = inspect["Id"]
+    raw_user = str((inspect.get("Config") or {}).get("User") or "").strip()
+    prober = PathProber(engine, cid)
+    shell: str | None = None
+    passwd: dict[str, tuple[int, int]] | None = None
+    groups: dict[str, int] | None = None
+    try:
+        shell = next((s for s in SHELLS if prober.resolve(s).final), None)
+        if raw_user:
+            raw = engine.read_file(cid, "/etc/passwd", limit=256 * 1024)
+            passwd = parse_passwd(raw.decode(errors="replace")) if raw else {}
+            group_part = raw_user.partition(":")[2]
+            if group_part and not group_part.isdigit():
+                raw = engine.read_file(cid, "/etc/group", limit=256 * 1024)
+                groups = parse_group(raw.decode(errors="replace")) if raw else {}
+        # Nothing found could mean the container went away: "/" is always there.
+        if shell is None and engine.stat_path(cid, "/") is None:
+            raise NotFound(f"container {cid[:12]} went away while it was being looked at")
+    except EngineError:
+        # Unreadable (e.g. being removed): what could not be read stays unknown; the plan
+        # treats it as no shell, and a user name without its passwd as an unknown uid.
+        pass
+    return _user_spec(engine, inspect, raw_user, passwd, groups), shell
+
+
+def _user_spec(engine: Engine, inspect: dict[str, Any], raw_user: str,
+               passwd: dict[str, tuple[int, int]] | None, groups: dict[str, int] | None
+               ) -> UserSpec:
+    """The container's user, said as classification says it (set on the container, or
+    inherited from its image's USER)."""
+    if not raw_user:
+        return resolve_user("", "default")
+    try:
+        image_user = str((engine.inspect_image(str(inspect.get("Image") or "")).get("Config")
+                          or {}).get("User") or "").strip()
+    except (NotFound, EngineError):
+        image_user = ""
+    return resolve_user(raw_user, "image" if raw_user == image_user else "container",
+                        passwd, groups)
 
 
 def image_target(engine: Engine, ref: str, machine: L.Machine | None = None) -> ImageTarget:
