@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +94,8 @@ def read_connections(env: Mapping[str, str] | None = None) -> PodmanConnections:
         text = _read(path)
         if text is None:
             continue
+        import tomllib  # only with a file to read: most machines have none
+
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

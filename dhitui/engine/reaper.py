@@ -3,14 +3,16 @@
 Over the Engine API nothing else holds a session: if dhitui is killed outright (`kill -9`,
 OOM), the attach connection closes, and a sidecar with a TTY keeps running (the engine does
 not close a TTY's input when its client goes; AutoRemove only acts once it exits). So each
-sidecar session starts this small process first:
+sidecar session starts a small keeper process first (`dhitui.engine.keeper`, an interpreter
+with nothing imported, so that it costs little CPU while the sidecar starts). It waits for its
+stdin to end. dhitui writes the container (one JSON line) once it exists, and `done` before
+closing the pipe when it has cleaned up itself; if the pipe ends without that (dhitui died),
+the keeper runs
 
-    python -m dhitui.engine.reaper          (one JSON line on stdin: endpoint, container)
+    python -m dhitui.engine.reaper REQUEST      (REQUEST: that JSON line)
 
-It waits for its stdin to end. dhitui writes `done` before closing it when it has cleaned up
-itself; if the pipe ends without that (dhitui died), the reaper removes the container. It runs
-in its own session so the terminal's signals (Ctrl-C, hang-up) do not reach it, and imports
-docker-py only when it has work to do.
+which connects to the engine and removes the container. The keeper runs in its own session
+so the terminal's signals (Ctrl-C, hang-up) do not reach it.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ import sys
 from dataclasses import asdict
 from typing import IO, TYPE_CHECKING
 
+from dhitui.engine import keeper
+from dhitui.engine.keeper import DONE
+
 if TYPE_CHECKING:
     from dhitui.engine.endpoint import Endpoint
 
-DONE = b"done\n"
 # Keepers told `done` whose exit has not been collected yet (see Reaper.done).
 _finishing: list[subprocess.Popen[bytes]] = []
 
@@ -47,7 +51,7 @@ class Reaper:
         self._endpoint = endpoint
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "dhitui.engine.reaper"], stdin=subprocess.PIPE,
+                [sys.executable, "-I", "-S", _keeper_path()], stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                 close_fds=True, env={**os.environ, "PYTHONPATH": _package_root()},
             )
@@ -78,6 +82,10 @@ class Reaper:
         _collect()
 
 
+def _keeper_path() -> str:
+    return os.path.abspath(keeper.__file__)
+
+
 def _package_root() -> str:
     import dhitui
 
@@ -86,15 +94,13 @@ def _package_root() -> str:
     return f"{root}:{existing}" if existing else root
 
 
-def main() -> int:
-    stdin = sys.stdin.buffer
-    first = stdin.readline()
-    if not first or first == DONE:
-        return 0
-    rest = stdin.read()  # blocks until dhitui closes the pipe, by itself or by dying
-    if rest.startswith(DONE):
-        return 0
-    request = json.loads(first)
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        sys.stderr.write("usage: python -m dhitui.engine.reaper REQUEST (started by the "
+                         "keeper, see dhitui.engine.keeper)\n")
+        return 2
+    request = json.loads(args[0])
     from dhitui.engine.client import connect
     from dhitui.engine.endpoint import Endpoint, TLSFiles
     from dhitui.errors import DhituiError
