@@ -42,9 +42,8 @@ from __future__ import annotations
 import posixpath
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dhitui.detect import rules
 from dhitui.engine.client import GO_MODE_DIR, GO_MODE_SYMLINK, Engine, EngineError
@@ -58,6 +57,9 @@ from dhitui.models import (
     parse_passwd,
     resolve_user,
 )
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 # Shells in the order we prefer them for a session. /bin/sh first: most images have it, and
 # when it is there one stat (plus its link target) settles the question.
@@ -410,6 +412,8 @@ class Classifier:
         """Classify concurrently (bounded), yielding results as they complete. Containers
         that disappear are skipped (reported to `on_gone`)."""
         items = list(containers)
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="dhitui-classify") as pool:
             pending = {pool.submit(self.classify, c): c for c in items}
             while pending:
@@ -434,6 +438,8 @@ class Classifier:
     # ---- internals
     def _image_facts(self, image_id: str, via_container: str, *, retry: bool = True
                      ) -> ImageFacts:
+        from concurrent.futures import Future  # not on `dhitui debug`'s path
+
         with self._lock:
             fut = self._images.get(image_id)
             owner = fut is None

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from dhitui.engine.cli_tools import (
     DockerCLI,
-    PluginInfo,
     docker_cli_path,
     docker_cli_version,
     find_plugin,
@@ -120,23 +118,27 @@ def probe_capabilities(
     toolbox_present: bool | None = None
     cli: DockerCLI | None = None
     cli_path = docker_cli_path(env)
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="dhitui-probe") as pool:
-        version_future = (pool.submit(docker_cli_version, cli_path, env)
-                          if cli_path is not None and (full or cli_version) else None)
-        if full:
+    version_wanted = cli_path is not None and (full or cli_version)
+    if full:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="dhitui-probe") as pool:
+            version_future = (pool.submit(docker_cli_version, cli_path, env)
+                              if cli_path is not None else None)
             plugin_future = pool.submit(find_plugin, "debug", env)
             info = engine.info()
             toolbox_present = engine.image_exists(toolbox)
-            plugin: PluginInfo | None = plugin_future.result()
-        else:
-            # A few stats in the plugin directories; a process only for a plugin found.
-            plugin = find_plugin("debug", env)
-        if version_future is not None:
-            # A `docker` that does not run is no CLI.
-            version = version_future.result()
-            cli = DockerCLI(cli_path, version) if version is not None and cli_path else None
-        elif cli_path is not None:
-            cli = DockerCLI(cli_path, None)
+            plugin = plugin_future.result()
+            version = version_future.result() if version_future is not None else None
+    else:
+        # A few stats in the plugin directories; a process only for a plugin found there.
+        plugin = find_plugin("debug", env)
+        version = docker_cli_version(cli_path, env) if cli_path and version_wanted else None
+    if cli_path is not None and version_wanted:
+        # A `docker` that does not run is no CLI.
+        cli = DockerCLI(cli_path, version) if version is not None else None
+    elif cli_path is not None:
+        cli = DockerCLI(cli_path, None)
     sec = parse_security_options(info.get("SecurityOptions")) if full else None
     v = engine.version_info
     ep = engine.endpoint

@@ -45,6 +45,12 @@ SNAPSHOT_STRATEGY = "snapshot"  # sidecars on a snapshot: they do not need their
 _SESSION_IN_CMDLINE = re.compile(rb"dhitui\.session=([0-9a-f]{32})")
 
 
+def new_session_id() -> str:
+    """A fresh session id: 32 hex digits of randomness (as `uuid4().hex`, without importing
+    `uuid`, which brings `platform` along on every `dhitui debug`)."""
+    return os.urandom(16).hex()
+
+
 @dataclass(frozen=True)
 class Machine:
     """Who "this machine" is, for ownership checks."""

@@ -10,7 +10,6 @@ command), and when it is not there, along the toolbox's.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 
 from dhitui.detect.probe import Classifier
@@ -79,4 +78,4 @@ def plan_session(
     checked = (check_command(engine, target, tb, options.command, machine)
                if options.command else None)
     return plan(target, caps=caps, endpoint=engine.endpoint, toolbox=tb, options=options,
-                session=uuid.uuid4().hex, machine=machine, command_check=checked)
+                session=L.new_session_id(), machine=machine, command_check=checked)

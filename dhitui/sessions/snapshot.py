@@ -43,7 +43,6 @@ import shlex
 import tarfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -195,7 +194,7 @@ class Snapshot:
         """Copy the toolbox's whole filesystem into a copy of the snapshot at the mount point,
         and commit that as the session's image."""
         engine, spec = self.engine, self.spec
-        labels = {**L.helper_labels(uuid.uuid4().hex, L.Machine.current()),
+        labels = {**L.helper_labels(L.new_session_id(), L.Machine.current()),
                   L.SESSION: spec.session}
         helpers: list[str] = []
         try:

@@ -28,7 +28,6 @@ import posixpath
 import re
 import struct
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -453,7 +452,7 @@ def _probe_container(engine: Engine, image_id: str, machine: L.Machine | None
         image_id,
         # Never started; a path that cannot exist makes that plain to anyone who looks.
         entrypoint=["/dhitui-probe-never-started"],
-        labels=L.helper_labels(uuid.uuid4().hex, machine or L.Machine.current()),
+        labels=L.helper_labels(L.new_session_id(), machine or L.Machine.current()),
     )
     with _helpers_lock:
         _helpers[helper] = engine
