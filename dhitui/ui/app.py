@@ -23,7 +23,7 @@ from textual.css.query import NoMatches
 from textual.dom import NoScreen
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from dhitui.errors import DhituiError, EngineUnavailable
 from dhitui.live import Backend
@@ -509,13 +509,13 @@ class DhituiApp(App[int]):
         if any(c.container_id == selected for c in message.results):
             self._show_selected()
 
-    @on(DataTable.RowHighlighted)
+    @on(ContainerTable.Highlighted)
     @while_mounted
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def _row_highlighted(self, event: ContainerTable.Highlighted) -> None:
         self._show_selected()
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(ContainerTable.Selected)
+    def _row_selected(self, event: ContainerTable.Selected) -> None:
         self.action_debug()
 
     # ---- filter
