@@ -108,6 +108,8 @@ class DhituiApp(App[int]):
         self._plans: dict[str, SessionPlan] = {}
         self._plan_made: dict[str, float] = {}  # container id -> time.monotonic() of its plan
         self._orphans_offered = False
+        self._notice_text: str | None = None  # what #notice shows
+        self._panel_pending = False  # the panel is to follow the selection after a frame
         # Verdicts first: secondary work waits for the first classification of the list.
         self._list_loaded = False
         self._classify_pending = False
@@ -512,6 +514,15 @@ class DhituiApp(App[int]):
     @on(ContainerTable.Highlighted)
     @while_mounted
     def _row_highlighted(self, event: ContainerTable.Highlighted) -> None:
+        # After the next frame: the list shows the key's effect first, then the panel (whose
+        # update lays the screen out again) follows the selection, once for a burst of keys.
+        if not self._panel_pending:
+            self._panel_pending = True
+            self.call_after_refresh(self._follow_selection)
+
+    @while_mounted
+    def _follow_selection(self) -> None:
+        self._panel_pending = False
         self._show_selected()
 
     @on(ContainerTable.Selected)
@@ -528,9 +539,10 @@ class DhituiApp(App[int]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
+        # The table tells of a change of selection itself (ContainerTable.Highlighted): the
+        # panel, whose update lays out the screen again, is not redrawn for every keystroke.
         self.table.set_filter(event.value)
         self._update_notice()
-        self._show_selected()
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -727,6 +739,9 @@ class DhituiApp(App[int]):
             self.check_container(cid)
 
     def _show_notice(self, text: str) -> None:
+        if text == self._notice_text:
+            return  # an update would lay the screen out again for nothing
+        self._notice_text = text
         notice = self.query_one("#notice", Static)
         notice.update(text)
         notice.display = bool(text)

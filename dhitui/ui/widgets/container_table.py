@@ -326,11 +326,10 @@ class ContainerTable(ScrollView, can_focus=True):
     def _set_cursor(self, row: int) -> None:
         row = max(0, min(row, len(self._order) - 1))
         if row != self.cursor_row:
-            for cid in {self._at(self.cursor_row), self._at(row)} - {None}:
-                for cursor in (True, False):
-                    self._strips.pop((str(cid), cursor), None)
-            self.cursor_row = row
-            self.refresh()
+            old, self.cursor_row = self.cursor_row, row
+            # Only the two rows are drawn again (a scroll, below, redraws the view).
+            for index in (old, row):
+                self.refresh_line(index + 1)  # the line under the header
         self._scroll_to_cursor()
         self._announce()
 
