@@ -88,8 +88,16 @@ def run_size(args: argparse.Namespace, f: fleet_mod.Fleet) -> dict[str, Any]:
     keys = f.n >= args.keys_at
     for i in range(args.runs):
         for app in apps:
-            s = measure.tui_session(app, host, f, idle_seconds=args.idle, keys=keys,
-                                    pythonpath=args.baseline if app == "baseline" else None)
+            try:
+                s = measure.tui_session(app, host, f, idle_seconds=args.idle, keys=keys,
+                                        pythonpath=args.baseline if app == "baseline" else None)
+            except (RuntimeError, TimeoutError) as exc:
+                # One launch whose screen the harness could not read: recorded, and the run
+                # goes on (the fleet took minutes to start).
+                sessions[app].append({"failed": str(exc)[:500]})
+                print(f"   run {i + 1}/{args.runs} {app:8}: FAILED: {str(exc)[:200]}",
+                      flush=True)
+                continue
             sessions[app].append(asdict(s))
             print(f"   run {i + 1}/{args.runs} {app:8}: {report.session_line(s)}", flush=True)
     out["sessions"] = sessions

@@ -52,7 +52,7 @@ def markdown(results: dict[str, Any]) -> str:
     sizes = list(results["sizes"])
     per = {n: results["sizes"][n] for n in sizes}
     apps = [a for a in ("dhitui", "baseline", "floor") if a in per[sizes[0]]["sessions"]]
-    names = {"dhitui": "dhitui", "baseline": "before", "floor": "floor"}
+    names = names_of = {"dhitui": "dhitui", "baseline": "before", "floor": "floor"}
     head = "| metric | " + " | ".join(
         " | ".join(f"N={n} {names[a]}" for a in apps) + f" | N={n} dhitui vs floor"
         for n in sizes) + " |"
@@ -150,6 +150,11 @@ def markdown(results: dict[str, Any]) -> str:
                 + f" | {_ratio(median(sh['dhitui debug -- true']), bare)}"
                 + f" | {_ratio(median(sh['dhitui enter -> prompt']), bare)} |")
         out.append("")
+    failed = [f"N={n} {names_of.get(app, app)}: {s['failed']}" for n in sizes
+              for app, runs in per[n]["sessions"].items() for s in runs if "failed" in s]
+    if failed:
+        out += ["Launches the harness could not read (left out of the medians):", "",
+                *(f"- {line}" for line in failed), ""]
     return "\n".join(out)
 
 

@@ -319,6 +319,56 @@ def test_classifying_the_list_costs_requests_per_image(
             i.image, i.name, i.state)
 
 
+def _facts(classifier: Classifier, image_id: str) -> Any:
+    return classifier._images[image_id].result()
+
+
+def test_an_image_probe_spreads_over_its_running_containers_and_agrees(
+    engine: EngineUnderTest, api: Engine, containers: Callable[..., str]
+) -> None:
+    """Three running containers each of a shell-less image and of one with a shell: each
+    image's path stats go through several of its containers side by side, and what they
+    find is what one container alone finds."""
+    hardened = [containers(engine, HARDENED_IMAGE) for _ in range(3)]
+    standard = [containers(engine, STANDARD_IMAGE) for _ in range(3)]
+    rows = listed(api, hardened + standard)
+    counts = count_requests(api)
+    spread = Classifier(api)
+    got = {c.container_id: c for c in spread.classify_many(rows)}
+    assert {got[c].verdict for c in hardened} == {"hardened"}
+    assert {got[c].shell for c in standard} == {"/bin/sh"}
+    stats_through = {kind[len("target:"):].split("/")[1] for (m, kind) in counts
+                     if m == "HEAD" and kind.startswith("target:")}
+    assert len(stats_through & set(hardened)) == 3 and len(stats_through & set(standard)) == 3
+    alone = Classifier(api)  # by ID: no list rows, one container per image
+    for cid in (hardened[0], standard[0]):
+        one = alone.classify(cid)
+        image_id = one.image_id
+        assert _facts(spread, image_id) == _facts(alone, image_id)
+        assert (got[cid].verdict, got[cid].shell, got[cid].package_manager, got[cid].user,
+                got[cid].source) == (one.verdict, one.shell, one.package_manager, one.user,
+                                     one.source)
+
+
+def test_a_gone_container_of_the_image_is_not_believed(
+    engine: EngineUnderTest, api: Engine, containers: Callable[..., str]
+) -> None:
+    """A list row whose container is gone by the time its image is probed: the stats sent
+    through it answer "missing", and its shell (/bin/bash, the second candidate, is asked
+    through the first other container) must not be lost for it. The image is probed again
+    through the row's own container."""
+    live, gone, other = (containers(engine, PYTHON_DEV_IMAGE) for _ in range(3))
+    rows = {s.id: s for s in listed(api, [live, gone, other])}
+    docker(engine, "rm", "-f", gone)
+    counts = count_requests(api)
+    classifier = Classifier(api, concurrency=1)  # `live` first: it probes, `gone` helps
+    got = {c.container_id: c for c in classifier.classify_many(
+        [rows[live], rows[gone], rows[other]])}
+    assert counts[("HEAD", f"target:containers/{gone}")] > 0  # it was asked, and failed
+    assert got[live].shell == got[other].shell == "/bin/bash"
+    assert got[live].verdict == "standard"
+
+
 def test_containers_whose_own_settings_matter_are_inspected(
     engine: EngineUnderTest, api: Engine, containers: Callable[..., str]
 ) -> None:

@@ -30,10 +30,10 @@ def visible_columns(table: ContainerTable) -> dict[str, tuple[int, int]]:
     """Each column's [start, end) in the table's viewport, for the columns that end in it."""
     spans, x = {}, 0
     width = table.scrollable_content_region.width
-    for column in table.ordered_columns:
-        end = x + column.get_render_width(table)
+    for column in table.columns:
+        end = x + column.width + 2 * table.PAD
         if end <= width:
-            spans[str(column.key.value)] = (x, end)
+            spans[column.key] = (x, end)
         x = end
     return spans
 
@@ -91,8 +91,7 @@ async def test_200x50_panel_beside_and_the_names_whole() -> None:
         assert panel.region.y == table.region.y and panel.region.height >= table.region.height
         assert set(visible_columns(table)) == {key for key, _ in ContainerTable.COLUMNS}
         # Only the image gives way (to the 56-character name), and ends at the edge in "…".
-        assert [str(c.key.value) for c in table.ordered_columns if not c.auto_width] == [
-            "image"]
+        assert [c.key for c in table.columns if c.capped] == ["image"]
         assert table.virtual_size.width <= table.scrollable_content_region.width
         for cid in table.visible_ids():
             s = table.rows_by_id[cid].summary
@@ -105,11 +104,11 @@ async def test_resizing_narrows_and_widens_the_columns_again() -> None:
     app = DhituiApp(SnapshotBackend())
     async with app.run_test(size=(200, 50)) as pilot:
         await loaded(pilot, app)
-        assert all(c.auto_width for c in app.table.ordered_columns)
+        assert not any(c.capped for c in app.table.columns)
         await pilot.resize_terminal(80, 24)
         await wait_for(pilot, lambda: "-narrow" in app.screen.classes, "narrow layout")
-        await wait_for(pilot, lambda: not app.table.ordered_columns[-1].auto_width,
+        await wait_for(pilot, lambda: app.table.columns[-1].capped,
                        "the image column narrowed")
         await pilot.resize_terminal(200, 50)
-        await wait_for(pilot, lambda: all(c.auto_width for c in app.table.ordered_columns),
+        await wait_for(pilot, lambda: not any(c.capped for c in app.table.columns),
                        "whole columns again")

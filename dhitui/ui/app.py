@@ -23,7 +23,7 @@ from textual.css.query import NoMatches
 from textual.dom import NoScreen
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from dhitui.errors import DhituiError, EngineUnavailable
 from dhitui.live import Backend
@@ -108,6 +108,8 @@ class DhituiApp(App[int]):
         self._plans: dict[str, SessionPlan] = {}
         self._plan_made: dict[str, float] = {}  # container id -> time.monotonic() of its plan
         self._orphans_offered = False
+        self._notice_text: str | None = None  # what #notice shows
+        self._panel_pending = False  # the panel is to follow the selection after a frame
         # Verdicts first: secondary work waits for the first classification of the list.
         self._list_loaded = False
         self._classify_pending = False
@@ -509,13 +511,22 @@ class DhituiApp(App[int]):
         if any(c.container_id == selected for c in message.results):
             self._show_selected()
 
-    @on(DataTable.RowHighlighted)
+    @on(ContainerTable.Highlighted)
     @while_mounted
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def _row_highlighted(self, event: ContainerTable.Highlighted) -> None:
+        # After the next frame: the list shows the key's effect first, then the panel (whose
+        # update lays the screen out again) follows the selection, once for a burst of keys.
+        if not self._panel_pending:
+            self._panel_pending = True
+            self.call_after_refresh(self._follow_selection)
+
+    @while_mounted
+    def _follow_selection(self) -> None:
+        self._panel_pending = False
         self._show_selected()
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(ContainerTable.Selected)
+    def _row_selected(self, event: ContainerTable.Selected) -> None:
         self.action_debug()
 
     # ---- filter
@@ -528,9 +539,10 @@ class DhituiApp(App[int]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
+        # The table tells of a change of selection itself (ContainerTable.Highlighted): the
+        # panel, whose update lays out the screen again, is not redrawn for every keystroke.
         self.table.set_filter(event.value)
         self._update_notice()
-        self._show_selected()
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
@@ -727,6 +739,9 @@ class DhituiApp(App[int]):
             self.check_container(cid)
 
     def _show_notice(self, text: str) -> None:
+        if text == self._notice_text:
+            return  # an update would lay the screen out again for nothing
+        self._notice_text = text
         notice = self.query_one("#notice", Static)
         notice.update(text)
         notice.display = bool(text)

@@ -1,25 +1,33 @@
-"""The container list: a DataTable keyed by container ID, updated in place.
+"""The container list: a virtual table that draws only the rows on screen.
 
-The table keeps a model of every known container (summary + classification) and shows the
-ones matching the filter, sorted by name. Changes touch only what changed: new rows are
-added, gone rows removed, changed cells updated — the cursor stays on its container.
+The model is every known container (summary + classification), keyed by ID. The view is a
+list of the IDs that match the filter, sorted by name; `render_line` draws the header and the
+rows the viewport shows from it, nothing else. So a filter keystroke at thousands of rows is
+one pass over the rows' cached search text and one sort of the matches, then a frame of a
+screenful of lines: there are no widget rows to add, measure or remove. The cursor stays on
+its container while rows come, go and move.
 
-Costs at thousands of rows (bench/ measures them): a classification batch touches only its
-own rows, and a cell that does not widen its column is updated without `update_width`
-(DataTable re-measures the whole column when a cell narrows). DataTable's `remove_row` is
-linear in the table's size, so when a filter hides many rows at once the table is refilled
-from the model instead of shrunk row by row. New rows are measured by their cells' length
-(`_update_dimensions`), not by Textual's generic measuring, ~3x cheaper on idle.
+Column widths are those of the whole model, not of the matches, so columns stay put while the
+user types a filter. When the table is narrower than its content, `name` and `user` give up
+cells (ending in "…"; the panel shows them whole) so that the essential columns fit, and the
+image, last, ends at the table's edge: there is never a horizontal scroll.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowDoesNotExist, RowKey
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from dhitui.models import Classification, ContainerSummary
 from dhitui.ui.render import row_cells
@@ -31,7 +39,9 @@ class Row:
     classification: Classification | None = None
     # Derived from the two above when first needed; `update()` forgets them.
     _hay: str | None = field(default=None, repr=False, compare=False)
+    _key: tuple[str, str, str] | None = field(default=None, repr=False, compare=False)
     _cells: list[Text] | None = field(default=None, repr=False, compare=False)
+    _lengths: tuple[int, ...] = field(default=(), repr=False, compare=False)
     _cells_seen: float | None = field(default=None, repr=False, compare=False)
 
     def update(self, *, summary: ContainerSummary | None = None,
@@ -40,7 +50,7 @@ class Row:
             self.summary = summary
         if classification is not None:
             self.classification = classification
-        self._hay = self._cells = None
+        self._hay = self._cells = self._key = None
 
     def haystack(self) -> str:
         if self._hay is None:
@@ -54,21 +64,41 @@ class Row:
             self._hay = " ".join(words).lower()
         return self._hay
 
+    def sort_key(self) -> tuple[str, str, str]:
+        """By name, case-insensitively (then exactly, then by ID: a stable order)."""
+        if self._key is None:
+            name = self.summary.name
+            self._key = (name.lower(), name, self.summary.id)
+        return self._key
+
     def cells(self, last_seen: float | None = None) -> list[Text]:
         """The table cells, in ContainerTable.COLUMNS order (`last_seen`: see row_cells)."""
         if self._cells is None or self._cells_seen != last_seen:
             self._cells = row_cells(self.summary, self.classification, last_seen)
+            self._lengths = tuple(cell.cell_len for cell in self._cells)
             self._cells_seen = last_seen
         return self._cells
 
+    def lengths(self, last_seen: float | None = None) -> tuple[int, ...]:
+        """The cells' widths on screen."""
+        self.cells(last_seen)
+        return self._lengths
 
-# Refill instead of removing rows one by one when removing would touch more row entries than
-# this many per row kept (remove_row is ~1 µs per row in the table, adding a row ~60 µs).
-_REFILL_RATIO = 60
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    content_width: int  # the widest cell of the model (or the label)
+    width: int  # what it is given on screen, padding aside (less when it gives way)
+
+    @property
+    def capped(self) -> bool:
+        return self.width < self.content_width
 
 
-class ContainerTable(DataTable[Text]):
-    """Containers, one row each, keyed by ID."""
+class ContainerTable(ScrollView, can_focus=True):
+    """Containers, one row each, keyed by ID; only the rows in view are drawn."""
 
     # What matters for debugging first; the long image reference last, where it may be cut.
     COLUMNS = (
@@ -86,34 +116,93 @@ class ContainerTable(DataTable[Text]):
     # The fewest cells a column that gives way keeps (the label's width at least).
     MIN_WIDTH = {"name": 12, "user": 8}
     COMFORTABLE_NAME = 16  # the name gives way down to this for shell and variant to fit
+    PAD = 1  # cells of space on each side of a cell
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+        Binding("enter", "select", "Debug", show=False),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"container-table--header",
+                                             "container-table--cursor"}
+    # DataTable's look: the header on $panel, a block cursor that is bright when focused.
+    DEFAULT_CSS = """
+    ContainerTable {
+        background: $surface;
+        color: $foreground;
+        overflow-x: hidden;
+        overflow-y: auto;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .container-table--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .container-table--header {
+                background-tint: $foreground 5%;
+            }
+        }
+        & > .container-table--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        &:ansi > .container-table--header {
+            background: ansi_bright_blue;
+            color: ansi_default;
+        }
+        & > .container-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
+    """
+
+    class Highlighted(Message):
+        """The cursor is on another container (None: the table shows none)."""
+
+        def __init__(self, container_id: str | None) -> None:
+            super().__init__()
+            self.container_id = container_id
+
+    class Selected(Message):
+        """`enter`, or a click on the row the cursor is on: debug this container."""
+
+        def __init__(self, container_id: str) -> None:
+            super().__init__()
+            self.container_id = container_id
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        super().__init__(id=id)
         self.rows_by_id: dict[str, Row] = {}
-        self._shown: set[str] = set()  # the IDs that have a row in the DataTable
+        self._order: list[str] = []  # the IDs shown, in display order
+        self._index: dict[str, int] | None = None  # ID -> position in _order, when asked
+        self._keys: dict[str, tuple[str, str, str]] = {}  # the shown rows' sort keys
+        self.cursor_row = 0
+        self._highlighted: str | None = None  # the ID the last Highlighted message named
         self.filter_text = ""
         # Set while the engine does not answer: rows are what was seen then (live.ListFreshness).
         self.last_seen: float | None = None
-
-    def on_mount(self) -> None:
-        for key, label in self.COLUMNS:
-            self.add_column(label, key=key)
-
-    def on_resize(self) -> None:
-        self._update_dimensions([])
-        self._clear_caches()
-        self.refresh()
+        self._columns: list[Column] = []
+        self._widths_stale = True
+        self._strips: dict[tuple[str, bool], Strip] = {}  # drawn rows, until anything changes
 
     # ---- queries
     @property
+    def row_count(self) -> int:
+        return len(self._order)
+
+    @property
     def selected_id(self) -> str | None:
-        if self.row_count == 0:
+        if not self._order:
             return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except (RowDoesNotExist, IndexError):
-            return None
-        return key.value
+        return self._order[min(self.cursor_row, len(self._order) - 1)]
 
     @property
     def selected(self) -> Row | None:
@@ -121,8 +210,27 @@ class ContainerTable(DataTable[Text]):
         return self.rows_by_id.get(cid) if cid else None
 
     def visible_ids(self) -> list[str]:
-        """The IDs of the rows shown, in display order."""
-        return [str(row.key.value) for row in self.ordered_rows]
+        """The IDs of the rows the filter lets through, in display order."""
+        return list(self._order)
+
+    def get_row_index(self, container_id: str) -> int:
+        """The row's position in display order (KeyError if it is not shown)."""
+        if self._index is None:
+            self._index = {cid: i for i, cid in enumerate(self._order)}
+        return self._index[container_id]
+
+    def get_row(self, container_id: str) -> list[Text]:
+        return self.rows_by_id[container_id].cells(self.last_seen)
+
+    def get_cell(self, container_id: str, column: str) -> Text:
+        keys = [key for key, _ in self.COLUMNS]
+        return self.get_row(container_id)[keys.index(column)]
+
+    @property
+    def columns(self) -> list[Column]:
+        """The columns as laid out for the current width."""
+        self._lay_out()
+        return self._columns
 
     # ---- model changes
     def replace_all(self, summaries: list[ContainerSummary]) -> list[ContainerSummary]:
@@ -180,8 +288,80 @@ class ContainerTable(DataTable[Text]):
         self._sync(set(self.rows_by_id))
 
     def set_filter(self, text: str) -> None:
-        self.filter_text = text.strip().lower()
-        self._sync((), refilter=True)
+        text = text.strip().lower()
+        if text != self.filter_text:
+            self.filter_text = text
+            self._sync((), refilter=True)
+
+    # ---- cursor
+    def move_cursor(self, *, row: int, animate: bool = False) -> None:
+        """Put the cursor on display row `row` (clamped) and bring it into view."""
+        self._set_cursor(row)
+
+    def action_cursor_up(self) -> None:
+        self._set_cursor(self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self._set_cursor(self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self._set_cursor(self.cursor_row - self._page())
+
+    def action_page_down(self) -> None:
+        self._set_cursor(self.cursor_row + self._page())
+
+    def action_first(self) -> None:
+        self._set_cursor(0)
+
+    def action_last(self) -> None:
+        self._set_cursor(len(self._order) - 1)
+
+    def action_select(self) -> None:
+        if (cid := self.selected_id) is not None:
+            self.post_message(self.Selected(cid))
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 2)
+
+    def _set_cursor(self, row: int) -> None:
+        row = max(0, min(row, len(self._order) - 1))
+        if row != self.cursor_row:
+            old, self.cursor_row = self.cursor_row, row
+            # Only the two rows are drawn again (a scroll, below, redraws the view).
+            for index in (old, row):
+                self.refresh_line(index + 1)  # the line under the header
+        self._scroll_to_cursor()
+        self._announce()
+
+    def _at(self, row: int) -> str | None:
+        return self._order[row] if 0 <= row < len(self._order) else None
+
+    def _announce(self) -> None:
+        """Tell the app when the cursor is on another container than it was last told."""
+        cid = self.selected_id
+        if cid != self._highlighted:
+            self._highlighted = cid
+            self.post_message(self.Highlighted(cid))
+
+    def _scroll_to_cursor(self) -> None:
+        rows = max(1, self.scrollable_content_region.height - 1)  # under the header
+        top = round(self.scroll_offset.y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + rows:
+            self.scroll_to(y=self.cursor_row - rows + 1, animate=False, immediate=True)
+
+    async def _on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return
+        row = round(self.scroll_offset.y) + offset.y - 1
+        if row >= len(self._order):
+            return
+        if row == self.cursor_row:
+            self.action_select()
+        else:
+            self._set_cursor(row)
 
     # ---- view
     def _matches(self, row: Row) -> bool:
@@ -191,112 +371,96 @@ class ContainerTable(DataTable[Text]):
         return all(term in hay for term in self.filter_text.split())
 
     def _sync(self, changed: Collection[str], *, refilter: bool = False) -> None:
-        """Bring the table in line with the model for the `changed` containers (all of them
-        when the filter changed): remove, update, add, then sort."""
-        keep_selected = self.selected_id
-        shown = self._shown
-        candidates = (set(self.rows_by_id) | shown) if refilter else changed
-        remove: list[str] = []
-        update: list[str] = []
-        add: list[str] = []
-        for cid in candidates:
-            row = self.rows_by_id.get(cid)
-            want = row is not None and self._matches(row)
-            if cid in shown:
-                if not want:
-                    remove.append(cid)
-                elif cid in changed:
-                    update.append(cid)
-            elif want:
-                add.append(cid)
-        if not (remove or update or add):
+        """Bring the view in line with the model for the `changed` containers (every one
+        when the filter changed). The display order is made again only when a row joins,
+        leaves or is renamed; otherwise the changed rows are just drawn again."""
+        if not changed and not refilter:
             return
-        with self.app.batch_update():
-            if len(remove) * len(shown) > _REFILL_RATIO * (len(shown) - len(remove) + len(add)):
-                self._refill(keep_selected)
-                return
-            for cid in remove:
-                self.remove_row(cid)
-                shown.discard(cid)
-            resort = False
-            for cid in update:
-                cells = self.rows_by_id[cid].cells(self.last_seen)
-                for (col, _), cell in zip(self.COLUMNS, cells, strict=True):
-                    if self.get_cell(cid, col) != cell:
-                        self.update_cell(cid, col, cell, update_width=self._widens(col, cell))
-                        resort = resort or col == "name"
-            for cid in add:
-                self.add_row(*self.rows_by_id[cid].cells(self.last_seen), key=cid)
-                shown.add(cid)
-            if add or resort:
-                self.sort("name", key=lambda cell: cell.plain.lower())
-            self._restore_cursor(keep_selected)
+        reorder = refilter
+        if not reorder:
+            for cid in changed:
+                row = self.rows_by_id.get(cid)
+                want = row is not None and self._matches(row)
+                shown = cid in self._keys
+                if want != shown or (row is not None and shown
+                                     and row.sort_key() != self._keys[cid]):
+                    reorder = True
+                    break
+        if reorder:
+            keep = self.selected_id
+            rows = sorted((r for r in self.rows_by_id.values() if self._matches(r)),
+                          key=Row.sort_key)
+            self._order = [r.summary.id for r in rows]
+            self._keys = {r.summary.id: r.sort_key() for r in rows}
+            self._index = None
+            if keep is not None and keep in self._keys:
+                self.cursor_row = self.get_row_index(keep)
+            else:
+                self.cursor_row = max(0, min(self.cursor_row, len(self._order) - 1))
+        self._strips.clear()
+        if changed:  # widths are the model's: a new filter alone does not change them
+            self._widths_stale = True
+        self._lay_out()
+        self.refresh()
+        if self.is_mounted:
+            if reorder:
+                self._scroll_to_cursor()
+            self._announce()
 
-    def _refill(self, keep_selected: str | None) -> None:
-        """Clear and add the matching rows in order (cheaper than many remove_row calls)."""
-        self.clear()
-        rows = sorted((r for r in self.rows_by_id.values() if self._matches(r)),
-                      key=lambda r: r.cells()[0].plain.lower())
-        for row in rows:
-            self.add_row(*row.cells(self.last_seen), key=row.summary.id)
-        self._shown = {r.summary.id for r in rows}
-        self._restore_cursor(keep_selected)
+    def on_resize(self) -> None:
+        self._widths_stale = True
+        self._lay_out()
+        self._strips.clear()
+        self.refresh()
+        self._scroll_to_cursor()
 
-    def _restore_cursor(self, keep_selected: str | None) -> None:
-        if keep_selected and keep_selected in self._shown:
-            index = self.get_row_index(keep_selected)
-            if index != self.cursor_row:
-                self.move_cursor(row=index, animate=False)
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
 
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        """Widen the columns for rows added since the last idle, cheaply.
+    def _on_focus(self, event: events.Focus) -> None:
+        self._strips.clear()
+        self.refresh()
 
-        DataTable measures each new cell with Textual's generic `measure()` (~16 µs, mostly
-        building console options): 7,000 calls, ~100 ms, when a filter brings 1,000 rows
-        back. Our cells are one-line `Text` in rows of height 1 without labels, whose
-        measured width is exactly `cell_len`; anything else goes to DataTable's own code,
-        which also sets the scrollable size (tests/test_ui_table.py checks both agree)."""
-        columns = self.ordered_columns
-        rest: list[RowKey] = []
-        for key in new_rows:
-            try:
-                cells = self.get_row(key)
-            except RowDoesNotExist:
-                continue  # removed before this idle
-            row = self.rows.get(key)
-            if (row is None or row.height != 1 or row.label is not None
-                    or not all(type(c) is Text and "\n" not in c.plain for c in cells)):
-                rest.append(key)
-                continue
-            for column, cell in zip(columns, cells, strict=False):
-                if cell.cell_len > column.content_width:
-                    column.content_width = cell.cell_len
-        if self._fit_columns():
-            self._clear_caches()
-        super()._update_dimensions(rest)
+    def _on_blur(self, event: events.Blur) -> None:
+        self._strips.clear()
+        self.refresh()
 
-    def _fit_columns(self) -> bool:
-        """Cap the widths of the columns that give way so that the essential columns fit in
-        the table's width and the image ends at its edge; uncap what fits again. Only render
-        widths change (content widths stay measured). Returns whether any width changed."""
+    def _lay_out(self) -> None:
+        """Column widths for the model and the table's width; the virtual size."""
+        if self._widths_stale:
+            self._widths_stale = False
+            lengths = [row.lengths(self.last_seen) for row in self.rows_by_id.values()]
+            labels = tuple(len(label) for _, label in self.COLUMNS)
+            want = [max(column) for column in zip(labels, *lengths, strict=True)]
+            caps = self._fit({key: w for (key, _), w in zip(self.COLUMNS, want, strict=True)})
+            self._columns = [Column(key, label, w, min(w, caps.get(key, w)))
+                             for (key, label), w in zip(self.COLUMNS, want, strict=True)]
+            self._strips.clear()
+        width = sum(c.width + 2 * self.PAD for c in self._columns)
+        size = Size(width, len(self._order) + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
+
+    def _fit(self, want: dict[str, int]) -> dict[str, int]:
+        """Caps on the widths of the columns that give way so that the essential columns fit
+        in the table's width and the image ends at its edge (none when all fits)."""
         available = self.scrollable_content_region.width
         if available <= 0:
-            return False
-        pad = 2 * self.cell_padding
-        columns = {str(c.key.value): c for c in self.ordered_columns}
-        want = {key: c.content_width for key, c in columns.items()}
+            return {}
+        pad = 2 * self.PAD
         caps: dict[str, int] = {}
 
         def give_way(key: str, over: int, floor: int) -> int:
             """Narrow `key` by up to `over` cells, not below `floor`; return what is left."""
-            now = caps.get(key, want.get(key, 0))
+            now = caps.get(key, want[key])
             cut = min(over, max(0, now - floor))
             if cut > 0:
                 caps[key] = now - cut
             return over - cut
 
         def overflow(keys: Iterable[str]) -> int:
-            return sum(caps.get(k, want[k]) + pad for k in keys if k in want) - available
+            return sum(caps.get(k, want[k]) + pad for k in keys) - available
 
         # 1. The essential columns fit: name, then user, give up cells down to their minimum.
         over = overflow(self.ESSENTIAL)
@@ -311,21 +475,46 @@ class ContainerTable(DataTable[Text]):
         # 3. The image, last, ends at the table's edge (in "…", at worst only that) rather
         # than past it; the panel shows it whole.
         rest = -overflow([k for k, _ in self.COLUMNS if k != "image"])
-        if "image" in want and want["image"] + pad > rest:
+        if want["image"] + pad > rest:
             caps["image"] = max(1, rest - pad)
-        changed = False
-        for key, column in columns.items():
-            cap = caps.get(key)
-            auto = cap is None or cap >= column.content_width
-            if column.auto_width != auto or (not auto and column.width != cap):
-                column.auto_width = auto
-                column.width = column.content_width if auto else int(cap or 0)
-                changed = True
-        return changed
+        return caps
 
-    def _widens(self, column: str, cell: Text) -> bool:
-        """Whether `cell` is wider than its column's content. Only then is the column
-        measured again: a narrower cell would make DataTable re-measure every cell of the
-        column (for each such update); columns keep their width instead."""
-        col = self.columns.get(ColumnKey(column))
-        return col is None or cell.cell_len > col.content_width
+    def render_line(self, y: int) -> Strip:
+        self._lay_out()
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            header = self.get_component_rich_style("container-table--header")
+            return self._strip([Text(label) for _, label in self.COLUMNS], width,
+                               base + header)
+        row = round(self.scroll_offset.y) + y - 1
+        if not 0 <= row < len(self._order):
+            return Strip.blank(width, base)
+        cid = self._order[row]
+        cursor = row == self.cursor_row
+        strip = self._strips.get((cid, cursor))
+        if strip is None or strip.cell_length != width:
+            post = self.get_component_rich_style("container-table--cursor") if cursor else None
+            strip = self._strip(self.rows_by_id[cid].cells(self.last_seen), width, base, post)
+            if len(self._strips) > 1000:
+                self._strips.clear()
+            self._strips[(cid, cursor)] = strip
+        return strip
+
+    def _strip(self, cells: list[Text], width: int, style: Style,
+               post: Style | None = None) -> Strip:
+        """One line of cells, each padded or cut (with "…") to its column's width."""
+        console = self.app.console
+        segments: list[Segment] = []
+        pad = " " * self.PAD
+        for column, cell in zip(self._columns, cells, strict=False):
+            if cell.cell_len > column.width:
+                cell = cell.copy()
+                cell.truncate(column.width, overflow="ellipsis")
+            # The cell's own style covers its padding too, as in DataTable (and Text.render
+            # leaves a span-less text's own style out: print adds it).
+            own = console.get_style(cell.style, default=None) if cell.style else None
+            segments.append(Segment(pad, own))
+            segments.extend(Segment.apply_style(cell.render(console, end=""), own))
+            segments.append(Segment(" " * (column.width - cell.cell_len) + pad, own))
+        return Strip(Segment.apply_style(segments, style, post)).adjust_cell_length(width, style)
