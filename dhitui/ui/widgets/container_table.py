@@ -184,9 +184,11 @@ class ContainerTable(ScrollView, can_focus=True):
         self._order: list[str] = []  # the IDs shown, in display order
         self._index: dict[str, int] | None = None  # ID -> position in _order, when asked
         self._keys: dict[str, tuple[str, str, str]] = {}  # the shown rows' sort keys
+        self._sorted: list[Row] | None = None  # every row by sort key (None: to be sorted)
         self.cursor_row = 0
         self._highlighted: str | None = None  # the ID the last Highlighted message named
         self.filter_text = ""
+        self._terms: list[str] = []  # the filter's words: a row must contain every one
         # Set while the engine does not answer: rows are what was seen then (live.ListFreshness).
         self.last_seen: float | None = None
         self._columns: list[Column] = []
@@ -291,6 +293,7 @@ class ContainerTable(ScrollView, can_focus=True):
         text = text.strip().lower()
         if text != self.filter_text:
             self.filter_text = text
+            self._terms = text.split()
             self._sync((), refilter=True)
 
     # ---- cursor
@@ -365,10 +368,8 @@ class ContainerTable(ScrollView, can_focus=True):
 
     # ---- view
     def _matches(self, row: Row) -> bool:
-        if not self.filter_text:
-            return True
         hay = row.haystack()
-        return all(term in hay for term in self.filter_text.split())
+        return all(term in hay for term in self._terms)
 
     def _sync(self, changed: Collection[str], *, refilter: bool = False) -> None:
         """Bring the view in line with the model for the `changed` containers (every one
@@ -376,6 +377,8 @@ class ContainerTable(ScrollView, can_focus=True):
         leaves or is renamed; otherwise the changed rows are just drawn again."""
         if not changed and not refilter:
             return
+        if changed:
+            self._sorted = None  # rows came, went or were replaced
         reorder = refilter
         if not reorder:
             for cid in changed:
@@ -388,8 +391,9 @@ class ContainerTable(ScrollView, can_focus=True):
                     break
         if reorder:
             keep = self.selected_id
-            rows = sorted((r for r in self.rows_by_id.values() if self._matches(r)),
-                          key=Row.sort_key)
+            if self._sorted is None:
+                self._sorted = sorted(self.rows_by_id.values(), key=Row.sort_key)
+            rows = [r for r in self._sorted if self._matches(r)] if self._terms else self._sorted
             self._order = [r.summary.id for r in rows]
             self._keys = {r.summary.id: r.sort_key() for r in rows}
             self._index = None
@@ -397,8 +401,8 @@ class ContainerTable(ScrollView, can_focus=True):
                 self.cursor_row = self.get_row_index(keep)
             else:
                 self.cursor_row = max(0, min(self.cursor_row, len(self._order) - 1))
-        self._strips.clear()
-        if changed:  # widths are the model's: a new filter alone does not change them
+        if changed:  # a new filter alone changes neither the widths nor any row's look
+            self._strips.clear()
             self._widths_stale = True
         self._lay_out()
         self.refresh()
