@@ -40,9 +40,8 @@ class Row:
     # Derived from the two above when first needed; `update()` forgets them.
     _hay: str | None = field(default=None, repr=False, compare=False)
     _key: tuple[str, str, str] | None = field(default=None, repr=False, compare=False)
-    _cells: list[Text] | None = field(default=None, repr=False, compare=False)
-    _lengths: tuple[int, ...] = field(default=(), repr=False, compare=False)
-    _cells_seen: float | None = field(default=None, repr=False, compare=False)
+    _lengths: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
+    _lengths_seen: float | None = field(default=None, repr=False, compare=False)
 
     def update(self, *, summary: ContainerSummary | None = None,
                classification: Classification | None = None) -> None:
@@ -50,7 +49,7 @@ class Row:
             self.summary = summary
         if classification is not None:
             self.classification = classification
-        self._hay = self._cells = self._key = None
+        self._hay = self._lengths = self._key = None
 
     def haystack(self) -> str:
         if self._hay is None:
@@ -72,16 +71,15 @@ class Row:
         return self._key
 
     def cells(self, last_seen: float | None = None) -> list[Text]:
-        """The table cells, in ContainerTable.COLUMNS order (`last_seen`: see row_cells)."""
-        if self._cells is None or self._cells_seen != last_seen:
-            self._cells = row_cells(self.summary, self.classification, last_seen)
-            self._lengths = tuple(cell.cell_len for cell in self._cells)
-            self._cells_seen = last_seen
-        return self._cells
+        """The table cells, in ContainerTable.COLUMNS order (`last_seen`: see row_cells).
+        Made when asked, not kept: the table keeps the lines it drew, for the rows in view."""
+        return row_cells(self.summary, self.classification, last_seen)
 
     def lengths(self, last_seen: float | None = None) -> tuple[int, ...]:
-        """The cells' widths on screen."""
-        self.cells(last_seen)
+        """The cells' widths on screen (kept: every row's count for the column widths)."""
+        if self._lengths is None or self._lengths_seen != last_seen:
+            self._lengths = tuple(cell.cell_len for cell in self.cells(last_seen))
+            self._lengths_seen = last_seen
         return self._lengths
 
 
@@ -500,7 +498,7 @@ class ContainerTable(ScrollView, can_focus=True):
         if strip is None or strip.cell_length != width:
             post = self.get_component_rich_style("container-table--cursor") if cursor else None
             strip = self._strip(self.rows_by_id[cid].cells(self.last_seen), width, base, post)
-            if len(self._strips) > 1000:
+            if len(self._strips) > 4 * max(25, self.size.height):  # a few screens' worth
                 self._strips.clear()
             self._strips[(cid, cursor)] = strip
         return strip
