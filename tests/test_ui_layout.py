@@ -112,3 +112,24 @@ async def test_resizing_narrows_and_widens_the_columns_again() -> None:
         await pilot.resize_terminal(200, 50)
         await wait_for(pilot, lambda: not any(c.capped for c in app.table.columns),
                        "whole columns again")
+
+
+async def test_the_panel_follows_a_selection_the_filter_moves() -> None:
+    """Typing a filter that hides the selected container moves the cursor to a match; the
+    panel follows it (once the typing pauses), and clearing the filter keeps it there."""
+    app = DhituiApp(SnapshotBackend())
+    async with app.run_test(size=(150, 45)) as pilot:
+        await loaded(pilot, app)
+        table = app.table
+        first = table.visible_ids()[0]
+        await wait_for(pilot, lambda: table.rows_by_id[first].summary.name
+                       in panel_text(app, "container"), "the first row in the panel")
+        await pilot.press("slash", *"static")
+        await wait_for(pilot, lambda: table.row_count == 1, "the filtered list")
+        await wait_for(pilot, lambda: "static-site" in panel_text(app, "container"),
+                       "the panel on the match")
+        assert table.selected is not None and table.selected.summary.name == "static-site"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: table.row_count == len(SUMMARIES), "every row again")
+        assert table.selected is not None and table.selected.summary.name == "static-site"
+        assert "static-site" in panel_text(app, "container")

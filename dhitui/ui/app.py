@@ -71,6 +71,7 @@ def while_mounted(handler: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 DETAILS_DELAY = 0.15  # let the cursor settle before checking the selected container
+TYPING_PAUSE = 0.12  # while a filter is typed, the panel follows the selection after this
 # `enter` runs the plan the panel shows when it is this recent: an event about the container
 # (start, stop, pause, die…) or a reconnect drops it, so within this bound it is as fresh as
 # the list; older ones are made again (the toolbox image or the engine may have changed).
@@ -110,6 +111,7 @@ class DhituiApp(App[int]):
         self._orphans_offered = False
         self._notice_text: str | None = None  # what #notice shows
         self._panel_pending = False  # the panel is to follow the selection after a frame
+        self._typing_timer: Any = None  # ... or when the filter's typing pauses
         # Verdicts first: secondary work waits for the first classification of the list.
         self._list_loaded = False
         self._classify_pending = False
@@ -515,14 +517,20 @@ class DhituiApp(App[int]):
     @while_mounted
     def _row_highlighted(self, event: ContainerTable.Highlighted) -> None:
         # After the next frame: the list shows the key's effect first, then the panel (whose
-        # update lays the screen out again) follows the selection, once for a burst of keys.
-        if not self._panel_pending:
+        # update lays the screen out again) follows the selection, once for a burst of keys;
+        # while a filter is typed, once the typing pauses.
+        if self.query_one("#filter", Input).has_focus:
+            if self._typing_timer is not None:
+                self._typing_timer.stop()
+            self._typing_timer = self.set_timer(TYPING_PAUSE, self._follow_selection)
+        elif not self._panel_pending:
             self._panel_pending = True
             self.call_after_refresh(self._follow_selection)
 
     @while_mounted
     def _follow_selection(self) -> None:
         self._panel_pending = False
+        self._typing_timer = None
         self._show_selected()
 
     @on(ContainerTable.Selected)

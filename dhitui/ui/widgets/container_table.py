@@ -40,9 +40,8 @@ class Row:
     # Derived from the two above when first needed; `update()` forgets them.
     _hay: str | None = field(default=None, repr=False, compare=False)
     _key: tuple[str, str, str] | None = field(default=None, repr=False, compare=False)
-    _cells: list[Text] | None = field(default=None, repr=False, compare=False)
-    _lengths: tuple[int, ...] = field(default=(), repr=False, compare=False)
-    _cells_seen: float | None = field(default=None, repr=False, compare=False)
+    _lengths: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
+    _lengths_seen: float | None = field(default=None, repr=False, compare=False)
 
     def update(self, *, summary: ContainerSummary | None = None,
                classification: Classification | None = None) -> None:
@@ -50,7 +49,7 @@ class Row:
             self.summary = summary
         if classification is not None:
             self.classification = classification
-        self._hay = self._cells = self._key = None
+        self._hay = self._lengths = self._key = None
 
     def haystack(self) -> str:
         if self._hay is None:
@@ -72,16 +71,15 @@ class Row:
         return self._key
 
     def cells(self, last_seen: float | None = None) -> list[Text]:
-        """The table cells, in ContainerTable.COLUMNS order (`last_seen`: see row_cells)."""
-        if self._cells is None or self._cells_seen != last_seen:
-            self._cells = row_cells(self.summary, self.classification, last_seen)
-            self._lengths = tuple(cell.cell_len for cell in self._cells)
-            self._cells_seen = last_seen
-        return self._cells
+        """The table cells, in ContainerTable.COLUMNS order (`last_seen`: see row_cells).
+        Made when asked, not kept: the table keeps the lines it drew, for the rows in view."""
+        return row_cells(self.summary, self.classification, last_seen)
 
     def lengths(self, last_seen: float | None = None) -> tuple[int, ...]:
-        """The cells' widths on screen."""
-        self.cells(last_seen)
+        """The cells' widths on screen (kept: every row's count for the column widths)."""
+        if self._lengths is None or self._lengths_seen != last_seen:
+            self._lengths = tuple(cell.cell_len for cell in self.cells(last_seen))
+            self._lengths_seen = last_seen
         return self._lengths
 
 
@@ -184,9 +182,11 @@ class ContainerTable(ScrollView, can_focus=True):
         self._order: list[str] = []  # the IDs shown, in display order
         self._index: dict[str, int] | None = None  # ID -> position in _order, when asked
         self._keys: dict[str, tuple[str, str, str]] = {}  # the shown rows' sort keys
+        self._sorted: list[Row] | None = None  # every row by sort key (None: to be sorted)
         self.cursor_row = 0
         self._highlighted: str | None = None  # the ID the last Highlighted message named
         self.filter_text = ""
+        self._terms: list[str] = []  # the filter's words: a row must contain every one
         # Set while the engine does not answer: rows are what was seen then (live.ListFreshness).
         self.last_seen: float | None = None
         self._columns: list[Column] = []
@@ -291,6 +291,7 @@ class ContainerTable(ScrollView, can_focus=True):
         text = text.strip().lower()
         if text != self.filter_text:
             self.filter_text = text
+            self._terms = text.split()
             self._sync((), refilter=True)
 
     # ---- cursor
@@ -365,10 +366,8 @@ class ContainerTable(ScrollView, can_focus=True):
 
     # ---- view
     def _matches(self, row: Row) -> bool:
-        if not self.filter_text:
-            return True
         hay = row.haystack()
-        return all(term in hay for term in self.filter_text.split())
+        return all(term in hay for term in self._terms)
 
     def _sync(self, changed: Collection[str], *, refilter: bool = False) -> None:
         """Bring the view in line with the model for the `changed` containers (every one
@@ -376,6 +375,8 @@ class ContainerTable(ScrollView, can_focus=True):
         leaves or is renamed; otherwise the changed rows are just drawn again."""
         if not changed and not refilter:
             return
+        if changed:
+            self._sorted = None  # rows came, went or were replaced
         reorder = refilter
         if not reorder:
             for cid in changed:
@@ -388,8 +389,9 @@ class ContainerTable(ScrollView, can_focus=True):
                     break
         if reorder:
             keep = self.selected_id
-            rows = sorted((r for r in self.rows_by_id.values() if self._matches(r)),
-                          key=Row.sort_key)
+            if self._sorted is None:
+                self._sorted = sorted(self.rows_by_id.values(), key=Row.sort_key)
+            rows = [r for r in self._sorted if self._matches(r)] if self._terms else self._sorted
             self._order = [r.summary.id for r in rows]
             self._keys = {r.summary.id: r.sort_key() for r in rows}
             self._index = None
@@ -397,8 +399,8 @@ class ContainerTable(ScrollView, can_focus=True):
                 self.cursor_row = self.get_row_index(keep)
             else:
                 self.cursor_row = max(0, min(self.cursor_row, len(self._order) - 1))
-        self._strips.clear()
-        if changed:  # widths are the model's: a new filter alone does not change them
+        if changed:  # a new filter alone changes neither the widths nor any row's look
+            self._strips.clear()
             self._widths_stale = True
         self._lay_out()
         self.refresh()
@@ -496,7 +498,7 @@ class ContainerTable(ScrollView, can_focus=True):
         if strip is None or strip.cell_length != width:
             post = self.get_component_rich_style("container-table--cursor") if cursor else None
             strip = self._strip(self.rows_by_id[cid].cells(self.last_seen), width, base, post)
-            if len(self._strips) > 1000:
+            if len(self._strips) > 4 * max(25, self.size.height):  # a few screens' worth
                 self._strips.clear()
             self._strips[(cid, cursor)] = strip
         return strip
