@@ -297,12 +297,20 @@ class Engine:
         stream, st = got
         if int(st.get("size", 0)) > limit:
             return None
-        data = b"".join(stream)
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            for member in tar:
-                if member.isfile():
-                    f = tar.extractfile(member)
-                    return f.read(limit) if f else None
+        try:
+            data = b"".join(stream)
+        except Exception as exc:
+            raise unavailable(self.endpoint, exc) from None
+        try:
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+                for member in tar:
+                    if member.isfile():
+                        f = tar.extractfile(member)
+                        return f.read(limit) if f else None
+        except tarfile.TarError as exc:
+            # Podman 4.3 answers 200 with an empty body for a container between restarts.
+            raise EngineError(f"read {path}: the engine sent no readable archive ({exc})"
+                              ) from None
         return None
 
     def _archive_head(self, container: str, path: str, limit: int) -> bytes | None:
