@@ -207,7 +207,9 @@ def test_exit_reasons_in_ls_json(engine: EngineUnderTest, containers: Callable[.
         # A crash loop is up for moments between restarts: list it while it is down.
         loop = rows[looping]["exit"]
         return rows if loop and loop["state"] == "restarting" else None
-    rows = wait_for("the crash loop listed while restarting", listed)
+    # Between restarts only for moments, and each `ls` takes seconds on a loaded machine
+    # (CI once saw no listing catch it within 60 s on Podman): a longer poll, same claim.
+    rows = wait_for("the crash loop listed while restarting", listed, deadline=180)
     e = rows[exited]["exit"]
     assert (e["state"], e["exit_code"], e["oom_killed"], e["restart_count"],
             e["restart_policy"], e["crash_looping"]) == ("exited", 3, False, 0, "no", False)
