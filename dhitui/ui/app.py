@@ -231,7 +231,9 @@ class DhituiApp(App[int]):
             try:
                 self.backend.connect()
                 events = self.backend.open_events()
-                self.post_message(ContainersLoaded(self.backend.containers(all=self.show_all)))
+                show_all = self.show_all
+                self.post_message(ContainersLoaded(self.backend.containers(all=show_all),
+                                                   all=show_all))
                 self.post_message(EngineConnected(self.backend.endpoint))
                 self.backend.follow_events(
                     events, lambda ch: self.post_message(ContainerChanged(ch))
@@ -333,7 +335,9 @@ class DhituiApp(App[int]):
     @work(thread=True, group="relist", exclusive=True, exit_on_error=False)
     def relist(self) -> None:
         try:
-            self.post_message(ContainersLoaded(self.backend.containers(all=self.show_all)))
+            show_all = self.show_all
+            self.post_message(ContainersLoaded(self.backend.containers(all=show_all),
+                                               all=show_all))
         except DhituiError:
             pass
 
@@ -465,6 +469,10 @@ class DhituiApp(App[int]):
 
     @while_mounted
     def on_containers_loaded(self, message: ContainersLoaded) -> None:
+        if message.all != self.show_all:
+            # Listed for the other view (`a` was pressed meanwhile): the list for this one
+            # is on its way (relist); this one would take its stopped containers away.
+            return
         before = set(self.table.rows_by_id)
         self.table.show_last_seen(None)
         fresh = self.table.replace_all(message.summaries)

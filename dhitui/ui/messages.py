@@ -41,6 +41,7 @@ class EngineFailed(Message):
 @dataclass
 class ContainersLoaded(Message):
     summaries: list[ContainerSummary]
+    all: bool = False  # listed with stopped containers (the view it was asked for)
 
 
 @dataclass
