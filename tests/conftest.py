@@ -18,8 +18,12 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from dhitui.engine.client import Engine
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -173,6 +177,17 @@ def engine20() -> EngineUnderTest:
 @pytest.fixture
 def engine28() -> EngineUnderTest:
     return _engine("e28")
+
+
+@pytest.fixture
+def api(engine: EngineUnderTest) -> Iterator[Engine]:
+    """dhitui's own Engine client, connected to each engine in turn."""
+    from dhitui.engine.client import connect
+    from dhitui.engine.endpoint import resolve_endpoint
+
+    e = connect(resolve_endpoint(host=engine.host))
+    yield e
+    e.close()
 
 
 @pytest.fixture

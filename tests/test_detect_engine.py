@@ -8,7 +8,7 @@ import subprocess
 import tarfile
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,7 @@ import pytest
 
 from dhitui.detect import Classifier
 from dhitui.detect.probe import SHELLS, summary_from_api
-from dhitui.engine.client import Engine, connect
-from dhitui.engine.endpoint import resolve_endpoint
+from dhitui.engine.client import Engine
 from dhitui.errors import NotFound
 from dhitui.models import Classification, ContainerSummary
 
@@ -41,13 +40,6 @@ from conftest import (
 )
 
 pytestmark = pytest.mark.engine
-
-
-@pytest.fixture
-def api(engine: EngineUnderTest) -> Iterator[Engine]:
-    e = connect(resolve_endpoint(host=engine.host))
-    yield e
-    e.close()
 
 
 def count_requests(engine: Engine) -> Counter[tuple[str, str]]:

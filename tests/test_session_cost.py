@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from test_detect_engine import count_requests
 
 from dhitui.detect.probe import PACKAGE_MANAGERS, SHELLS, Classifier
 from dhitui.engine.capabilities import probe_capabilities
-from dhitui.engine.client import Engine, connect
+from dhitui.engine.client import Engine
 from dhitui.engine.endpoint import resolve_endpoint
 
 from conftest import (
@@ -34,13 +34,6 @@ from conftest import (
 )
 
 pytestmark = pytest.mark.engine
-
-
-@pytest.fixture
-def api(engine: EngineUnderTest) -> Iterator[Engine]:
-    e = connect(resolve_endpoint(host=engine.host))
-    yield e
-    e.close()
 
 
 def fake_docker(tmp_path: Path) -> tuple[dict[str, str], Path]:
