@@ -60,6 +60,8 @@ async def test_keys_i_l_r_help_and_palette(engine28: EngineUnderTest,
         await wait_for(pilot, lambda: f"log-line-{tag}" in viewer_text(app), "its log line")
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, LogsScreen), "closed")
+        # The esc that closed the views left the list's filter alone.
+        assert app.table.filter_text == tag and app.table.visible_ids() == [cid]
         # r: cached probes are forgotten and the image is probed again.
         before = app.backend.classifier.path_stats
         await pilot.press("r")

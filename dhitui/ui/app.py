@@ -566,7 +566,9 @@ class DhituiApp(App[int]):
 
     def on_key(self, event: Any) -> None:
         box = self.query_one("#filter", Input)
-        if event.key == "escape" and box.display:
+        # Only on the list's own screen: the `esc` that closes a view (logs, inspect, help)
+        # leaves the filter as it was.
+        if event.key == "escape" and box.display and self.screen is box.screen:
             box.value = ""
             box.display = False
             self.table.focus()
