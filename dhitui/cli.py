@@ -19,7 +19,7 @@ from types import ModuleType
 from dhitui import __version__
 from dhitui.commands.base import Invocation
 from dhitui.errors import DhituiError, ExitCode, report
-from dhitui.strategy_registry import TRANSPORT_CHOICES
+from dhitui.strategy_registry import TRANSPORT_CHOICES, VIEW_CHOICES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,6 +50,13 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--transport", default=default, choices=TRANSPORT_CHOICES,
         help="how debug sessions run: over the Engine API (no docker CLI needed) or through "
         "the docker CLI (default: auto, or config.toml; auto never needs the CLI)",
+    )
+    parser.add_argument(
+        "--view", default=default, choices=VIEW_CHOICES,
+        help="where a sidecar session stands in a running container: inside it (/ is its "
+        "live root, the toolbox on PATH) or beside it (/ is the sidecar's own root, the "
+        "target's files at /proc/1/root); default: auto (inside wherever it can work), or "
+        "config.toml",
     )
 
 

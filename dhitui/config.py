@@ -3,6 +3,7 @@
     toolbox = "busybox"          # image with the debugging tools (must be present locally)
     strategy = "auto"            # auto, or a strategy name (`dhitui debug --help` lists them)
     transport = "auto"           # auto | api | cli: how sessions run (Engine API or docker CLI)
+    view = "auto"                # auto | inside | beside: where a sidecar session stands
 
 Command-line options win over the file. The endpoint is not configured here on purpose: the
 docker CLI's own settings (`DOCKER_HOST`, contexts) already say which engine to use, and a
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dhitui.errors import ConfigError
-from dhitui.strategy_registry import AUTO, CHOICES, TRANSPORT_CHOICES
+from dhitui.strategy_registry import AUTO, CHOICES, TRANSPORT_CHOICES, VIEW_CHOICES
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,11 @@ class Settings:
     toolbox: str = "busybox"
     strategy: str = AUTO
     transport: str = AUTO
+    view: str = AUTO
     path: str | None = None  # the file the values came from, if any
+
+
+KNOWN = ("toolbox", "strategy", "transport", "view")
 
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -50,10 +55,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    unknown = sorted(set(data) - {"toolbox", "strategy", "transport"})
+    unknown = sorted(set(data) - set(KNOWN))
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}",
-                          hint="known settings: toolbox, strategy, transport")
+                          hint=f"known settings: {', '.join(KNOWN)}")
     toolbox = data.get("toolbox", Settings.toolbox)
     strategy = data.get("strategy", Settings.strategy)
     if not isinstance(toolbox, str) or not toolbox.strip():
@@ -63,5 +68,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     transport = data.get("transport", Settings.transport)
     if transport not in TRANSPORT_CHOICES:
         raise ConfigError(f"{path}: transport must be one of {', '.join(TRANSPORT_CHOICES)}")
+    view = data.get("view", Settings.view)
+    if view not in VIEW_CHOICES:
+        raise ConfigError(f"{path}: view must be one of {', '.join(VIEW_CHOICES)}")
     return Settings(toolbox=toolbox.strip(), strategy=strategy, transport=transport,
-                    path=str(path))
+                    view=view, path=str(path))

@@ -94,6 +94,7 @@ class Backend:
         toolbox: str = "busybox",
         strategy: str = "auto",
         transport: str = "auto",
+        view: str = "auto",
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.host = host
@@ -101,6 +102,7 @@ class Backend:
         self.toolbox = toolbox
         self.strategy = strategy  # the default debug strategy (config.toml)
         self.transport = transport  # how sessions run (--transport, config.toml)
+        self.view = view  # where sidecar sessions stand (--view, config.toml)
         self.env = dict(os.environ if env is None else env)
         self._lock = threading.Lock()
         self._engine: Engine | None = None
@@ -410,13 +412,15 @@ class Backend:
         return plan, checks
 
     # ---- debug sessions
-    def plan(self, container_id: str, strategy: str = "auto") -> SessionPlan:
-        """The session plan for a container (interactive, with a TTY)."""
+    def plan(self, container_id: str, strategy: str = "auto",
+             view: str | None = None) -> SessionPlan:
+        """The session plan for a container (interactive, with a TTY); `view` overrides the
+        configured one."""
         from dhitui.sessions import plan_session
 
         return plan_session(self.engine, self.capabilities(), container_id, strategy=strategy,
                             toolbox=self.toolbox, classifier=self.classifier,
-                            transport=self.transport)
+                            transport=self.transport, view=view or self.view)
 
     def run_session(self, plan: SessionPlan,
                     progress: Callable[[str], None] | None = None) -> SessionResult:

@@ -30,9 +30,8 @@ class StrategyInfo:
     # Opens a container that does not run (exited, created, dead, crash-looping): these come
     # first for such a container, in registry order.
     opens_stopped: bool = False
-    # For the banner: where things are in an interactive session (container / image targets).
-    where_container: str = ""
-    where_image: str = ""
+    # A sidecar into a running container that can stand inside it or beside it (VIEWS).
+    has_views: bool = False
 
 
 REGISTRY: tuple[StrategyInfo, ...] = (
@@ -49,25 +48,28 @@ REGISTRY: tuple[StrategyInfo, ...] = (
         name="image-mount",
         title="a sidecar on the target's own image with the toolbox mounted read-only at /dbg",
         help="a sidecar on the target's own image with the toolbox mounted read-only at "
-        "`/dbg` (Docker Engine 28+, Podman 2.2+), sharing the target's PID namespace; the "
-        "target's files are at "
+        "`/dbg` (Docker Engine 28+, Podman 2.2+), in the target's PID namespace. Inside "
+        "view (default): the session is a process in the target, `/` is its live root and "
+        "the toolbox is on PATH; beside view: `/` is the image, the target's files at "
         "`/proc/1/root`.",
         # engine.identity judges it per engine; this is the help screen's wording.
         needs=("image mounts (Docker Engine 28+ / API 1.48, or Podman 2.2+)",
                "the toolbox image present locally",
                "a running container"),
         sidecar=True,
-        where_container="the target's files: /proc/1/root, tools: /dbg/bin",
-        where_image="the image's files: /, tools: /dbg/bin",
+        has_views=True,
     ),
     StrategyInfo(
         name="toolbox",
         title="a sidecar whose root is the toolbox image, in the target's PID and network "
         "namespaces",
-        help="a sidecar whose root is the toolbox image, sharing PID and network.",
+        help="a sidecar whose root is the toolbox image, in the target's PID namespace (any "
+        "engine). Inside view (default): the session is a process in the target, `/` is its "
+        "live root and the toolbox is on PATH; beside view: `/` is the toolbox, the "
+        "target's files at `/proc/1/root`.",
         needs=("the toolbox image present locally", "a running container"),
         sidecar=True,
-        where_container="the target's files: /proc/1/root",
+        has_views=True,
     ),
     StrategyInfo(
         name="exec",
@@ -89,13 +91,22 @@ REGISTRY: tuple[StrategyInfo, ...] = (
         needs=("the toolbox image present locally", "the engine allows docker commit"),
         sidecar=True,
         opens_stopped=True,
-        where_container="the container's files: /, tools: /dbg/bin",
     ),
 )
 
 NAMES: tuple[str, ...] = tuple(s.name for s in REGISTRY)
 CHOICES: tuple[str, ...] = (AUTO, *NAMES)  # what the config file and --strategy accept
 SIDECAR_NAMES: tuple[str, ...] = tuple(s.name for s in REGISTRY if s.sidecar)
+
+
+# Where a session of a strategy with views stands in a running container: `inside` it (a
+# process started in the target: its live root at /, the toolbox on PATH, as the target's
+# own user) or `beside` it (the sidecar's own root at /, the target's files at
+# /proc/1/root). `auto` is inside wherever that can work, else beside, saying why.
+INSIDE = "inside"
+BESIDE = "beside"
+VIEWS: tuple[str, ...] = (INSIDE, BESIDE)
+VIEW_CHOICES: tuple[str, ...] = (AUTO, *VIEWS)
 
 
 def info(name: str) -> StrategyInfo:

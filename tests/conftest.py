@@ -322,10 +322,11 @@ class HardLink:
 
 
 def import_rootfs(engine: EngineUnderTest, entries: Mapping[str, str | bytes | HardLink | None],
-                  *changes: str, prefix: str = "dhitui-test/rootfs") -> str:
-    """`docker import` a tiny root filesystem built here: bytes are files (0755), str are
-    symlinks (the link's text), HardLink hard links, None directories. Returns the new
-    image's tag (remove it after)."""
+                  *changes: str, prefix: str = "dhitui-test/rootfs",
+                  modes: Mapping[str, int] | None = None) -> str:
+    """`docker import` a tiny root filesystem built here: bytes are files (0755 unless
+    `modes` says otherwise), str are symlinks (the link's text), HardLink hard links, None
+    directories. Returns the new image's tag (remove it after)."""
     import io
     import tarfile
 
@@ -340,10 +341,12 @@ def import_rootfs(engine: EngineUnderTest, entries: Mapping[str, str | bytes | H
                 ti.type, ti.linkname = tarfile.SYMTYPE, value
                 tar.addfile(ti)
             elif isinstance(value, HardLink):
-                ti.type, ti.linkname, ti.mode = tarfile.LNKTYPE, value.target, 0o755
+                # The same inode: the same mode (an extractor may apply the link's mode to it).
+                ti.type, ti.linkname = tarfile.LNKTYPE, value.target
+                ti.mode = (modes or {}).get(value.target, 0o755)
                 tar.addfile(ti)
             else:
-                ti.size, ti.mode = len(value), 0o755
+                ti.size, ti.mode = len(value), (modes or {}).get(name, 0o755)
                 tar.addfile(ti, io.BytesIO(value))
     tag = f"{prefix}-{uuid.uuid4().hex[:8]}:1"
     args: list[str] = []
@@ -363,3 +366,42 @@ def command_shown(stderr: str) -> list[str]:
             if line.startswith(prefix):
                 return shlex.split(line[len(prefix):])
     raise AssertionError(f"no command line shown:\n{stderr}")
+
+
+@dataclass(frozen=True)
+class DockerShim:
+    """A `docker` first on PATH that records each call (argv and the DOCKER* variables it
+    was started with), then runs the real test CLI."""
+
+    bin_dir: Path
+    log: Path
+
+    @property
+    def path(self) -> Path:
+        return self.bin_dir / "docker"
+
+    def calls(self) -> list[dict[str, list[str]]]:
+        """The calls since the last `forget()`, but the CLI's `--version` (a plan's probe)."""
+        if not self.log.exists():
+            return []
+        calls = [json.loads(line) for line in self.log.read_text().splitlines()]
+        return [c for c in calls if c["argv"][1:2] != ["--version"]]
+
+    def forget(self) -> None:
+        self.log.unlink(missing_ok=True)
+
+
+def docker_shim(tmp_path: Path) -> DockerShim:
+    shim = DockerShim(tmp_path / "shim-bin", tmp_path / "shim-calls.jsonl")
+    shim.bin_dir.mkdir()
+    cli = docker_cli_path()
+    shim.path.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        f"with open({str(shim.log)!r}, 'a') as f:\n"
+        "    f.write(json.dumps({'argv': sys.argv, 'env': sorted(k for k in os.environ\n"
+        "                        if k.startswith('DOCKER'))}) + '\\n')\n"
+        f"os.execv({cli!r}, [{cli!r}, *sys.argv[1:]])\n")
+    shim.path.chmod(0o755)
+    return shim
+

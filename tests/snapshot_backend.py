@@ -120,13 +120,13 @@ def _container_checks(c: Classification, plan: SessionPlan) -> list[Check]:
     return checks
 
 
-def _plan(c: Classification, strategy: str = "auto") -> SessionPlan:
+def _plan(c: Classification, strategy: str = "auto", view: str = "auto") -> SessionPlan:
     target = ContainerTarget(
         id=c.container_id, name=c.name, image=c.image, image_id=c.image_id, state="running",
         user=c.user, shell=c.shell, path_env="/usr/local/bin:/usr/bin:/bin",
         network_mode="bridge", pid_mode="", host_pid=4242)
     return make_plan(target, caps=CAPS, endpoint=ENDPOINT, toolbox=TOOLBOX,
-                     options=SessionOptions(strategy=strategy), session="5" * 32,
+                     options=SessionOptions(strategy=strategy, view=view), session="5" * 32,
                      machine=L.Machine(host="workstation", boot="0" * 36))
 
 
@@ -172,8 +172,9 @@ class SnapshotBackend(Backend):
     def engine_checks(self) -> list[Check]:
         return HOST_CHECKS[3:]
 
-    def plan(self, container_id: str, strategy: str = "auto") -> SessionPlan:
-        return _plan(CLASSIFICATIONS[container_id], strategy)
+    def plan(self, container_id: str, strategy: str = "auto",
+             view: str | None = None) -> SessionPlan:
+        return _plan(CLASSIFICATIONS[container_id], strategy, view or "auto")
 
     def container_details(self, container_id: str) -> tuple[SessionPlan, list[Check]]:
         c = CLASSIFICATIONS[container_id]

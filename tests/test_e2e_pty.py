@@ -68,6 +68,8 @@ def test_one_key_debug_session_through_a_real_terminal(
     # wrong one would look the same from inside but for its hostname.
     containers(engine, HARDENED_IMAGE, name=f"dhitui-test-e2d-decoy-{tag}")
     cid = containers(engine, HARDENED_IMAGE, name=name)
+    docker(engine, "cp", "-", f"{cid}:/app", input=_tar("copied-in",
+                                                        f"copied after the start {tag}\n"))
     term = Terminal([sys.executable, "-m", "dhitui", "-H", engine.host],
                     env=cli_env({"TERM": "xterm-256color"}), cwd=str(REPO))
     try:
@@ -86,12 +88,15 @@ def test_one_key_debug_session_through_a_real_terminal(
         term.send("\r")  # leave the filter box
         term.wait_for("Strategy…")  # ...and the list's keys are back once the table has it
         term.send("\r")  # debug
-        term.wait_for("[dhitui]")  # the session's prompt
-        term.send("ls /proc/1/root/app; ps\r")
+        term.wait_for("[dhitui inside] /")  # the session's prompt: inside the target
+        term.send("ls /app; ps\r")
         term.wait_for("/app/app --serve")  # the target is PID 1 in the session
-        # ...and it is the selected container: PID 1's hostname is its id's first 12
-        # characters (shown transposed to letters, a form nothing else on screen has).
-        term.send("tr 0-9a-f g-v < /proc/1/root/etc/hostname\r")
+        # ...its live files are at /, a file copied in after its start too...
+        term.send("cat /app/copied-in\r")
+        term.wait_for(f"copied after the start {tag}")
+        # ...and it is the selected container: its hostname is its id's first 12 characters
+        # (shown transposed to letters, a form nothing else on screen has).
+        term.send("tr 0-9a-f g-v < /etc/hostname\r")
         term.wait_for(cid[:12].translate(str.maketrans("0123456789abcdef",
                                                        "ghijklmnopqrstuv")))
         term.send("exit\r")
@@ -103,3 +108,16 @@ def test_one_key_debug_session_through_a_real_terminal(
         assert term.wait_exit() == 0
     finally:
         term.close()
+
+
+def _tar(name: str, text: str) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        data = text.encode()
+        info.size, info.mode = len(data), 0o644
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.engine
 # The hardened fixture gets a sidecar (image-mount on 28, toolbox on 20.10); the standard one
 # gets `exec` of its own shell: both API paths (attach to a created container, exec start).
 TARGETS = {"sidecar": HARDENED_IMAGE, "exec": STANDARD_IMAGE}
-PROMPT = {"sidecar": b"[dhitui] /", "exec": b"# "}
+PROMPT = {"sidecar": b"[dhitui inside] /", "exec": b"# "}
 
 
 @pytest.fixture
@@ -264,7 +264,9 @@ def test_api_and_cli_transports_run_the_same_session(engine28: EngineUnderTest,
                                                      containers: Callable[..., str]) -> None:
     """Fidelity: the same command over both transports gives the same bytes and status."""
     cid = containers(engine28, HARDENED_IMAGE)
-    script = "id -u; echo $PATH; ls /proc/1/root/app; echo e >&2; exit 3"
+    # PATH holds the holder's pid, which differs from one session to the next.
+    script = ("id -u; echo $PATH | sed 's,/proc/[0-9]*/,/proc/N/,g'; ls /proc/1/root/app; "
+              "echo e >&2; exit 3")
     results = {}
     for transport in ("api", "cli"):
         proc = dhitui(engine28, cli_env(), "--transport", transport, "debug", "-q", cid, "--",
@@ -357,3 +359,35 @@ def test_a_sidecar_that_borrows_volumes_is_removed_without_them(
     assert out.read_bytes().splitlines()[-1] == b"/data"
     assert docker(engine, "ps", "-aq", "--filter", f"name={name}").stdout.strip() == ""
     assert docker(engine, "volume", "inspect", volume.strip(), check=False).returncode == 0
+
+
+@pytest.mark.parametrize("view", ["inside", "beside"])
+def test_cleanup_leaves_a_live_api_session_alone(engine: EngineUnderTest, view: str,
+                                                 containers: Callable[..., str],
+                                                 no_docker_env: dict[str, str]) -> None:
+    """Over the API no process's command line names the session: the sidecar (or the
+    holder) is live while the dhitui process that runs it is, and `--cleanup` keeps it."""
+    import json
+    import signal
+
+    cid = containers(engine, HARDENED_IMAGE)
+    session = subprocess.Popen(
+        [sys.executable, "-m", "dhitui", "-H", engine.host, "--view", view, "debug", "-q",
+         cid, "--", "sleep", "300"], env=no_docker_env, cwd=str(REPO),
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not sidecars_of(engine, cid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        name = sidecars_of(engine, cid)
+        assert name, "the session's container did not appear"
+        cleanup = dhitui(engine, no_docker_env, "debug", "--cleanup", "--json")
+        listed = json.loads(cleanup.stdout)
+        assert [(s["status"], s["removed"]) for s in listed] == [("live", False)], listed
+        assert str(session.pid) in listed[0]["reason"]
+        assert sidecars_of(engine, cid) == name  # still there, the session still runs
+        assert session.poll() is None
+    finally:
+        session.send_signal(signal.SIGTERM)
+        session.wait(timeout=60)
+    assert sidecars_of(engine, cid) == ""

@@ -37,6 +37,7 @@ from conftest import (
     command_shown,
     docker,
     docker_cli_path,
+    docker_shim,
     import_rootfs,
     run_dhitui,
     run_json,
@@ -71,10 +72,13 @@ def through_the_docker_cli(tmp_path_factory: pytest.TempPathFactory,
                            monkeypatch: pytest.MonkeyPatch) -> None:
     """This file runs sessions through the docker CLI (`transport = "cli"` in the config
     file, which is how a user pins it); tests/test_sessions_api.py runs them over the Engine
-    API with no CLI at all, and compares the two."""
+    API with no CLI at all, and compares the two. Its sidecars stand beside their targets
+    (`view = "beside"`): the sidecar's own mechanics through the CLI (labels, --rm, orphans
+    judged by the CLI's command line, signals) are what it tests; the inside view, over both
+    transports, is tests/test_sessions_inside.py's."""
     cfg = tmp_path_factory.mktemp("xdg")
     (cfg / "dhitui").mkdir()
-    (cfg / "dhitui" / "config.toml").write_text('transport = "cli"\n')
+    (cfg / "dhitui" / "config.toml").write_text('transport = "cli"\nview = "beside"\n')
     monkeypatch.setenv("XDG_CONFIG_HOME", str(cfg))
 
 
@@ -240,20 +244,9 @@ def test_the_printed_argv_is_what_actually_runs(engine: EngineUnderTest,
                                                 tmp_path: Path) -> None:
     """A `docker` shim first on PATH records the argv and environment it is started with,
     then runs the real CLI: what dhitui printed must be exactly what the shim saw."""
-    shim_dir = tmp_path / "bin"
-    shim_dir.mkdir()
-    shim = shim_dir / "docker"
-    log = tmp_path / "calls.jsonl"
-    shim.write_text(
-        f"#!{sys.executable}\n"
-        "import json, os, sys\n"
-        f"with open({str(log)!r}, 'a') as f:\n"
-        "    f.write(json.dumps({'argv': sys.argv, 'env': sorted(k for k in os.environ\n"
-        "                        if k.startswith('DOCKER'))}) + '\\n')\n"
-        f"os.execv({docker_cli_path()!r}, [{docker_cli_path()!r}, *sys.argv[1:]])\n"
-    )
-    shim.chmod(0o755)
-    env = cli_env({"PATH": f"{shim_dir}:{os.environ['PATH']}", "DOCKER_CONFIG": str(tmp_path)})
+    shim = docker_shim(tmp_path)
+    env = cli_env({"PATH": f"{shim.bin_dir}:{os.environ['PATH']}",
+                   "DOCKER_CONFIG": str(tmp_path)})
     env["DOCKER_HOST"] = engine.host  # resolved by dhitui, then passed as -H, not inherited
     cid = hardened(engine, containers)
     shell = containers(engine, STANDARD_IMAGE)
@@ -261,17 +254,16 @@ def test_the_printed_argv_is_what_actually_runs(engine: EngineUnderTest,
     if engine.image_mounts:
         cases.append((cid, "image-mount"))
     for target, strategy in cases:
-        log.unlink(missing_ok=True)
+        shim.forget()
         printed = run_dhitui("debug", target, "-s", strategy, "--print", "--json", "--", "ls",
                              "/", env=env, input="")
         planned = json.loads(printed.stdout)["argv"]
         proc = run_dhitui("debug", target, "-s", strategy, "--", "ls", "/", env=env, input="")
         assert proc.returncode == 0, proc.stderr
-        ran = [c for c in map(json.loads, log.read_text().splitlines())
-               if c["argv"][1:2] != ["--version"]]
+        ran = shim.calls()
         assert len(ran) == 1, ran
         assert running_line(proc.stderr) == ran[0]["argv"]  # exactly what ran
-        assert ran[0]["argv"][:3] == [str(shim), "-H", engine.host]
+        assert ran[0]["argv"][:3] == [str(shim.path), "-H", engine.host]
         assert ran[0]["argv"][-2:] == ["ls", "/"]
         assert "DOCKER_HOST" not in ran[0]["env"] and "DOCKER_CONFIG" in ran[0]["env"]
         # --print shows the same command, but for its own session id and sidecar name.
@@ -280,7 +272,9 @@ def test_the_printed_argv_is_what_actually_runs(engine: EngineUnderTest,
 
 def same_but_session(a: list[str], b: list[str]) -> bool:
     def normal(argv: list[str]) -> list[str]:
-        return ["<session>" if x.startswith(("dhitui.session=", "dhitui-debug-")) else x
+        # The session id, the sidecar's name and the dhitui process that owns it.
+        return ["<session>" if x.startswith(("dhitui.session=", "dhitui-debug-", "dhitui.pid=",
+                                             "dhitui.pid-start=")) else x
                 for x in argv]
     return len(a) == len(b) and normal(a) == normal(b)
 

@@ -19,6 +19,7 @@ import pytest
 from dhitui.cli import split_trailing
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.endpoint import DEFAULT_HOST, Endpoint, TLSFiles
+from dhitui.engine.specs import InsideSpec, SidecarSpec
 from dhitui.models import UserSpec, resolve_user
 from dhitui.sessions import argv as A
 from dhitui.sessions import labels as L
@@ -142,8 +143,10 @@ def test_control_characters_never_reach_an_argv() -> None:
 
 
 def test_engine_28_hardened_gets_image_mount_with_every_promise() -> None:
-    p = make_plan()
+    """The beside view: the sidecar's own shell, the target's files at /proc/1/root."""
+    p = make_plan(view="beside")
     assert p.chosen is not None and p.chosen.name == "image-mount" and p.runnable
+    assert p.chosen.view == "beside" and p.chosen.fallback is None
     argv = list(p.argv)
     assert argv[:6] == [CLI, "-H", HOST, "run", "--rm", "-i"]
     assert "-t" in argv  # interactive by default
@@ -173,16 +176,24 @@ PODMAN_431 = {"engine_product": "podman", "engine_version": "4.3.1", "api_versio
 def test_podman_gets_image_mount_in_its_own_spelling() -> None:
     """Podman 4.3 reports API 1.41 yet mounts images; its parser rejects `ro`, and its
     `--rm` loses the exit status (before 4.6), so dhitui removes the sidecar itself."""
-    p = make_plan(c=caps(**PODMAN_431))
+    p = make_plan(c=caps(**PODMAN_431), view="beside")
     assert p.chosen is not None and p.chosen.name == "image-mount" and p.runnable
     argv = list(p.argv)
     assert argv[argv.index("--mount") + 1] == "type=image,source=busybox,destination=/dbg"
     assert "--rm" not in argv and p.chosen.sidecar_autoremove is False
-    docker28 = list(make_plan().argv)
+    docker28 = list(make_plan(view="beside").argv)
     assert docker28[docker28.index("--mount") + 1].endswith(",destination=/dbg,ro")
-    assert "--rm" in docker28 and make_plan().chosen.sidecar_autoremove  # type: ignore[union-attr]
-    newer = make_plan(c=caps(**{**PODMAN_431, "engine_version": "5.2.0"}))
+    assert "--rm" in docker28
+    assert make_plan(view="beside").chosen.sidecar_autoremove  # type: ignore[union-attr]
+    newer = make_plan(c=caps(**{**PODMAN_431, "engine_version": "5.2.0"}), view="beside")
     assert "--rm" in newer.argv
+    # Inside, the holder's mount is spelled the same way; it needs no exit status, so the
+    # engine removes it on every version.
+    inside = make_plan(c=caps(**PODMAN_431)).chosen
+    assert inside is not None and isinstance(inside.spec, InsideSpec)
+    holder = inside.spec.holder.argv([CLI])
+    assert holder[holder.index("--mount") + 1] == "type=image,source=busybox,destination=/dbg"
+    assert "--rm" in holder and inside.spec.holder.create_body()["HostConfig"]["AutoRemove"]
     old = make_plan(c=caps(**{**PODMAN_431, "engine_version": "2.1.0", "image_mounts": False}))
     mount = old.strategy("image-mount")
     assert not mount.available
@@ -190,8 +201,114 @@ def test_podman_gets_image_mount_in_its_own_spelling() -> None:
                for r in mount.reasons)
 
 
-def test_engine_20_hardened_gets_toolbox_as_the_targets_user() -> None:
+def test_engine_28_hardened_gets_a_session_inside_it_by_default() -> None:
+    """Inside: an exec in the target as its own user, the toolbox from a holder that runs as
+    the same uid:gid with no capability, in its PID namespace, with no network."""
+    from dhitui.engine.specs import HOLDER_SCRIPT
+
+    p = make_plan()
+    s = p.chosen
+    assert s is not None and s.name == "image-mount" and p.runnable and s.view == "inside"
+    assert isinstance(s.spec, InsideSpec)
+    argv = list(p.argv)
+    assert argv[:6] == [CLI, "-H", HOST, "exec", "-i", "-t"]
+    assert "--user" not in argv  # the target's own user, as `docker exec` resolves it
+    assert "--privileged" not in argv
+    tools = "/proc/<pid>/root/dbg"
+    assert argv[-2:] == [CID, f"{tools}/bin/sh"]
+    path = next(a for a in argv if a.startswith("PATH="))
+    assert path == (f"PATH={tools}/bin:{tools}/usr/bin:{tools}/sbin:{tools}/usr/sbin:"
+                    "/usr/local/bin:/usr/bin:/bin")
+    assert "PS1=[dhitui inside] \\w \\$ " in argv
+    exact = s.spec.exec_spec(7)
+    assert exact.cmd == ("/proc/7/root/dbg/bin/sh",) and exact.user is None
+    assert dict(exact.env)["PATH"].startswith("/proc/7/root/dbg/bin:")
+    holder = s.spec.holder.argv([CLI])
+    assert holder[:5] == [CLI, "run", "-d", "--rm", "-i"] and "-t" not in holder
+    assert holder[holder.index("--pid") + 1] == f"container:{CID}"
+    assert holder[holder.index("--network") + 1] == "none"
+    assert holder[holder.index("--user") + 1] == "65532:65532"
+    assert holder[holder.index("--cap-drop") + 1] == "ALL" and "--cap-add" not in holder
+    assert holder[holder.index("--security-opt") + 1] == "no-new-privileges"
+    assert holder[holder.index("--mount") + 1] == "type=image,source=busybox,destination=/dbg,ro"
+    assert holder[holder.index("--entrypoint") + 1] == "/dbg/bin/sh"
+    assert holder[-3:] == [IMAGE_ID, "-c", HOLDER_SCRIPT] and "--privileged" not in holder
+    assert s.labels[L.ROLE] == L.HOLDER_ROLE and s.sidecar == s.spec.holder.name
+    assert any(n.startswith("before: ") and " run -d --rm -i " in n for n in s.notes)
+    assert any("no capability is added" in n for n in s.notes)
+    assert s.where.startswith("inside: / is payments-api's live root")
+    # Chosen automatically: if the engine cannot start it inside, the beside session.
+    assert isinstance(s.fallback, SidecarSpec) and s.fallback.pid_of == CID
+    assert s.fallback_where.startswith("beside: ")
+    assert make_plan(view="inside").chosen.fallback is None  # type: ignore[union-attr]
+    command = make_plan(command=("cat", "/etc/os-release"), tty=False)
+    assert list(command.argv)[-6:] == [f"{tools}/bin/sh", "-c", 'exec "$@"', "dhitui", "cat",
+                                       "/etc/os-release"]
+    assert "-t" not in command.argv
+
+
+def test_engine_20_hardened_gets_the_toolbox_inside_it() -> None:
     p = make_plan(c=caps(**E20))
+    s = p.chosen
+    assert s is not None and s.name == "toolbox" and s.view == "inside"
+    assert isinstance(s.spec, InsideSpec)
+    assert list(p.argv)[-1] == "/proc/<pid>/root/bin/sh"  # the toolbox is the holder's root
+    holder = s.spec.holder.argv([CLI])
+    assert "--mount" not in holder and holder[holder.index("-c") - 1] == "busybox"
+    assert holder[holder.index("--entrypoint") + 1] == "/bin/sh"
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    ({"state": "paused"}, "payments-api is paused, and no process can be started in a paused "
+                          "container (`docker unpause payments-api` first)"),
+    ({"user": resolve_user("app", "image", {}, {})},
+     "the target's user app (uid unknown) has no known uid and gid"),
+])
+def test_where_the_inside_view_cannot_work_auto_says_why_and_stands_beside(
+        change: dict[str, object], why: str) -> None:
+    p = make_plan(target(**change))
+    s = p.chosen
+    assert s is not None and s.view == "beside" and s.fallback is None and p.runnable
+    assert s.view_problem is not None and s.view_problem.startswith(why)
+    assert any(n.startswith("beside payments-api: ") and why in n for n in s.notes)
+    # Asked for, it cannot be had: every strategy says why (a snapshot would be a copy).
+    asked = make_plan(target(**change), view="inside")
+    assert not asked.runnable
+    for name in ("image-mount", "toolbox"):
+        assert any(why in r and "--view beside" in r for r in asked.strategy(name).reasons)
+    assert any("not the running container" in r for r in asked.strategy("snapshot").reasons)
+
+
+def test_a_toolbox_that_works_only_as_a_root_stands_beside() -> None:
+    absolute = ToolboxInfo("alpine-tools", "sha256:" + "c" * 64, "/bin/sh", None,
+                           mount_problem="its shell /bin/sh is reached through an absolute "
+                           "symlink (/bin/sh -> /bin/busybox)")
+    p = make_plan(c=caps(**E20), toolbox=absolute)
+    s = p.chosen
+    assert s is not None and s.name == "toolbox" and s.view == "beside"
+    assert s.view_problem == ("the toolbox alpine-tools cannot run from another root: its shell "
+                              "/bin/sh is reached through an absolute symlink (/bin/sh -> "
+                              "/bin/busybox)")
+
+
+def test_the_holder_shares_the_targets_user_namespace() -> None:
+    def holder(c: Capabilities, mode: str) -> list[str]:
+        s = make_plan(target(userns_mode=mode), c=c).chosen
+        assert s is not None and isinstance(s.spec, InsideSpec)
+        return s.spec.holder.argv([CLI])
+
+    # `--userns host` on a remapped Docker Engine: the holder too.
+    assert holder(caps(), "host")[holder(caps(), "host").index("--userns") + 1] == "host"
+    assert "--userns" not in holder(caps(), "")
+    # Podman `--userns keep-id|auto`: a private namespace, joined.
+    podman = caps(**PODMAN_431)
+    private = holder(podman, "private")
+    assert private[private.index("--userns") + 1] == f"container:{CID}"
+    assert "--userns" not in holder(podman, "")
+
+
+def test_engine_20_hardened_gets_toolbox_as_the_targets_user() -> None:
+    p = make_plan(c=caps(**E20), view="beside")
     assert p.chosen is not None and p.chosen.name == "toolbox"
     mount = p.strategy("image-mount")
     assert not mount.available and any("API 1.48" in r for r in mount.reasons)
@@ -358,7 +475,7 @@ def test_no_docker_cli_runs_everything_but_the_plugin_over_the_api() -> None:
     plugin = p.strategy("docker-debug")
     assert not plugin.available and any("no docker CLI" in r for r in plugin.reasons)
     # The command shown and copied is still the equivalent docker command line.
-    assert p.argv[0] == "docker" and "run" in p.argv
+    assert p.argv[0] == "docker" and "exec" in p.argv
 
 
 def test_no_docker_cli_and_cli_transport_asked_blocks_everything() -> None:
@@ -387,14 +504,23 @@ def test_old_docker_cli_cannot_mount_images_over_the_cli() -> None:
 
 
 def test_root_option_adds_ptrace_only_where_needed() -> None:
-    p = make_plan(root=True)
+    """Beside, root reads another user's /proc/1/root only with CAP_SYS_PTRACE; inside,
+    root is the exec's user and the holder's, and nothing is added."""
+    p = make_plan(root=True, view="beside")
     argv = list(p.argv)
     assert argv[argv.index("--user") + 1] == "0:0"
     assert argv[argv.index("--cap-add") + 1] == "SYS_PTRACE"
-    root_target = make_plan(target(user=resolve_user("", "default")), root=True)
+    root_target = make_plan(target(user=resolve_user("", "default")), root=True, view="beside")
     assert "--cap-add" not in root_target.argv  # root reading root needs nothing extra
-    priv = make_plan(privileged=True)
+    priv = make_plan(privileged=True, view="beside")
     assert "--privileged" in priv.argv
+    inside = make_plan(root=True).chosen
+    assert inside is not None and isinstance(inside.spec, InsideSpec)
+    assert inside.argv[inside.argv.index("--user") + 1] == "0:0"
+    holder = inside.spec.holder.argv([CLI])
+    assert holder[holder.index("--user") + 1] == "0:0" and "--cap-add" not in holder
+    assert "--privileged" in make_plan(privileged=True).argv  # the exec, as asked
+    assert "--privileged" not in make_plan(privileged=True).chosen.spec.holder.argv([CLI])  # type: ignore[union-attr]
 
 
 def test_unknown_uid_blocks_the_toolbox_but_not_the_image_mount() -> None:
@@ -409,9 +535,13 @@ def test_unknown_uid_blocks_the_toolbox_but_not_the_image_mount() -> None:
 
 
 def test_host_pid_target_says_where_its_files_are() -> None:
-    p = make_plan(target(pid_mode="host", host_pid=777))
+    p = make_plan(target(pid_mode="host", host_pid=777), view="beside")
     assert p.chosen is not None
     assert any("/proc/777/root" in n for n in p.chosen.notes)
+    assert "/proc/777/root" in p.chosen.where
+    # Inside, its files are at /, wherever its PID namespace is.
+    inside = make_plan(target(pid_mode="host", host_pid=777)).chosen
+    assert inside is not None and inside.view == "inside" and "live root" in inside.where
 
 
 def test_image_targets() -> None:
@@ -461,13 +591,19 @@ def test_elf_interpreter_of_static_and_dynamic_binaries() -> None:
 
 
 def labels_for(session: str, **extra: str) -> dict[str, str]:
+    """A sidecar's labels, made by a dhitui process that is gone (its start time differs)."""
     return {**L.session_labels(session=session, strategy="toolbox", machine=MACHINE,
-                               target_id=CID, target_name="payments-api"), **extra}
+                               target_id=CID, target_name="payments-api"),
+            L.OWNER_START: "gone", **extra}
 
 
 def test_judge_live_orphan_unknown() -> None:
     s = "1" * 32
     assert judge(labels_for(s), "running", "running", MACHINE, {s})[0] == "live"
+    # Over the API no process's command line names the session: its dhitui process does.
+    owned = L.session_labels(session=s, strategy="toolbox", machine=MACHINE, target_id=CID)
+    status, why = judge(owned, "running", "running", MACHINE, set())
+    assert status == "live" and str(os.getpid()) in why
     status, why = judge(labels_for(s), "running", "running", MACHINE, set())
     assert status == "orphan" and "no process on this machine" in why
     assert judge(labels_for(s), "running", GONE, MACHINE, {s}) == (
@@ -564,7 +700,8 @@ def test_image_cache_round_trip_and_bad_files(tmp_path: Path) -> None:
 def _parse_run(argv: list[str]) -> tuple[dict[str, list[str]], list[str]]:
     """`docker run` options (flag -> values) and the words after the image."""
     takes_value = {"--pull", "--name", "--label", "--log-driver", "--pid", "--network",
-                   "--user", "--cap-add", "--mount", "--entrypoint", "-e", "--volumes-from"}
+                   "--user", "--cap-add", "--cap-drop", "--security-opt", "--userns", "--mount",
+                   "--entrypoint", "-e", "--volumes-from"}
     flags: dict[str, list[str]] = {}
     i = argv.index("run") + 1
     while argv[i].startswith("-"):
@@ -596,7 +733,9 @@ def test_a_sidecar_spec_renders_the_same_container_as_argv_and_as_api_body(
         mount=ImageMount("busybox", "/dbg", engine) if full else None,
         env=(("PATH", "/dbg/bin:/bin"), ("PS1", "x")), cap_add=("SYS_PTRACE",) if full else (),
         privileged=full, volumes_from=None if full else "c0ffee", auto_remove=full,
-        init=not full,
+        init=not full, cap_drop=("ALL",) if full else (),
+        security_opt=("no-new-privileges",) if full else (), userns="host" if full else None,
+        keep_logs=not full, detach=not full,
     )
     flags, rest = _parse_run(spec.argv(["docker"]))
     body = spec.create_body()
@@ -604,7 +743,8 @@ def test_a_sidecar_spec_renders_the_same_container_as_argv_and_as_api_body(
     # Every option of the command line, and its counterpart in the request body.
     known = {"--rm", "-i", "-t", "--pull", "--name", "--label", "--log-driver", "--pid",
              "--network", "--user", "--cap-add", "--privileged", "--mount", "--no-healthcheck",
-             "--entrypoint", "-e", "--volumes-from", "--init"}
+             "--entrypoint", "-e", "--volumes-from", "--init", "--cap-drop", "--security-opt",
+             "--userns", "-d"}
     assert set(flags) <= known, set(flags) - known
     assert ("--rm" in flags) == host["AutoRemove"]
     assert flags.get("--volumes-from", [None])[0] == (host.get("VolumesFrom") or [None])[0]
@@ -614,8 +754,16 @@ def test_a_sidecar_spec_renders_the_same_container_as_argv_and_as_api_body(
     assert flags["--pull"] == ["never"]  # create never pulls
     assert flags["--name"] == [spec.name]  # the create request's ?name=
     assert dict(v.split("=", 1) for v in flags["--label"]) == body["Labels"]
-    assert flags["--log-driver"] == ["none"] and host["LogConfig"]["Type"] == "none"
+    if spec.keep_logs:  # the engine's default log driver
+        assert "--log-driver" not in flags and "LogConfig" not in host
+    else:
+        assert flags["--log-driver"] == ["none"] and host["LogConfig"]["Type"] == "none"
+    # -d: by hand the container starts in the background; dhitui attaches over the API.
+    assert ("-d" in flags) == spec.detach
     assert flags.get("--pid", [None])[0] == host.get("PidMode")
+    assert flags.get("--userns", [None])[0] == host.get("UsernsMode")
+    assert flags.get("--cap-drop", []) == host.get("CapDrop", [])
+    assert flags.get("--security-opt", []) == host.get("SecurityOpt", [])
     assert flags["--network"] == [host["NetworkMode"]]
     assert flags.get("--user", [None])[0] == body.get("User")
     assert flags.get("--cap-add", []) == host.get("CapAdd", [])
@@ -639,10 +787,11 @@ def test_an_exec_spec_renders_the_same_process_as_argv_and_as_api_body() -> None
     from dhitui.engine.specs import ExecSpec
 
     spec = ExecSpec(container="c0ffee", cmd=("sh", "-c", "id"), tty=True, user="0:0",
-                    privileged=True)
+                    privileged=True, env=(("PATH", "/x/bin:/bin"),))
     argv = spec.argv(["docker"])
     body = spec.exec_body()
-    assert argv == ["docker", "exec", "-i", "-t", "--user", "0:0", "--privileged", "c0ffee",
-                    "sh", "-c", "id"]
+    assert argv == ["docker", "exec", "-i", "-t", "--user", "0:0", "--privileged", "-e",
+                    "PATH=/x/bin:/bin", "c0ffee", "sh", "-c", "id"]
     assert body == {"AttachStdin": True, "AttachStdout": True, "AttachStderr": True,
-                    "Tty": True, "Cmd": ["sh", "-c", "id"], "Privileged": True, "User": "0:0"}
+                    "Tty": True, "Cmd": ["sh", "-c", "id"], "Privileged": True, "User": "0:0",
+                    "Env": ["PATH=/x/bin:/bin"]}

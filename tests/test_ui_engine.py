@@ -258,9 +258,10 @@ async def test_enter_debugs_the_selected_container_with_the_best_strategy(
     planned: list[str] = []  # plans made for a session (not for the panel)
     make_plan = app.make_plan
 
-    def make_plan_counted(container_id: str, purpose: str, strategy: str = "auto") -> None:
+    def make_plan_counted(container_id: str, purpose: str, strategy: str = "auto",
+                          view: str | None = None) -> None:
         planned.append(purpose)
-        make_plan(container_id, purpose, strategy)
+        make_plan(container_id, purpose, strategy, view)
 
     app.make_plan = make_plan_counted  # type: ignore[method-assign,assignment]
     async with app.run_test(size=SIZE) as pilot:
@@ -271,7 +272,9 @@ async def test_enter_debugs_the_selected_container_with_the_best_strategy(
         await wait_for(pilot, lambda: len(calls) == 1, "the session runner")
         plan = calls[0]
         assert plan.target.id == cid and plan.chosen.name == expected  # type: ignore[attr-defined]
-        assert plan.runnable and f"container:{cid}" in plan.argv  # type: ignore[attr-defined]
+        # Inside the selected container: the exec names it.
+        assert plan.runnable and cid in plan.argv  # type: ignore[attr-defined]
+        assert plan.chosen.view == "inside"  # type: ignore[attr-defined]
         assert planned == []  # the panel's plan ran: no engine requests for a new one
         await pilot.press("d")
         await wait_for(pilot, lambda: len(calls) == 2, "d debugs too")
@@ -291,7 +294,9 @@ async def test_strategy_picker_and_copy(engine28: EngineUnderTest,
         await select_alone(pilot, app, tag, cid)
         await pilot.press("c")
         await wait_for(pilot, lambda: bool(app.clipboard), "the clipboard")
-        assert app.clipboard == app._plans[cid].command_line and "image-mount" in app.clipboard
+        # The session inside the container: an exec in it (its holder's pid shown as <pid>).
+        assert app.clipboard == app._plans[cid].command_line
+        assert " exec -i -t " in app.clipboard and "/proc/<pid>/root" in app.clipboard
         await pilot.press("D")
         await wait_for(pilot, lambda: isinstance(app.screen, StrategyPicker), "the picker")
         picker = app.screen
@@ -302,6 +307,15 @@ async def test_strategy_picker_and_copy(engine28: EngineUnderTest,
         await pilot.press("down", "enter")  # from image-mount (best) to toolbox
         await wait_for(pilot, lambda: len(calls) == 1, "the session runner")
         assert calls[0].chosen.name == "toolbox"  # type: ignore[attr-defined]
+        assert calls[0].chosen.view == "inside"  # type: ignore[attr-defined]
+        # Last in the picker: the sidecar strategies beside the target.
+        await pilot.press("D")
+        await wait_for(pilot, lambda: isinstance(app.screen, StrategyPicker), "the picker")
+        await pilot.press("end", "enter")
+        await wait_for(pilot, lambda: len(calls) == 2, "the session runner again")
+        assert calls[1].chosen.name == "toolbox"  # type: ignore[attr-defined]
+        assert calls[1].chosen.view == "beside"  # type: ignore[attr-defined]
+        assert "[dhitui beside]" in calls[1].command_line  # type: ignore[attr-defined]
 
 
 async def test_a_crashed_container_says_why_and_enter_opens_a_snapshot(

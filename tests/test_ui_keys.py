@@ -91,11 +91,12 @@ async def test_keys_after_a_picker_key_reach_the_picker() -> None:
     chosen: list[str | None] = []
 
     class Recording(SnapshotBackend):
-        def plan(self, container_id: str, strategy: str = "auto") -> Any:
+        def plan(self, container_id: str, strategy: str = "auto",
+                 view: str | None = None) -> Any:
             if strategy != "auto":
                 chosen.append(strategy)
             gate.wait(10)  # the worker is slow: the keys arrive long before the picker
-            return super().plan(container_id, strategy)
+            return super().plan(container_id, strategy, view)
 
     gate = threading.Event()
     app = DhituiApp(Recording(), session_runner=lambda plan: started.append(  # type: ignore
@@ -143,7 +144,8 @@ async def test_keys_after_help_and_palette_keys() -> None:
 
 async def test_keys_for_a_screen_that_does_not_open_are_dropped() -> None:
     class Failing(SnapshotBackend):
-        def plan(self, container_id: str, strategy: str = "auto") -> Any:
+        def plan(self, container_id: str, strategy: str = "auto",
+                 view: str | None = None) -> Any:
             raise EngineUnavailable("gone for the test")
 
     started: list[Any] = []

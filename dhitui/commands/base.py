@@ -37,6 +37,10 @@ class Invocation:
     def transport(self) -> str:
         return getattr(self.args, "transport", None) or self.settings.transport
 
+    @property
+    def view(self) -> str:
+        return getattr(self.args, "view", None) or self.settings.view
+
     @cached_property
     def endpoint(self) -> Endpoint:
         from dhitui.engine.endpoint import resolve_endpoint

@@ -35,8 +35,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         description="Open a debug session into a container, choosing the best way this "
         "engine allows: `docker debug` when installed, a sidecar on the target's own image "
         "with the toolbox mounted at /dbg (Engine 28+), a sidecar rooted in the toolbox "
-        "(older engines), or `docker exec` when the container has a shell. The exact docker "
-        "command is shown before it runs; sidecars are removed when the session ends.",
+        "(older engines), or `docker exec` when the container has a shell. A sidecar "
+        "session stands inside a running container by default (--view): / is its live "
+        "root, the toolbox is on PATH, and it runs as the container's own user. The exact "
+        "docker command is shown before it runs; sidecars are removed when the session ends.",
         epilog="With `-- CMD ...` the command runs in the session without a TTY and dhitui "
         "exits with its status. Otherwise dhitui exits with the session's status; its own "
         "errors (before a session starts) use the codes in `dhitui --help`.",
@@ -131,6 +133,7 @@ def _plan(inv: Invocation, engine: Engine, caps: Any) -> SessionPlan:
         "privileged": args.privileged,
         "transport": inv.transport,
         "network": args.network,
+        "view": inv.view,
     }
     if args.image:
         return plan_session(engine, caps, image=args.image, **options)
@@ -160,7 +163,7 @@ def _cannot(plan: SessionPlan) -> int:
 
 
 def _run(inv: Invocation, engine: Engine, plan: SessionPlan) -> int:
-    from dhitui.sessions import describe_command, describe_start, run_session
+    from dhitui.sessions import describe_start, run_session
 
     quiet = inv.args.quiet
     assert plan.chosen is not None
@@ -168,7 +171,8 @@ def _run(inv: Invocation, engine: Engine, plan: SessionPlan) -> int:
         if plan.why:
             _say(f"chose {plan.chosen.name}: {plan.why}")
         _say(describe_start(plan))
-        _say(describe_command(plan))
+    # The runner says the exact command once it is known (an inside session's needs the
+    # pid of its holder).
     result = run_session(plan, engine, progress=None if quiet else _say)
     if not quiet or result.cleanup_error:
         _say(result.message)

@@ -80,7 +80,9 @@ def run(inv: Invocation) -> int:
         endpoint = EndpointFailure(exc, host=host, context=context)
 
     report = diagnose(endpoint, inv.env, containers=inv.args.containers, toolbox=toolbox,
-                      strategy=settings.strategy, timeout=inv.args.timeout, extra=extra)
+                      strategy=settings.strategy,
+                      session_view=getattr(inv.args, "view", None) or settings.view,
+                      timeout=inv.args.timeout, extra=extra)
     if inv.args.json:
         print_json({"checks": [c.to_json() for c in report.checks],
                     "summary": {**counts(report.checks), "missing": report.missing}})

@@ -14,6 +14,7 @@ def run(inv: Invocation) -> int:
         toolbox=inv.toolbox,
         strategy=inv.settings.strategy,
         transport=inv.transport,
+        view=inv.view,
         env=inv.env,
     )
     # Bad configuration (malformed DOCKER_HOST, unknown context, ...) is a startup error with

@@ -173,13 +173,15 @@ def same_file(local: PathFacts, remote: Mapping[str, Any] | None) -> bool:
 def run_container_checks(engine: Engine, container: str | Mapping[str, Any], *,
                          caps: Capabilities | None = None, view: HostView | None = None,
                          strategy: str = "auto", classifier: Classifier | None = None,
-                         plan: SessionPlan | None = None) -> list[Check]:
+                         plan: SessionPlan | None = None,
+                         session_view: str = "auto") -> list[Check]:
     """All checks for one container (an id, a name, or its inspect data).
 
     The image's files (/etc/passwd, /etc/group, a shell) come from the classifier's
     per-image cache: share one `Classifier` across calls so that checking many containers
     of one image reads them once (and the TUI's classification already paid for it).
-    `plan` is the container's debug plan when the caller already has one."""
+    `plan` is the container's debug plan when the caller already has one; otherwise one is
+    made for `strategy` and `session_view` (where a sidecar session stands)."""
     if isinstance(container, str):
         try:
             info = engine.inspect_container(container)
@@ -193,7 +195,7 @@ def run_container_checks(engine: Engine, container: str | Mapping[str, Any], *,
     ref = ContainerRef(str(info.get("Id", "")), str(info.get("Name", "")).lstrip("/"))
     try:
         return _checks_for(engine, info, ref, caps, view or HostView.for_engine(engine, caps),
-                           strategy, classifier or Classifier(engine), plan)
+                           strategy, classifier or Classifier(engine), plan, session_view)
     except DhituiError as exc:
         # Removed while we looked, or the engine went away: say so, don't crash the report.
         return [Check("container.error", "warn", f"could not finish checking: {exc}",
@@ -202,7 +204,8 @@ def run_container_checks(engine: Engine, container: str | Mapping[str, Any], *,
 
 def _checks_for(engine: Engine, info: dict[str, Any], ref: ContainerRef,
                 caps: Capabilities | None, view: HostView, strategy: str,
-                classifier: Classifier, plan: SessionPlan | None) -> list[Check]:
+                classifier: Classifier, plan: SessionPlan | None,
+                session_view: str = "auto") -> list[Check]:
     config = info.get("Config") or {}
     host_config = info.get("HostConfig") or {}
     image_id = str(info.get("Image", ""))
@@ -235,7 +238,8 @@ def _checks_for(engine: Engine, info: dict[str, Any], ref: ContainerRef,
                                      engine=engine))
     elif caps is not None:
         checks.append(debug_strategy_check(engine, ref, caps, image=image_ref,
-                                           preferred=strategy, classifier=classifier))
+                                           preferred=strategy, classifier=classifier,
+                                           view=session_view))
     return checks
 
 

@@ -46,6 +46,7 @@ def diagnose(
     containers: Sequence[str] = (),
     toolbox: str = DEFAULT_TOOLBOX,
     strategy: str = "auto",
+    session_view: str = "auto",
     timeout: float = DOCTOR_TIMEOUT,
     probe: HostProbe | None = None,
     extra: Sequence[Check] = (),
@@ -78,7 +79,7 @@ def diagnose(
 
         def one(ref: str) -> list[Check]:
             return run_container_checks(engine, ref, caps=caps, view=view, strategy=strategy,
-                                        classifier=classifier)
+                                        classifier=classifier, session_view=session_view)
 
         if refs:
             with ThreadPoolExecutor(max_workers=min(CONTAINER_WORKERS, len(refs)),

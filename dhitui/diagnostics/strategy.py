@@ -4,7 +4,7 @@ The rules live in `dhitui.sessions` (it chooses strategies and builds their argv
 module only turns a plan into a `Check` with a fix, so `doctor`, the TUI and `dhitui debug`
 can never disagree about which strategy runs or why another cannot.
 
-Check id `container.debug`, data: {chosen, preferred, running, shell, command_line,
+Check id `container.debug`, data: {chosen, view, preferred, running, shell, command_line,
 strategies: [{name, available, missing: [...]}]}.
 """
 
@@ -16,13 +16,14 @@ from dhitui.diagnostics.check import Check, ContainerRef
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.client import Engine
 from dhitui.sessions import SessionPlan, Strategy, plan_session
-from dhitui.strategy_registry import SIDECAR_NAMES
+from dhitui.strategy_registry import BESIDE, SIDECAR_NAMES
 
 
 def debug_strategy_check(engine: Engine, ref: ContainerRef, caps: Capabilities, *,
                          image: str, preferred: str = "auto",
-                         classifier: Classifier | None = None) -> Check:
-    plan = plan_session(engine, caps, ref.id, strategy=preferred, classifier=classifier)
+                         classifier: Classifier | None = None, view: str = "auto") -> Check:
+    plan = plan_session(engine, caps, ref.id, strategy=preferred, classifier=classifier,
+                        view=view)
     return strategy_check(plan, ref, caps, image=image, preferred=preferred, engine=engine)
 
 
@@ -35,6 +36,7 @@ def strategy_check(plan: SessionPlan, ref: ContainerRef, caps: Capabilities, *, 
         "running": state == "running",
         "shell": getattr(target, "shell", None),
         "chosen": plan.chosen.name if plan.runnable and plan.chosen else None,
+        "view": plan.chosen.view if plan.runnable and plan.chosen else None,
         "command_line": plan.command_line if plan.runnable else None,
         "strategies": [{"name": s.name, "available": s.available, "missing": list(s.reasons)}
                        for s in plan.strategies],
@@ -45,9 +47,14 @@ def strategy_check(plan: SessionPlan, ref: ContainerRef, caps: Capabilities, *, 
         why_not = "; ".join(f"{s.name}: {', '.join(s.reasons)}" for s in skipped
                             if not s.available)
         how = "as configured" if preferred != "auto" else "the best available"
-        return Check("container.debug", "ok", f"`dhitui debug` will use {chosen.name} ({how})",
-                     detail=(f"{chosen.summary}. " + (f"Not usable here: {why_not}." if why_not
-                                                      else "")).strip(),
+        stands = f", {chosen.view} the container" if chosen.view else ""
+        where = f" {chosen.where[:1].upper()}{chosen.where[1:]}." if chosen.where else ""
+        not_inside = (f" Not inside it: {chosen.view_problem}." if chosen.view == BESIDE
+                      and chosen.view_problem else "")
+        return Check("container.debug", "ok",
+                     f"`dhitui debug` will use {chosen.name}{stands} ({how})",
+                     detail=(f"{chosen.summary}.{where}{not_inside} "
+                             + (f"Not usable here: {why_not}." if why_not else "")).strip(),
                      container=ref, data=data)
     endpoint = engine.endpoint
     if state != "running":

@@ -2,7 +2,8 @@
 
 `run_exec(engine, spec)` and `run_sidecar(engine, spec)` do what `docker exec -i [-t]` and
 `docker run --rm -i [-t]` do, from the same spec (`dhitui.engine.specs`), and return the
-session's exit status:
+session's exit status; `start_holder(engine, spec)` starts an inside session's holder and
+learns its pid (see `InsideSpec`):
 
 - exec: `POST /containers/{id}/exec`, then `POST /exec/{id}/start` upgraded to a raw two-way
   stream (`Connection: Upgrade`, `101 UPGRADED`); the status from `GET /exec/{id}/json`;
@@ -10,7 +11,10 @@ session's exit status:
   the same way *before* `start` (so no first output is lost), a `wait` registered before
   `start` (so the exit status is not lost to AutoRemove), then `start`; removed on every way
   out, whatever happened; and if dhitui itself is killed, a small keeper process removes it
-  (`dhitui.engine.reaper`: with a TTY the engine would keep the sidecar running).
+  (`dhitui.engine.reaper`: with a TTY the engine would keep the sidecar running);
+- holder: created (AutoRemove, stdin open once, no TTY), attached, started; the first line
+  it prints is its pid. It needs no keeper: its stdin ends when dhitui closes the attach or
+  dies, then it exits and the engine removes it.
 
 The stream: with a TTY the local terminal is put in raw mode (every byte, Ctrl-C/Z/D too,
 goes to the remote TTY) and restored on every way out; the remote size follows the local
@@ -64,6 +68,23 @@ class SessionLost(DhituiError):
 class SidecarNotStarted(DhituiError):
     """The engine refused to create or start the sidecar (what `docker run` reports with
     status 125), e.g. its target stopped after the plan was made."""
+
+
+class ExecNotStarted(DhituiError):
+    """The engine could not start the process in the container (its message, which it
+    sends in place of the process's output, is this error's message)."""
+
+
+HOLDER_DEADLINE = 30.0  # seconds for a holder to say its pid
+START_WINDOW = 2.0  # seconds in which output is looked at for a start failure
+# What the engines send in place of the output when the runtime cannot start a process in a
+# container (runc and crun, through Docker Engine and Podman, with and without a TTY); the
+# exit status (126 or 127) confirms it.
+START_FAILURES = (
+    b"OCI runtime exec failed", b"Error: runc: exec failed", b"Error: crun:",
+    b"Error: OCI runtime", b"exec failed: unable to start container process",
+)
+NOT_STARTED_STATUSES = (126, 127)
 
 
 @dataclass
@@ -224,13 +245,49 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
+class _StartGate:
+    """Holds the first output back while it could be the engine saying that the process
+    did not start (START_FAILURES), for at most START_WINDOW seconds: anything else opens
+    the gate, and what was held is passed on first, in order."""
+
+    def __init__(self) -> None:
+        self.held: list[tuple[int, bytes]] = []
+        self.open = False
+        self.deadline = time.monotonic() + START_WINDOW
+
+    @property
+    def text(self) -> bytes:
+        return b"".join(data for _, data in self.held)
+
+    def admit(self, stream: int, data: bytes) -> list[tuple[int, bytes]]:
+        """What may be written now."""
+        if self.open:
+            return [(stream, data)]
+        self.held.append((stream, data))
+        text = self.text
+        if any(text.startswith(m) or m.startswith(text) for m in START_FAILURES):
+            return []
+        return self.release()
+
+    def release(self) -> list[tuple[int, bytes]]:
+        self.open = True
+        out, self.held = self.held, []
+        return out
+
+    def timeout(self) -> float | None:
+        """Seconds until the gate opens by itself, while it holds something."""
+        if self.open or not self.held:
+            return None
+        return max(0.0, self.deadline - time.monotonic())
+
+
 class _Pump:
     """Moves bytes between the local descriptors and the hijacked stream until the remote
     side ends. Signals reach it through a wake pipe (`w`: window resized, `i`: interrupt)."""
 
     def __init__(self, conn: Hijacked, *, tty: bool, streams: Streams,
                  resize: Callable[[int, int], None], controls: Controls,
-                 on_interrupt: Callable[[], bool]) -> None:
+                 on_interrupt: Callable[[], bool], gate: _StartGate | None = None) -> None:
         self.conn = conn
         self.tty = tty
         self.streams = streams
@@ -243,9 +300,15 @@ class _Pump:
         self.half_closed = False
         self.seen_output = False
         self.size: tuple[int, int] | None = None
+        self.gate = gate
 
     def _emit(self, stream: int, payload: bytes) -> None:
-        _write_all(self.streams.stderr if stream == 2 else self.streams.stdout, payload)
+        chunks = [(stream, payload)] if self.gate is None else self.gate.admit(stream, payload)
+        self._write(chunks)
+
+    def _write(self, chunks: list[tuple[int, bytes]]) -> None:
+        for stream, payload in chunks:
+            _write_all(self.streams.stderr if stream == 2 else self.streams.stdout, payload)
 
     def _output(self, data: bytes) -> None:
         if not self.seen_output:
@@ -253,7 +316,7 @@ class _Pump:
             # The process is up: a resize sent before could have been lost.
             self._sync_size(force=True)
         if self.tty:
-            _write_all(self.streams.stdout, data)
+            self._emit(1, data)
         else:
             self.demux.feed(data)
 
@@ -294,14 +357,19 @@ class _Pump:
             if self.stdin_open and len(self.to_engine) < MAX_PENDING:
                 readers.append(self.streams.stdin)
             writers = [sock] if self.to_engine else []
+            timeout = SIZE_POLL if poll_size else None
+            held = self.gate.timeout() if self.gate is not None else None
+            if held is not None:
+                timeout = held if timeout is None else min(timeout, held)
             if self.conn.pending_tls():
                 readable: list[Any] = [sock]
                 writable: list[Any] = []
             else:
-                readable, writable, _ = select.select(
-                    readers, writers, [], SIZE_POLL if poll_size else None)
+                readable, writable, _ = select.select(readers, writers, [], timeout)
             if poll_size:
                 self._sync_size()
+            if self.gate is not None and held is not None and self.gate.timeout() == 0.0:
+                self._write(self.gate.release())
             if wake_r in readable and self._wake(wake_r):
                 return
             if sock in writable:
@@ -400,8 +468,10 @@ def _catch_winch(wake_w: int) -> Callable[[], None] | None:
 
 
 def run_exec(engine: Engine, spec: ExecSpec, *, streams: Streams | None = None,
-             controls: Controls | None = None) -> int:
-    """`docker exec -i [-t]` over the API; returns the process's exit status."""
+             controls: Controls | None = None, start_check: bool = False) -> int:
+    """`docker exec -i [-t]` over the API; returns the process's exit status. With
+    `start_check`, an engine that could not start the process raises ExecNotStarted with
+    what it said, instead of writing that as the output (see _StartGate)."""
     streams = streams or Streams()
     controls = controls or Controls()
     api = engine.api
@@ -415,17 +485,24 @@ def run_exec(engine: Engine, spec: ExecSpec, *, streams: Streams | None = None,
     exec_id = str(result["Id"])
     conn = _upgrade(engine, f"/exec/{exec_id}/start",
                     body={"Detach": False, "Tty": spec.tty})
+    gate = _StartGate() if start_check else None
+    pump = _Pump(conn, tty=spec.tty, streams=streams, controls=controls,
+                 resize=lambda h, w: engine._call("exec", api.exec_resize, exec_id,
+                                                  height=h, width=w),
+                 on_interrupt=lambda: True, gate=gate)
     try:
         with raw_terminal(streams.stdin, spec.tty):
-            _Pump(conn, tty=spec.tty, streams=streams, controls=controls,
-                  resize=lambda h, w: engine._call("exec", api.exec_resize, exec_id,
-                                                   height=h, width=w),
-                  on_interrupt=lambda: True).run()
+            pump.run()
     finally:
         conn.close()
     if controls.interrupted:
         return 130
-    return _exec_status(engine, exec_id)
+    status = _exec_status(engine, exec_id)
+    if gate is not None and gate.held:
+        if status in NOT_STARTED_STATUSES:
+            raise ExecNotStarted(gate.text.decode(errors="replace").strip())
+        pump._write(gate.release())
+    return status
 
 
 def _exec_status(engine: Engine, exec_id: str) -> int:
@@ -504,6 +581,98 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
         if waiter is not None:
             waiter.close()
         reaper.done()
+
+
+@dataclass
+class Holder:
+    """A running holder (see `InsideSpec`): its pid in the target's PID namespace."""
+
+    engine: Engine
+    id: str
+    name: str
+    pid: int
+    conn: Hijacked
+
+    def close(self) -> None:
+        """End it: its input ends (so it exits, and AutoRemove removes it), and it is
+        removed at once rather than waited for."""
+        self.conn.close()
+        _remove(self.engine, self.id, volumes=True)
+
+
+def start_holder(engine: Engine, spec: SidecarSpec, *,
+                 warn: Callable[[str], None] | None = None,
+                 deadline: float = HOLDER_DEADLINE) -> Holder:
+    """Create, attach and start a holder, and read the pid it prints. Raises
+    SidecarNotStarted when the engine refuses it or it ends (or says nothing) first; the
+    holder is removed then."""
+    api = engine.api
+    try:
+        created = engine._call("image", api.create_container_from_config, spec.create_body(),
+                               spec.name)
+    except NotFound:
+        raise SidecarNotStarted(f"no such image: {spec.image}") from None
+    except EngineError as exc:
+        raise SidecarNotStarted(f"the engine refused the holder: {exc.message}") from None
+    cid = str(created["Id"])
+    for warning in created.get("Warnings") or ():
+        if warn is not None:
+            warn(str(warning))
+    conn: Hijacked | None = None
+    try:
+        conn = _upgrade(engine, f"/containers/{cid}/attach",
+                        params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+        try:
+            engine._call("container", api.start, cid)
+        except (EngineError, NotFound) as exc:
+            raise SidecarNotStarted(
+                f"the engine could not start the holder: {exc.message}") from None
+        return Holder(engine, cid, spec.name, _read_pid(conn, deadline), conn)
+    except BaseException:
+        if conn is not None:
+            conn.close()
+        _remove(engine, cid, volumes=True)
+        raise
+
+
+def _read_pid(conn: Hijacked, deadline: float) -> int:
+    """The first line the holder writes (framed output, no TTY): its pid."""
+    said: dict[int, bytes] = {1: b"", 2: b""}
+
+    def out(stream: int, payload: bytes) -> None:
+        said[2 if stream == 2 else 1] += payload
+
+    demux = _Demux(out)
+    end = time.monotonic() + deadline
+    data = conn.leftover
+    while True:
+        if data:
+            demux.feed(data)
+            data = b""
+            if b"\n" in said[1]:
+                line = said[1].split(b"\n", 1)[0].strip()
+                if line.isdigit() and int(line) > 0:
+                    return int(line)
+                raise SidecarNotStarted(
+                    f"the holder said {line.decode(errors='replace')!r} instead of its pid")
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            raise SidecarNotStarted(f"the holder did not say its pid within {deadline:.0f}s")
+        if not conn.pending_tls():
+            readable, _, _ = select.select([conn.sock], [], [], remaining)
+            if not readable:
+                continue
+        try:
+            data = conn.sock.recv(CHUNK)
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
+            continue
+        except OSError:
+            data = b""
+        if not data:
+            demux.flush()
+            text = (said[2] or said[1]).decode(errors="replace").strip()
+            raise SidecarNotStarted("the holder ended before it was ready"
+                                    + (f": {text}" if text else ""))
 
 
 def _remove(engine: Engine, cid: str, *, volumes: bool) -> None:

@@ -1,7 +1,8 @@
 """What a debug session runs, as one definition with two renderings.
 
 A strategy (in `dhitui.sessions.strategies`) decides *what* runs and describes it once, as a
-`SidecarSpec`, an `ExecSpec` or a `PluginSpec`. From that one value come both:
+`SidecarSpec`, an `ExecSpec`, an `InsideSpec` (a holder sidecar plus an exec in the target) or
+a `PluginSpec`. From that one value come both:
 
 - `argv(prefix)`: the equivalent docker command line, which `--print` shows, `c` copies and
   the CLI transport runs;
@@ -17,6 +18,7 @@ as positional arguments of a constant script (`sh -c 'exec "$@"' dhitui CMD...`)
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +29,26 @@ from dhitui.engine.identity import EngineIdentity
 # Runs the user's command with no shell interpretation of its words: "$@" is the argv.
 EXEC_ARGS_SCRIPT = 'exec "$@"'
 SCRIPT_NAME = "dhitui"  # $0 of that script
-PROMPT = r"[dhitui] \w \$ "
+# The prompt says where the session stands; constant text only (a shell expands $(...) in
+# PS1, so no container data ever goes into it).
+PROMPT_INSIDE = r"[dhitui inside] \w \$ "
+PROMPT_BESIDE = r"[dhitui beside] \w \$ "
+PROMPT_SNAPSHOT = r"[dhitui snapshot] \w \$ "
+PROMPT_IMAGE = r"[dhitui image] \w \$ "
+# The holder of an inside session prints its pid in the target's PID namespace, then waits
+# for its stdin to end (StdinOnce: when dhitui closes its attach, or dies) and exits.
+HOLDER_SCRIPT = "echo $$; while read -r line; do :; done"
+PID_PLACEHOLDER = "<pid>"  # in a command shown before the holder runs
+
+
+def tools_path(root: str, shell: str, dirs: Sequence[str], rest: Sequence[str]) -> str:
+    """PATH for a session whose toolbox's root is at `root` (`/dbg`, `/proc/7/root`): the
+    toolbox's directories first (its shell's own directory too), then `rest`."""
+    entries = [root + d for d in dirs]
+    shell_dir = posixpath.dirname(root + shell)
+    if shell_dir not in entries:
+        entries.insert(0, shell_dir)
+    return ":".join([*entries, *rest])
 
 
 def shell_args(command: Sequence[str] | None) -> tuple[str, ...]:
@@ -76,20 +97,33 @@ class SidecarSpec:
     volumes_from: str | None = None  # borrow this container's volumes (and keep them)
     auto_remove: bool = True  # False: the caller removes it (keeping borrowed volumes)
     init: bool = False  # an init as PID 1, so signals reach a command that would be PID 1
+    cap_drop: tuple[str, ...] = ()
+    security_opt: tuple[str, ...] = ()  # e.g. no-new-privileges
+    userns: str | None = None  # user namespace mode (host; Podman: container:ID)
+    # A holder (see InsideSpec) keeps the engine's default log driver, so that the pid it
+    # prints can be read back with `docker logs` by whoever runs the shown command by hand.
+    keep_logs: bool = False
+    # Shown as `docker run -d -i`: dhitui attaches over the API, but by hand the holder is
+    # started in the background with its stdin open.
+    detach: bool = False
     kind: str = field(default="sidecar", init=False)
 
     def argv(self, prefix: Sequence[str]) -> list[str]:
         """`docker run`, exactly equivalent to `create_body()` plus attach, start, wait and
         remove."""
-        argv = [*prefix, "run", *(["--rm"] if self.auto_remove else []), "-i"]
+        argv = [*prefix, "run", *(["-d"] if self.detach else []),
+                *(["--rm"] if self.auto_remove else []), "-i"]
         if self.tty:
             argv.append("-t")
         argv += ["--pull", "never", "--name", self.name]
         for key, value in self.labels.items():
             argv += ["--label", f"{key}={value}"]
-        argv += ["--log-driver", "none"]
+        if not self.keep_logs:
+            argv += ["--log-driver", "none"]
         if self.pid_of is not None:
             argv += ["--pid", f"container:{self.pid_of}"]
+        if self.userns is not None:
+            argv += ["--userns", self.userns]
         argv += ["--network", self.network]
         if self.volumes_from is not None:
             argv += ["--volumes-from", self.volumes_from]
@@ -97,8 +131,12 @@ class SidecarSpec:
             argv.append("--init")
         if self.user is not None:
             argv += ["--user", self.user]
+        for cap in self.cap_drop:
+            argv += ["--cap-drop", cap]
         for cap in self.cap_add:
             argv += ["--cap-add", cap]
+        for opt in self.security_opt:
+            argv += ["--security-opt", opt]
         if self.privileged:
             argv.append("--privileged")
         if self.mount is not None:
@@ -115,18 +153,25 @@ class SidecarSpec:
         start). Image mounts go in as a plain dict: docker-py's `Mount` type rejects them."""
         host: dict[str, Any] = {
             "AutoRemove": self.auto_remove,
-            "LogConfig": {"Type": "none", "Config": {}},
             "NetworkMode": self.network,
             "Privileged": self.privileged,
         }
+        if not self.keep_logs:
+            host["LogConfig"] = {"Type": "none", "Config": {}}
         if self.pid_of is not None:
             host["PidMode"] = f"container:{self.pid_of}"
+        if self.userns is not None:
+            host["UsernsMode"] = self.userns
         if self.volumes_from is not None:
             host["VolumesFrom"] = [self.volumes_from]
         if self.init:
             host["Init"] = True
         if self.cap_add:
             host["CapAdd"] = list(self.cap_add)
+        if self.cap_drop:
+            host["CapDrop"] = list(self.cap_drop)
+        if self.security_opt:
+            host["SecurityOpt"] = list(self.security_opt)
         if self.mount is not None:
             host["Mounts"] = [self.mount.api()]
         body: dict[str, Any] = {
@@ -158,6 +203,7 @@ class ExecSpec:
     tty: bool
     user: str | None = None
     privileged: bool = False
+    env: tuple[tuple[str, str], ...] = ()  # added to the container's own environment
     kind: str = field(default="exec", init=False)
 
     def argv(self, prefix: Sequence[str]) -> list[str]:
@@ -168,6 +214,8 @@ class ExecSpec:
             argv += ["--user", self.user]
         if self.privileged:
             argv.append("--privileged")
+        for key, value in self.env:
+            argv += ["-e", f"{key}={value}"]
         return [*argv, self.container, *self.cmd]
 
     def exec_body(self) -> dict[str, Any]:
@@ -178,7 +226,56 @@ class ExecSpec:
         }
         if self.user is not None:
             body["User"] = self.user
+        if self.env:
+            body["Env"] = [f"{k}={v}" for k, v in self.env]
         return body
+
+
+@dataclass(frozen=True)
+class InsideSpec:
+    """A session *inside* a running target: a process started in it (`docker exec`), so its
+    `/` is the target's live root (writable layer, volumes, bind mounts), as the target's own
+    user, groups, capabilities and seccomp profile, with the toolbox's programs on PATH.
+
+    The target has no tools of its own, so a `holder` sidecar brings them: a container in
+    the target's PID namespace whose process keeps the toolbox as its root (the toolbox image
+    as its root, or mounted at /dbg on the target's image). From inside the target that root
+    is `/proc/<holder pid>/root`. The kernel lets a process follow another's
+    `/proc/PID/root` when both have the same uid and gid and the other holds no capability
+    the first lacks, so the holder runs as the session's uid:gid with no capability at all;
+    nothing is added to the session, and nothing is written into the target.
+
+    The holder's pid is known only once it runs: `exec_spec(pid)` is the exec then; before,
+    `argv()` shows `<pid>` in its place."""
+
+    holder: SidecarSpec
+    container: str  # the target
+    tools: str  # the toolbox's root inside the holder: "" (its own root) or "/dbg"
+    shell: str  # the toolbox's shell, from the toolbox's root ("/bin/sh")
+    path_dirs: tuple[str, ...]  # toolbox directories put first on PATH
+    target_path: tuple[str, ...]  # then the target's own PATH
+    command: tuple[str, ...] | None  # None: an interactive shell
+    tty: bool
+    user: str | None = None  # None: the target's own user (what `docker exec` runs as)
+    privileged: bool = False
+    kind: str = field(default="inside", init=False)
+
+    def root(self, pid: int | None) -> str:
+        """Where the toolbox's root is seen from inside the target."""
+        return f"/proc/{PID_PLACEHOLDER if pid is None else pid}/root{self.tools}"
+
+    def exec_spec(self, pid: int | None) -> ExecSpec:
+        root = self.root(pid)
+        path = tools_path(root, self.shell, self.path_dirs, self.target_path)
+        return ExecSpec(
+            container=self.container, cmd=(root + self.shell, *shell_args(self.command)),
+            tty=self.tty, user=self.user, privileged=self.privileged,
+            env=(("PATH", path), ("PS1", PROMPT_INSIDE)),
+        )
+
+    def argv(self, prefix: Sequence[str]) -> list[str]:
+        """The session's `docker exec`, with `<pid>` for the holder's pid."""
+        return self.exec_spec(None).argv(prefix)
 
 
 @dataclass(frozen=True)
@@ -202,4 +299,4 @@ class PluginSpec:
         return argv
 
 
-SessionSpec = SidecarSpec | ExecSpec | PluginSpec
+SessionSpec = SidecarSpec | ExecSpec | InsideSpec | PluginSpec

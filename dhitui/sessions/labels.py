@@ -36,6 +36,8 @@ BOOT = "dhitui.boot"
 OWNER_PID = "dhitui.pid"
 OWNER_START = "dhitui.pid-start"
 SNAPSHOT = "dhitui.snapshot"  # on the temporary images of stopped containers (see snapshot)
+ROLE = "dhitui.role"  # what a session's sidecar is for, when it is not the session itself
+HOLDER_ROLE = "holder"  # holds the toolbox for a session inside its target (see inside)
 
 SIDECAR_FILTER = f"{SIDECAR}=1"
 PROBE_STRATEGY = "probe"  # helper containers that are created, never started
@@ -87,7 +89,9 @@ def session_labels(
     *, session: str, strategy: str, machine: Machine, target_id: str | None = None,
     target_name: str | None = None, target_image: str | None = None,
 ) -> dict[str, str]:
-    """Labels for a sidecar started by the docker CLI (order is the order shown in argv)."""
+    """Labels for a session's sidecar (order is the order shown in argv). It belongs to the
+    dhitui process planning it (which runs it over the API, or holds its toolbox) and, through
+    the CLI, also to the docker CLI process whose command line carries its session id."""
     labels = {SIDECAR: "1", SESSION: session, STRATEGY: strategy}
     if target_id is not None:
         labels[TARGET] = target_id
@@ -97,6 +101,9 @@ def session_labels(
         labels[TARGET_IMAGE] = target_image
     labels[HOST] = machine.host
     labels[BOOT] = machine.boot
+    pid = os.getpid()
+    labels[OWNER_PID] = str(pid)
+    labels[OWNER_START] = process_start(pid) or ""
     return labels
 
 

@@ -112,6 +112,9 @@ def judge(
     if local:
         if session and session in set(live_sessions):
             return "live", "its session is running on this machine"
+        if L.owner_process_alive(labels):
+            return "live", (f"its session's dhitui process {labels.get(L.OWNER_PID)} is "
+                            "running")
         return "orphan", "no process on this machine runs its session any more"
     if rebooted:
         return "orphan", "its session was started before this machine's last reboot"

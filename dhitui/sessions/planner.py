@@ -27,7 +27,7 @@ from dhitui.sessions.targets import (
     image_target,
     toolbox_info,
 )
-from dhitui.strategy_registry import TRANSPORT_CHOICES
+from dhitui.strategy_registry import TRANSPORT_CHOICES, VIEW_CHOICES
 
 
 def plan_session(
@@ -45,6 +45,7 @@ def plan_session(
     network: str | None = None,
     classifier: Classifier | None = None,
     transport: str = AUTO,
+    view: str = AUTO,
 ) -> SessionPlan:
     """Plan a debug session into a container (name, id, or a Classification the caller
     has), or into a local `image` with no container. Raises NotFound for an unknown
@@ -58,6 +59,8 @@ def plan_session(
     if transport not in TRANSPORT_CHOICES:
         raise UsageError(f"unknown transport {transport!r}",
                          hint=f"choose one of: {', '.join(TRANSPORT_CHOICES)}")
+    if view not in VIEW_CHOICES:
+        raise UsageError(f"unknown view {view!r}", hint=f"choose one of: {', '.join(VIEW_CHOICES)}")
     machine = L.Machine.current()
     if image is not None:
         target = image_target(engine, image, machine)
@@ -73,6 +76,7 @@ def plan_session(
         privileged=privileged,
         transport=transport,
         network=network,
+        view=view,
     )
     # A command the target does not have would fail under `exec` (127): find out first.
     checked = (check_command(engine, target, tb, options.command, machine)

@@ -35,6 +35,15 @@ How a sidecar is kept from outliving its session (each seen on the real engines)
   its client goes). Only if both die is a sidecar orphaned; `dhitui debug --cleanup` finds
   it by label (see `orphans`).
 
+Inside sessions (see `inside`) first start their holder over the API (whatever the
+transport: the CLI has no way to say a container's pid) and learn its pid; the session is
+then an exec in the target, over the API or as `docker exec` through the CLI, and the holder
+is removed after it. The holder needs no keeper: it ends with its input, which ends when
+dhitui closes it or dies. If the engine cannot start the session inside the target (it says
+so in place of the output, with status 126/127), a session whose view was chosen
+automatically opens beside the target instead, saying why; one asked to be inside ends with
+that status and the engine's words.
+
 Snapshot sessions (stopped and crash-looping containers, see `snapshot`) first make an image
 of the container; Ctrl-C, SIGTERM and SIGHUP while it is being made end there, and the image
 is removed. Their sidecar runs without `--rm` (it borrows the container's volumes) and is
@@ -58,14 +67,17 @@ from types import FrameType
 from typing import Any
 
 from dhitui.engine.client import Engine, EngineError
-from dhitui.engine.specs import ExecSpec, SidecarSpec
+from dhitui.engine.specs import ExecSpec, InsideSpec, SidecarSpec
 from dhitui.errors import DhituiError, EngineUnavailable, NotFound, Unavailable
+from dhitui.sessions.banner import describe_command, describe_holder
 from dhitui.sessions.snapshot import Progress, Snapshot
 from dhitui.sessions.strategies import SessionPlan, Strategy
 from dhitui.sessions.targets import ContainerTarget
+from dhitui.strategy_registry import BESIDE
 
 LOST_STATUS = 255  # the session's status when it could not be learnt (like ssh's)
 NOT_STARTED_STATUS = 125  # the sidecar could not be started (as `docker run` says it)
+NOT_STARTED_EXEC_STATUS = 126  # the session's process could not be started in the target
 STOP_GRACE = 10.0  # seconds the CLI gets to end after dhitui was told to stop
 REMOVE_DEADLINE = 20.0  # seconds to see a sidecar gone
 POLL = 0.1
@@ -85,6 +97,7 @@ class SessionResult:
     target_running: bool | None = None  # container targets: still running afterwards?
     lost: str | None = None  # the session ended without an exit status, and why
     transport: str = "cli"
+    view: str | None = None  # where it stood: inside | beside (strategies that have views)
 
     @property
     def message(self) -> str:
@@ -108,7 +121,7 @@ class SessionResult:
             "duration": round(self.duration, 3), "stopped_by": self.stopped_by,
             "sidecar": self.sidecar, "leftover_removed": self.leftover_removed,
             "cleanup_error": self.cleanup_error, "target_running": self.target_running,
-            "lost": self.lost, "transport": self.transport,
+            "lost": self.lost, "transport": self.transport, "view": self.view,
         }
 
 
@@ -191,7 +204,8 @@ def run_session(
     progress: Progress | None = None,
 ) -> SessionResult:
     """Run the plan's chosen strategy with the terminal inherited; return how it ended.
-    `progress` hears what happens before the session starts (a snapshot being taken).
+    `progress` hears what happens before the session starts (a snapshot being taken, the
+    exact command once it is known).
     Raises Unavailable when the plan cannot run, and for a snapshot session the errors of
     taking it (NotFound: the container went away; Unavailable: the engine refused)."""
     if not plan.runnable or plan.chosen is None:
@@ -216,8 +230,9 @@ def run_session(
             raise
     try:
         if strategy.transport == "api":
-            return _run_over_api(plan, engine, stdin_fd=stdin_fd, started=started)
-        return _run_child(plan, engine, env, stdin_fd, started)
+            return _run_over_api(plan, engine, stdin_fd=stdin_fd, started=started,
+                                 progress=progress)
+        return _run_child(plan, engine, env, stdin_fd, started, progress)
     finally:
         if snapshot is not None:
             problems = snapshot.discard()
@@ -225,8 +240,15 @@ def run_session(
                 progress("; ".join(problems))
 
 
+def _say(progress: Progress | None, text: str) -> None:
+    if progress is not None:
+        progress(text)
+
+
 def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, stdin_fd: int,
-               started: float) -> SessionResult:
+               started: float, progress: Progress | None) -> SessionResult:
+    from dhitui.engine.attach import Holder, SidecarNotStarted, start_holder
+
     assert plan.chosen is not None
     strategy = plan.chosen
     argv = list(strategy.argv)
@@ -234,13 +256,23 @@ def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, st
     terminal = _Terminal(stdin_fd)
     stopped_by: str | None = None
     proc: subprocess.Popen[bytes] | None = None
+    holder: Holder | None = None
     # A snapshot's sidecar borrowed its target's volumes: remove it without them.
     volumes = strategy.snapshot is None
     try:
         with _SignalGuard():
             try:
+                if isinstance(strategy.spec, InsideSpec):
+                    # The CLI cannot say a container's pid: the holder is started over the API.
+                    holder = start_holder(engine, strategy.spec.holder, warn=_engine_warning)
+                    _say(progress, describe_holder(strategy.holder_argv, holder.pid))
+                    argv = strategy.spec.exec_spec(holder.pid).argv(plan.prefix)
+                _say(progress, describe_command(plan, argv))
                 proc = subprocess.Popen(argv, env=child_env)
                 returncode = proc.wait()
+            except SidecarNotStarted as exc:
+                _engine_warning(exc.message, prefix="dhitui: error: ")
+                returncode = NOT_STARTED_STATUS
             except OSError as exc:
                 raise Unavailable(f"cannot run {argv[0]}: {exc.strerror}") from None
             except _Stop as stop:
@@ -250,6 +282,8 @@ def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, st
                 returncode = -stop.signum
     finally:
         terminal.restore()
+        if holder is not None:
+            holder.close()
     duration = time.monotonic() - started
     leftover, cleanup_error = _clean_up_sidecar(strategy, engine)
     return SessionResult(
@@ -262,13 +296,15 @@ def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, st
         cleanup_error=cleanup_error,
         # A snapshot's target was not running to begin with: nothing to report.
         target_running=None if strategy.snapshot else _target_running(plan, engine),
+        view=strategy.view,
     )
 
 
 def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int,
-                  started: float) -> SessionResult:
+                  started: float, progress: Progress | None) -> SessionResult:
     from dhitui.engine.attach import (
         Controls,
+        ExecNotStarted,
         SessionLost,
         SidecarNotStarted,
         Streams,
@@ -282,14 +318,20 @@ def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int,
     controls = Controls()
     stopped_by: str | None = None
     lost: str | None = None
+    view = strategy.view
     streams = Streams(stdin=stdin_fd)
     try:
         with _SignalGuard(on_sigint=controls.interrupt):
             if isinstance(spec, ExecSpec):
+                _say(progress, describe_command(plan))
                 status = run_exec(engine, spec, streams=streams, controls=controls)
             elif isinstance(spec, SidecarSpec):
+                _say(progress, describe_command(plan))
                 status = run_sidecar(engine, spec, streams=streams, controls=controls,
                                      warn=_engine_warning)
+            elif isinstance(spec, InsideSpec):
+                status, view = _inside_over_api(plan, engine, spec, streams, controls,
+                                                progress)
             else:
                 raise Unavailable(f"{strategy.name} runs only through the docker CLI")
     except _Stop as stop:
@@ -301,6 +343,11 @@ def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int,
         # As `docker run` does: its message, and 125.
         _engine_warning(exc.message, prefix="dhitui: error: ")
         status = NOT_STARTED_STATUS
+    except ExecNotStarted as exc:
+        _engine_warning(f"the session could not be started inside {plan.target.label}: "
+                        f"{exc.message} (--view beside opens the sidecar's own view)",
+                        prefix="dhitui: error: ")
+        status = NOT_STARTED_EXEC_STATUS
     except EngineUnavailable as exc:
         lost, status = f"the engine stopped answering ({exc.message})", LOST_STATUS
     duration = time.monotonic() - started
@@ -312,8 +359,43 @@ def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int,
     return SessionResult(
         strategy=strategy.name, exit_status=status, duration=duration, stopped_by=stopped_by,
         sidecar=strategy.sidecar, leftover_removed=leftover, cleanup_error=cleanup_error,
-        target_running=target_running, lost=lost, transport="api",
+        target_running=target_running, lost=lost, transport="api", view=view,
     )
+
+
+def _inside_over_api(plan: SessionPlan, engine: Engine, spec: InsideSpec, streams: Any,
+                     controls: Any, progress: Progress | None) -> tuple[int, str | None]:
+    """The holder, then the exec in the target; when the engine cannot start that and the
+    view was the automatic choice, the beside session instead. (status, view it had)"""
+    from dhitui.engine.attach import ExecNotStarted, run_exec, run_sidecar, start_holder
+    from dhitui.textsafe import clean
+
+    strategy = plan.chosen
+    assert strategy is not None
+    holder = start_holder(engine, spec.holder, warn=_engine_warning)
+    try:
+        _say(progress, describe_holder(strategy.holder_argv, holder.pid))
+        inside = spec.exec_spec(holder.pid)
+        _say(progress, describe_command(plan, inside.argv(plan.prefix)))
+        try:
+            return run_exec(engine, inside, streams=streams, controls=controls,
+                            start_check=True), strategy.view
+        except ExecNotStarted as exc:
+            if not isinstance(strategy.fallback, SidecarSpec):
+                raise
+            refused = exc.message
+    finally:
+        holder.close()
+    # The beside session takes the holder's name: it must be gone first.
+    remove_sidecar(engine, holder.name)
+    fallback = strategy.fallback
+    where = strategy.fallback_where.removeprefix(BESIDE + ": ")
+    _engine_warning(f"could not start the session inside {plan.target.label} "
+                    f"({clean(refused, keep_newlines=False)}); opening it beside instead: "
+                    f"{where}", prefix="dhitui: ")
+    _say(progress, describe_command(plan, fallback.argv(plan.prefix)))
+    return run_sidecar(engine, fallback, streams=streams, controls=controls,
+                       warn=_engine_warning), BESIDE
 
 
 def _engine_warning(text: str, prefix: str = "WARNING: ") -> None:

@@ -36,7 +36,6 @@ target's user cannot or for tracing. Never `--privileged` unless asked.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -46,16 +45,27 @@ from dhitui import strategy_registry as registry
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.endpoint import Endpoint
 from dhitui.engine.specs import (
-    PROMPT,
+    PROMPT_BESIDE,
+    PROMPT_IMAGE,
+    PROMPT_SNAPSHOT,
     ExecSpec,
     ImageMount,
+    InsideSpec,
     PluginSpec,
     SessionSpec,
     SidecarSpec,
     shell_args,
+    tools_path,
 )
 from dhitui.sessions import argv as A
 from dhitui.sessions import labels as L
+from dhitui.sessions.inside import (
+    ViewChoice,
+    choose_view,
+    inside_notes,
+    inside_spec,
+    where_inside,
+)
 from dhitui.sessions.snapshot import SnapshotSpec
 from dhitui.sessions.targets import (
     MOUNT_POINT,
@@ -86,6 +96,7 @@ class SessionOptions:
     privileged: bool = False  # only ever when the user asks
     transport: str = AUTO  # auto | api | cli (strategy_registry.TRANSPORTS)
     network: str | None = None  # snapshot sessions: a network to join (default: none)
+    view: str = AUTO  # auto | inside | beside (strategy_registry.VIEWS), for sidecars
 
 
 @dataclass(frozen=True)
@@ -112,6 +123,14 @@ class Strategy:
     spec: SessionSpec | None = None  # what runs (only for an available strategy)
     transport: Transport = "api"  # how it runs: Engine API calls, or the docker CLI
     snapshot: SnapshotSpec | None = None  # the image to make before argv runs, and remove
+    where: str = ""  # for the banner: where an interactive session stands, in one line
+    view: str | None = None  # inside | beside, for the strategies that have views
+    view_problem: str | None = None  # why the inside view cannot work here (None: it can)
+    # An inside session the engine refuses to start falls back to this (the beside view),
+    # when the view was not asked for explicitly.
+    fallback: SessionSpec | None = None
+    fallback_where: str = ""
+    holder_argv: tuple[str, ...] = ()  # an inside session's holder, as `docker run -d -i`
 
     @property
     def command_line(self) -> str:
@@ -137,6 +156,9 @@ class Strategy:
             "labels": dict(self.labels),
             "transport": self.transport if self.available else None,
             "snapshot": self.snapshot.to_json() if self.snapshot else None,
+            "view": self.view,
+            "view_problem": self.view_problem,
+            "holder_argv": list(self.holder_argv) or None,
         }
 
 
@@ -154,6 +176,7 @@ class SessionPlan:
     toolbox: ToolboxInfo | None
     command_check: CommandCheck | None = None  # where the command to run was found
     why: str | None = None  # why the automatic choice is not simply the best-ranked one
+    prefix: tuple[str, ...] = ()  # the docker command (and options) every argv starts with
 
     @property
     def runnable(self) -> bool:
@@ -204,6 +227,7 @@ class SessionPlan:
             "target": self.target.to_json(),
             "requested": self.requested,
             "strategy": self.chosen.name if self.chosen else None,
+            "view": self.chosen.view if self.runnable and self.chosen else None,
             "transport": self.transport,
             "runnable": self.runnable,
             "problem": self.problem,
@@ -288,7 +312,18 @@ def plan(
     having: list[Strategy] = []
     if command_check is not None and lacking:
         having = [built[n] for n in order
-                  if built[n].available and _has_command(n, command_check)]
+                  if built[n].available and _has_command(built[n], command_check)]
+        if not having and options.view == AUTO:
+            # A toolbox whose copy of the command works only as the root (an absolute link):
+            # beside the target, the toolbox strategy still has it.
+            beside = replace(ins, options=replace(options, view=registry.BESIDE))
+            for name in order:
+                if not registry.info(name).has_views:
+                    continue
+                alt = _BUILDERS[name](beside)
+                if alt.available and _has_command(alt, command_check):
+                    built[name], having = alt, [alt]
+                    break
         built["exec"] = _lacks_command(built["exec"], target, command_check, toolbox, having)
     strategies = tuple(built[name] for name in order)
     if options.strategy == AUTO:
@@ -311,15 +346,17 @@ def plan(
     return SessionPlan(
         target=target, strategies=strategies, chosen=chosen, requested=options.strategy,
         options=options, session_id=session, endpoint=endpoint, toolbox=toolbox,
-        command_check=command_check, why=why,
+        command_check=command_check, why=why, prefix=tuple(ins.prefix),
     )
 
 
-def _has_command(strategy: str, check: CommandCheck) -> bool:
-    """Does this strategy's session find the command (checked in the toolbox image)?"""
-    if strategy == "image-mount":
+def _has_command(strategy: Strategy, check: CommandCheck) -> bool:
+    """Does this strategy's session find the command (checked in the toolbox image)? From
+    another root (mounted at /dbg, or inside the target) only if its links still work."""
+    if strategy.name in ("image-mount", L.SNAPSHOT_STRATEGY) or (
+            strategy.name == "toolbox" and strategy.view == registry.INSIDE):
         return check.in_toolbox is not None and check.toolbox_mountable
-    if strategy == "toolbox":
+    if strategy.name == "toolbox":
         return check.in_toolbox is not None
     return False
 
@@ -408,25 +445,39 @@ def _cli_major(version: str | None) -> int | None:
 def _finish(ins: _Inputs, name: str, summary: str, checks: _Checks, notes: list[str],
             build: Callable[[], SessionSpec | None], sidecar: str | None = None,
             labels: Mapping[str, str] | None = None,
-            snapshot: SnapshotSpec | None = None) -> Strategy:
+            snapshot: SnapshotSpec | None = None, *, where: str = "",
+            view: ViewChoice | None = None,
+            fallback: Callable[[], SessionSpec] | None = None,
+            fallback_where: str = "") -> Strategy:
     """The strategy as data; its spec and argv are built only when every need is met."""
     argv: tuple[str, ...] = ()
+    holder_argv: tuple[str, ...] = ()
     spec: SessionSpec | None = None
     if checks.ok:
         spec = build()
         if spec is not None:
             argv = tuple(spec.argv(ins.prefix))
             bad = A.check_argv(argv)
+            if isinstance(spec, InsideSpec):
+                holder_argv = tuple(spec.holder.argv(ins.prefix))
+                bad = bad or A.check_argv(holder_argv)
             if bad:
                 checks.block(f"refusing to run: {bad}")
-                argv, spec = (), None
+                argv, spec, holder_argv = (), None, ()
+    backup = fallback() if fallback is not None and checks.ok else None
+    if backup is not None and A.check_argv(backup.argv(ins.prefix)):
+        backup = None
     transport: Transport = "cli" if registry.info(name).cli_only else ins.transport
     return Strategy(
         name=name, summary=summary, available=checks.ok, reasons=tuple(checks.reasons),
         needs=tuple(checks.needs), notes=tuple(notes) if checks.ok else (), argv=argv,
         sidecar=sidecar if checks.ok else None, labels=dict(labels or {}) if checks.ok else {},
         spec=spec, transport=transport,
-        snapshot=snapshot if checks.ok else None,
+        snapshot=snapshot if checks.ok else None, where=where,
+        view=view.view if view is not None else None,
+        view_problem=view.problem if view is not None else None,
+        fallback=backup, fallback_where=fallback_where if backup is not None else "",
+        holder_argv=holder_argv,
     )
 
 
@@ -443,16 +494,25 @@ def _sidecar_labels(ins: _Inputs, strategy: str) -> dict[str, str]:
                             target_image=t.ref)
 
 
-def _target_files_note(t: ContainerTarget) -> str:
+def _target_files_path(t: ContainerTarget) -> str:
+    """Where a sidecar in the target's PID namespace sees the target's files."""
     if t.pid_mode == "host":
-        where = f"/proc/{t.host_pid}/root" if t.host_pid else "/proc/<its host pid>/root"
+        return f"/proc/{t.host_pid}/root" if t.host_pid else "/proc/<its host pid>/root"
+    if t.pid_mode.startswith("container:"):
+        return "/proc/<its pid>/root"
+    return "/proc/1/root"
+
+
+def _target_files_note(t: ContainerTarget) -> str:
+    where = _target_files_path(t)
+    if t.pid_mode == "host":
         return (f"the target shares the host's PID namespace, so PID 1 is the host's init: "
                 f"the target's files are at {where}")
     if t.pid_mode.startswith("container:"):
         return (f"the target shares the PID namespace of {t.pid_mode[len('container:'):]}, "
                 "whose process is PID 1 here: find the target's process with `ps` and use "
-                "/proc/<pid>/root")
-    return "the target's files (live): /proc/1/root; its process is PID 1"
+                f"{where}")
+    return f"the target's files (live): {where}; its process is PID 1"
 
 
 def _sidecar_user(
@@ -506,6 +566,7 @@ def _docker_debug(ins: _Inputs) -> Strategy:
         ins, "docker-debug", registry.info("docker-debug").title, checks, notes,
         lambda: PluginSpec(target=ref, command=ins.options.command,
                            privileged=ins.options.privileged),
+        where="docker debug's shell: / is the container's filesystem, its tools on PATH",
     )
 
 
@@ -546,51 +607,101 @@ def _image_mount(ins: _Inputs) -> Strategy:
                     f"the toolbox image {tb.ref} cannot work mounted at {MOUNT_POINT}: "
                     f"{tb.mount_problem}")
     _running(ins, checks, allow_paused=True)
-    notes: list[str] = []
-    user: str | None = None
-    caps: list[str] = []
-    if isinstance(t, ContainerTarget):
-        user, caps, user_note = _sidecar_user(ins, checks, names_resolve=True)
-        summary = (f"a sidecar on the target's own image with the toolbox mounted read-only at "
-                   f"{MOUNT_POINT}")
-        notes += [user_note, _target_files_note(t)]
-    else:
-        if ins.options.root:
-            user = "0:0"
-            notes.append("runs as root, because --root was asked for")
-        else:
-            notes.append(f"runs as the image's user ({t.user.display})")
-        summary = f"a container of the image with the toolbox mounted read-only at {MOUNT_POINT}"
-        notes.append("the image's files are at /; no network")
     shell = tb.mount_shell if tb and tb.mount_shell else "/bin/sh"
     entry = MOUNT_POINT + shell
-    dirs = [MOUNT_POINT + d for d in TOOLBOX_PATH_DIRS]
-    shell_dir = posixpath.dirname(entry)
-    if shell_dir not in dirs:
-        dirs.insert(0, shell_dir)
-    path = ":".join([*dirs, *safe_path_entries(t.path_env)])
-    notes.append(f"tools: {MOUNT_POINT}/bin (first on PATH); the sidecar's own / is the "
-                 "target's image as built")
-    if isinstance(t, ContainerTarget):
-        notes.append(_network_note(t))
-        if t.state == "paused":
-            notes.append(f"{t.label} is paused: its processes stay frozen until unpaused")
+    path = tools_path(MOUNT_POINT, shell, TOOLBOX_PATH_DIRS, safe_path_entries(t.path_env))
+    tools_note = (f"tools: {MOUNT_POINT}/bin (first on PATH); the sidecar's own / is the "
+                  "target's image as built")
     name = ins.sidecar_name
     labels = _sidecar_labels(ins, "image-mount")
-    return _finish(
-        ins, "image-mount", summary, checks, notes,
-        lambda: SidecarSpec(
-            image=t.image_id if isinstance(t, ContainerTarget) else t.ref,
-            name=name, labels=labels, tty=ins.options.tty, entrypoint=entry,
-            args=shell_args(ins.options.command), user=user,
-            pid_of=t.id if isinstance(t, ContainerTarget) else None,
-            network=f"container:{t.id}" if isinstance(t, ContainerTarget) else "none",
+    if isinstance(t, ImageTarget):
+        user = "0:0" if ins.options.root else None
+        notes = ["runs as root, because --root was asked for" if ins.options.root
+                 else f"runs as the image's user ({t.user.display})",
+                 "the image's files are at /; no network", tools_note]
+        return _finish(
+            ins, "image-mount",
+            f"a container of the image with the toolbox mounted read-only at {MOUNT_POINT}",
+            checks, notes,
+            lambda: SidecarSpec(
+                image=t.ref, name=name, labels=labels, tty=ins.options.tty, entrypoint=entry,
+                args=shell_args(ins.options.command), user=user, network="none",
+                mount=ImageMount(tb.ref if tb else "", MOUNT_POINT, ins.caps.identity),
+                env=(("PATH", path), ("PS1", PROMPT_IMAGE)), privileged=ins.options.privileged,
+                auto_remove=_autoremove(ins),
+            ),
+            sidecar=name, labels=labels, where=f"the image's files: /, tools: {MOUNT_POINT}/bin",
+        )
+    view = _view(ins, checks, tb)
+    beside_checks = _Checks() if view.inside else checks
+    user, caps, user_note = _sidecar_user(ins, beside_checks, names_resolve=True)
+    beside_notes = [_beside_note(t, view, "the target's image as built"), user_note,
+                    _target_files_note(t), tools_note, _network_note(t)]
+    if t.state == "paused":
+        beside_notes.append(f"{t.label} is paused: its processes stay frozen until unpaused")
+
+    def beside() -> SessionSpec:
+        return SidecarSpec(
+            image=t.image_id, name=name, labels=labels, tty=ins.options.tty, entrypoint=entry,
+            args=shell_args(ins.options.command), user=user, pid_of=t.id,
+            network=f"container:{t.id}",
             mount=ImageMount(tb.ref if tb else "", MOUNT_POINT, ins.caps.identity),
-            env=(("PATH", path), ("PS1", PROMPT)), cap_add=tuple(caps),
+            env=(("PATH", path), ("PS1", PROMPT_BESIDE)), cap_add=tuple(caps),
             privileged=ins.options.privileged, auto_remove=_autoremove(ins),
-        ),
-        sidecar=name, labels=labels,
-    )
+        )
+
+    beside_where = (f"beside: / is the target's image as built; its live files: "
+                    f"{_target_files_path(t)}; tools: {MOUNT_POINT}/bin")
+    summary = f"a sidecar on the target's own image with the toolbox mounted read-only at " \
+              f"{MOUNT_POINT}"
+    return _with_view(ins, "image-mount", summary, checks, view, tb, name, labels,
+                      on_target_image=True, beside=beside, beside_notes=beside_notes,
+                      beside_where=beside_where, beside_ok=beside_checks.ok)
+
+
+def _view(ins: _Inputs, checks: _Checks, tb: ToolboxInfo | None) -> ViewChoice:
+    """Inside or beside (see `inside`); an inside view asked for that cannot work blocks."""
+    t = ins.target
+    assert isinstance(t, ContainerTarget)
+    view = choose_view(ins.options.view, t, tb, root=ins.options.root)
+    if view.inside and view.problem:
+        checks.block(f"the inside view cannot be used: {view.problem} (--view beside "
+                     "opens the sidecar's own view)")
+    return view
+
+
+def _beside_note(t: ContainerTarget, view: ViewChoice, root: str) -> str:
+    note = f"beside {t.label}: / is {root}, not the target's live files"
+    if view.fell_back:
+        note += f" (the inside view cannot be used here: {view.problem})"
+    return note
+
+
+def _with_view(ins: _Inputs, name: str, summary: str, checks: _Checks, view: ViewChoice,
+               tb: ToolboxInfo | None, sidecar: str, labels: dict[str, str], *,
+               on_target_image: bool, beside: Callable[[], SessionSpec],
+               beside_notes: list[str], beside_where: str, beside_ok: bool) -> Strategy:
+    """A sidecar strategy's session in the chosen view; an inside one keeps the beside
+    session as its fallback when the view was chosen automatically."""
+    t = ins.target
+    assert isinstance(t, ContainerTarget)
+    if not view.inside or tb is None or tb.mount_shell is None:
+        return _finish(ins, name, summary, checks, beside_notes, beside, sidecar=sidecar,
+                       labels=labels, where=beside_where, view=view)
+    holder_labels = {**labels, L.ROLE: L.HOLDER_ROLE}
+    spec = inside_spec(t, tb, engine=ins.caps.identity, on_target_image=on_target_image,
+                       name=sidecar, labels=holder_labels, command=ins.options.command,
+                       tty=ins.options.tty, root=ins.options.root,
+                       privileged=ins.options.privileged)
+    notes = inside_notes(t, tb, spec, root=ins.options.root)
+    if checks.ok:
+        notes.append("before: " + A.command_line(spec.holder.argv(ins.prefix))
+                     + "  (the holder; it prints its pid)")
+        notes.append("after: " + A.command_line([*ins.prefix, "rm", "-f", sidecar]))
+    fallback = beside if view.requested == AUTO and beside_ok else None
+    return _finish(ins, name, summary, checks, notes, lambda: spec, sidecar=sidecar,
+                   labels=holder_labels, where=where_inside(t, tb, root=ins.options.root),
+                   view=view, fallback=fallback, fallback_where=beside_where)
 
 
 def _network_note(t: ContainerTarget) -> str:
@@ -613,24 +724,30 @@ def _toolbox(ins: _Inputs) -> Strategy:
     _cli(ins, checks)
     tb = _toolbox_present(ins, checks)
     _running(ins, checks, allow_paused=True)
-    user, caps, user_note = _sidecar_user(ins, checks, names_resolve=False)
-    notes = [user_note, _target_files_note(t), "tools: the toolbox's own PATH",
-             _network_note(t)]
+    view = _view(ins, checks, tb)
+    beside_checks = _Checks() if view.inside else checks
+    user, caps, user_note = _sidecar_user(ins, beside_checks, names_resolve=False)
+    beside_notes = [_beside_note(t, view, "the toolbox image"), user_note,
+                    _target_files_note(t), "tools: the toolbox's own PATH", _network_note(t)]
     if t.state == "paused":
-        notes.append(f"{t.label} is paused: its processes stay frozen until unpaused")
+        beside_notes.append(f"{t.label} is paused: its processes stay frozen until unpaused")
     name = ins.sidecar_name
     labels = _sidecar_labels(ins, "toolbox")
-    return _finish(
-        ins, "toolbox", summary, checks, notes,
-        lambda: SidecarSpec(
+
+    def beside() -> SessionSpec:
+        return SidecarSpec(
             image=tb.ref if tb else "", name=name, labels=labels,
             tty=ins.options.tty, entrypoint=(tb.shell if tb and tb.shell else "/bin/sh"),
             args=shell_args(ins.options.command), user=user, pid_of=t.id,
-            network=f"container:{t.id}", env=(("PS1", PROMPT),), cap_add=tuple(caps),
+            network=f"container:{t.id}", env=(("PS1", PROMPT_BESIDE),), cap_add=tuple(caps),
             privileged=ins.options.privileged, auto_remove=_autoremove(ins),
-        ),
-        sidecar=name, labels=labels,
-    )
+        )
+
+    beside_where = (f"beside: / is the toolbox; the target's live files: "
+                    f"{_target_files_path(t)}")
+    return _with_view(ins, "toolbox", summary, checks, view, tb, name, labels,
+                      on_target_image=False, beside=beside, beside_notes=beside_notes,
+                      beside_where=beside_where, beside_ok=beside_checks.ok)
 
 
 def _exec(ins: _Inputs) -> Strategy:
@@ -653,6 +770,7 @@ def _exec(ins: _Inputs) -> Strategy:
                 tty=ins.options.tty, user="0:0" if ins.options.root else None,
                 privileged=ins.options.privileged,
             ),
+            where=f"inside: the container's own shell {shell}, in its live root",
         )
     name = ins.sidecar_name
     labels = _sidecar_labels(ins, "exec")
@@ -664,10 +782,10 @@ def _exec(ins: _Inputs) -> Strategy:
             image=t.ref, name=name, labels=labels, tty=ins.options.tty,
             entrypoint=shell, args=shell_args(ins.options.command),
             user="0:0" if ins.options.root else None, network="none",
-            env=(("PS1", PROMPT),), privileged=ins.options.privileged,
+            env=(("PS1", PROMPT_IMAGE),), privileged=ins.options.privileged,
             auto_remove=_autoremove(ins),
         ),
-        sidecar=name, labels=labels,
+        sidecar=name, labels=labels, where="the image's files: /, its own shell",
     )
 
 
@@ -683,6 +801,9 @@ def _snapshot(ins: _Inputs) -> Strategy:
     _cli(ins, checks)
     if t.state == "removing":
         checks.block(f"container {t.label} is being removed")
+    if ins.options.view == registry.INSIDE and t.running and not t.crash_looping:
+        checks.block(f"a snapshot is a copy of {t.label}, not the running container "
+                     "(--view inside was asked for)")
     tb = _toolbox_present(ins, checks)
     # Through the CLI an image mount also needs a CLI that knows `--mount type=image`.
     mounted = ins.caps.image_mounts and (ins.transport != "cli" or (
@@ -708,10 +829,7 @@ def _snapshot(ins: _Inputs) -> Strategy:
     )
     shell = tb.mount_shell if tb and tb.mount_shell else "/bin/sh"
     entry = MOUNT_POINT + shell
-    dirs = [MOUNT_POINT + d for d in TOOLBOX_PATH_DIRS]
-    if posixpath.dirname(entry) not in dirs:
-        dirs.insert(0, posixpath.dirname(entry))
-    path = ":".join([*dirs, *safe_path_entries(t.path_env)])
+    path = tools_path(MOUNT_POINT, shell, TOOLBOX_PATH_DIRS, safe_path_entries(t.path_env))
     state = {"restarting": "crash-looping: its restart policy is left alone, and the snapshot "
                            "is its filesystem at the moment of the commit",
              "crash-looping": "crash-looping (up for a moment between restarts): its restart "
@@ -749,7 +867,7 @@ def _snapshot(ins: _Inputs) -> Strategy:
             volumes_from=t.id,
             mount=(ImageMount(tb.ref, MOUNT_POINT, ins.caps.identity)
                    if tb and mounted else None),
-            env=(("PATH", path), ("PS1", PROMPT)), privileged=ins.options.privileged,
+            env=(("PATH", path), ("PS1", PROMPT_SNAPSHOT)), privileged=ins.options.privileged,
             auto_remove=False,
             # In its own PID namespace the command would be PID 1, which the kernel shields
             # from signals it has no handler for: Ctrl-C would not reach it. The engine's
@@ -757,6 +875,8 @@ def _snapshot(ins: _Inputs) -> Strategy:
             init=True,
         ),
         sidecar=name, labels=labels, snapshot=spec,
+        where=f"a snapshot: / is {t.label}'s files as they are now (a copy), its volumes at "
+              f"their paths; tools: {MOUNT_POINT}/bin",
     )
 
 

@@ -70,6 +70,7 @@ class ContainerTarget:
     network_mode: str
     pid_mode: str
     host_pid: int | None  # State.Pid: the target's PID 1 as the host sees it
+    userns_mode: str = ""  # HostConfig.UsernsMode: "" (the engine's), host, private (Podman)
     kind: Literal["container"] = "container"
     exit_reason: ExitReason | None = None  # why it stopped / restarts (None: runs, never did)
 
@@ -93,6 +94,7 @@ class ContainerTarget:
             "kind": self.kind, "id": self.id, "name": self.name, "image": self.image,
             "image_id": self.image_id, "state": self.state, "user": self.user.to_json(),
             "shell": self.shell, "network_mode": self.network_mode, "pid_mode": self.pid_mode,
+            "userns_mode": self.userns_mode,
             "exit": self.exit_reason.to_json() if self.exit_reason else None,
         }
 
@@ -200,6 +202,7 @@ def container_target(
         network_mode=str(host_config.get("NetworkMode") or "default"),
         pid_mode=str(host_config.get("PidMode") or ""),
         host_pid=int(pid) if isinstance(pid, int) and pid > 0 else None,
+        userns_mode=str(host_config.get("UsernsMode") or ""),
         exit_reason=read_exit_reason(engine, inspect) if needs_reason(inspect) else None,
     )
 

@@ -300,9 +300,10 @@ class DhituiApp(App[int]):
         self.post_message(ContainerChecksReady(container_id, checks, plan))
 
     @work(thread=True, group="plan", exclusive=True, exit_on_error=False)
-    def make_plan(self, container_id: str, purpose: str, strategy: str = "auto") -> None:
+    def make_plan(self, container_id: str, purpose: str, strategy: str = "auto",
+                  view: str | None = None) -> None:
         try:
-            plan = self.backend.plan(container_id, strategy)
+            plan = self.backend.plan(container_id, strategy, view)
         except DhituiError as exc:
             self.call_from_thread(self._drop_held_keys)
             self.call_from_thread(self.notify, exc.message, severity="error")
@@ -459,9 +460,10 @@ class DhituiApp(App[int]):
         elif message.purpose == "pick":
             from dhitui.ui.screens.strategy_picker import StrategyPicker
 
-            def picked(name: str | None) -> None:
-                if name:
-                    self.make_plan(message.container_id, "run", name)
+            def picked(choice: str | None) -> None:
+                if choice:
+                    name, _, view = choice.partition(" ")
+                    self.make_plan(message.container_id, "run", name, view or None)
 
             self.push_screen(StrategyPicker(plan), picked)
         else:
@@ -691,12 +693,12 @@ class DhituiApp(App[int]):
         self._show_selected()
 
     def _run_in_terminal(self, plan: SessionPlan) -> SessionResult:
-        """Hand the terminal to the session: say what runs, run it, come back."""
-        from dhitui.sessions import describe_command, describe_start
+        """Hand the terminal to the session: say what runs, run it, come back (the runner
+        says the exact command once it is known)."""
+        from dhitui.sessions import describe_start
 
         with self.suspend():
             _say(describe_start(plan))
-            _say(describe_command(plan))
             result = self.backend.run_session(plan, progress=_say)
             _say(result.message)
         return result

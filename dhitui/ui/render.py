@@ -12,6 +12,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from dhitui.strategy_registry import BESIDE, INSIDE
 from dhitui.textsafe import clean, one_line
 
 if TYPE_CHECKING:
@@ -195,6 +196,9 @@ def container_section(s: ContainerSummary, c: Classification | None,
     if plan is not None and plan.runnable:
         parts.append(Text("Exact debug command", style="bold underline"))
         parts.append(Text(one_line(plan.command_line), style="cyan"))
+        if plan.chosen is not None and plan.chosen.view == INSIDE:
+            parts.append(Text("<pid>: the pid of the holder, the container that brings the "
+                              "toolbox (`dhitui debug --print` shows its command)", style="dim"))
     evidence = Table.grid(padding=(0, 1))
     evidence.add_column(style="dim", no_wrap=True)
     evidence.add_column(overflow="fold")
@@ -275,6 +279,11 @@ def plan_block(plan: SessionPlan) -> RenderableType:
         out.append("enter ", style="bold")
         out.append(f"→ {plan.chosen.name}", style="bold green")
         out.append(f"  {clean(plan.chosen.summary, keep_newlines=False)}", style="dim")
+        if plan.chosen.where:
+            out.append(f"\n{one_line(plan.chosen.where)}",
+                       style="green" if plan.chosen.view == INSIDE else "")
+        if plan.chosen.view == BESIDE and plan.chosen.view_problem:
+            out.append(f"\nnot inside it: {one_line(plan.chosen.view_problem)}", style="yellow")
     else:
         out.append("✘ ", style="bold red")
         out.append(clean(plan.problem or "no strategy can be used", keep_newlines=False),

@@ -1,4 +1,5 @@
-"""Choose how to debug: every strategy, the unavailable ones with the reason."""
+"""Choose how to debug: every strategy, the unavailable ones with the reason, and last the
+sidecar strategies beside the target (where their session would stand inside it)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from dhitui.sessions import SessionPlan
+from dhitui.strategy_registry import BESIDE
 from dhitui.textsafe import clean, one_line
 
 
 class StrategyPicker(ModalScreen[str | None]):
-    """Dismisses with the chosen strategy's name, or None."""
+    """Dismisses with the chosen strategy's name (`NAME beside` for its beside view), or
+    None."""
 
     DEFAULT_CSS = """
     StrategyPicker { align: center middle; }
@@ -58,6 +61,13 @@ class StrategyPicker(ModalScreen[str | None]):
                 for reason in s.reasons:
                     label.append(f"\n   {one_line(reason)}", style="yellow")
             options.append(Option(label, id=s.name, disabled=not s.available))
+        for s in self.plan.strategies:
+            if s.available and s.fallback is not None:
+                label = Text()
+                label.append("✔ ", style="green")
+                label.append(f"{s.name}, {BESIDE}", style="bold")
+                label.append(f"\n   {one_line(s.fallback_where)}", style="dim")
+                options.append(Option(label, id=f"{s.name} {BESIDE}"))
         return options
 
     def on_mount(self) -> None:
