@@ -368,7 +368,8 @@ def debug_true_argv(host: str, target: str) -> list[str]:
 def enter_to_prompt(host: str, fleet: Fleet, docker_cli: str, *,
                     pythonpath: str | None = None) -> float:
     """In the TUI: filter to one container, then `enter` -> the debug shell's prompt on
-    screen (dhitui's sessions set PS1 to "[dhitui] …"). Seconds from the key."""
+    screen (dhitui's sessions set PS1 to "[dhitui inside] …", "[dhitui beside] …").
+    Seconds from the key."""
     pattern = name_pattern(fleet.prefix)
     target = fleet.name(0)
     term = Terminal(dhitui_argv(host), cols=COLS, rows=ROWS,
@@ -384,7 +385,8 @@ def enter_to_prompt(host: str, fleet: Fleet, docker_cli: str, *,
                       "the one row")
         term.send("enter")  # leaves the filter box for the table
         term.quiet(0.5)
-        w = term.expect(lambda screen: any("[dhitui]" in ln for ln in screen.display))
+        w = term.expect(lambda screen: any("[dhitui " in ln and "] " in ln
+                                           for ln in screen.display))
         t0 = term.send("enter")
         w.not_before = t0
         t = term.wait(w, 60, "the session's prompt")
