@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from dhitui.diagnostics import Check, ContainerRef
-from dhitui.diagnostics.containers import container_user, socket_mount_check
+from dhitui.diagnostics.containers import socket_mount_check
 from dhitui.diagnostics.unixperm import PathFacts
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.endpoint import Endpoint
 from dhitui.errors import DhituiError
 from dhitui.live import Backend, ContainerChange
-from dhitui.models import Classification, ContainerSummary, UserSpec
+from dhitui.models import Classification, ContainerSummary, UserSpec, container_user
 from dhitui.sessions import ContainerTarget, SessionOptions, SessionPlan, ToolboxInfo
 from dhitui.sessions import labels as L
 from dhitui.sessions.strategies import plan as make_plan

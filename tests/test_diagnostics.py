@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from dhitui.diagnostics import Check, ContainerRef, HostProbe, fixes, run_host_checks
-from dhitui.diagnostics.containers import container_user, go_mtime_ns, same_file
+from dhitui.diagnostics.containers import go_mtime_ns, same_file
 from dhitui.diagnostics.discovery import (
     discover_engines,
     engine_processes,
@@ -30,7 +30,7 @@ from dhitui.diagnostics.hostenv import detect_container, parse_mountinfo
 from dhitui.diagnostics.unixperm import Identity, PathFacts, access_for, stat_facts
 from dhitui.engine.endpoint import Endpoint
 from dhitui.errors import EngineUnavailable
-from dhitui.models import parse_group_members, parse_passwd
+from dhitui.models import container_user, parse_group_members, parse_passwd
 
 from conftest import require_root
 

@@ -118,12 +118,13 @@ def test_a_plan_for_a_shell_less_container_costs_its_shells_and_user(
     assert counts[("GET", "info")] == 0
     # Every shell path (none is there), the sentinel, no package managers.
     assert counts[("HEAD", "containers/*/archive")] == len(SHELLS) + 1
-    # /etc/passwd (the user is a number to name), and the image's USER to say where the
-    # user comes from.
-    assert counts[("GET", "containers/*/archive")] == 1
+    # /etc/passwd (the user is a number to name), /etc/group (a user that names no group gets
+    # the groups that list it: the session must have them too), and the image's USER to say
+    # where the user comes from.
+    assert counts[("GET", "containers/*/archive")] == 2
     assert counts[("GET", "images/*/json")] == 1
     total = sum(v for (m, k), v in counts.items() if not k.startswith("target:"))
-    assert total == 4 + len(SHELLS) + 1, counts
+    assert total == 5 + len(SHELLS) + 1, counts
     from dhitui.sessions import SessionPlan
 
     assert isinstance(plan, SessionPlan) and plan.chosen is not None

@@ -333,7 +333,7 @@ def test_demux_keeps_streams_apart_and_passes_unframed_errors_through() -> None:
 
 def test_a_sidecar_that_borrows_volumes_is_removed_without_them(
         engine: EngineUnderTest, containers: Callable[..., str], tmp_path: Path) -> None:
-    """The form snapshot sessions need (`--volumes-from`, `--init`, no `--rm`), over the API:
+    """The form snapshot sessions need (`--volumes-from`, no `--rm`), over the API:
     the sidecar sees the target's volume, its status comes back, it is removed, and the
     volume stays with its owner."""
     from dhitui.engine.attach import Streams, run_sidecar
@@ -346,7 +346,7 @@ def test_a_sidecar_that_borrows_volumes_is_removed_without_them(
     name = f"dhitui-test-borrow-{uuid.uuid4().hex[:8]}"
     spec = SidecarSpec(image="busybox", name=name, labels={"dhitui.test": "1"}, tty=False,
                        entrypoint="/bin/sh", args=("-c", "ls -d /data && exit 4"),
-                       volumes_from=cid, auto_remove=False, init=True)
+                       volumes_from=cid, auto_remove=False)
     out = tmp_path / "out"
     with open(out, "wb") as sink, open(os.devnull, "rb") as empty:
         eng = connect(Endpoint(engine.host, "flag", "test"))

@@ -362,6 +362,14 @@ def test_container_that_does_not_run_gets_a_snapshot(state: str) -> None:
     assert argv[argv.index("--user") + 1] == "65532:65532"
     assert "--pid" not in argv and "--cap-add" not in argv
     assert "type=image,source=busybox,destination=/dbg,ro" in argv  # Engine 28: mounted
+    # No init: the toolbox's shell is PID 1 and runs a command as its child; Ctrl-C is a
+    # `kill -INT -1` run in the sidecar.
+    assert "--init" not in argv
+    cmd = make_plan(target(state=state), command=("sleep", "9"), tty=False).chosen
+    assert cmd is not None and isinstance(cmd.spec, SidecarSpec)
+    assert cmd.spec.args == ("-c", '"$@"; exit $?', "dhitui", "sleep", "9")
+    assert cmd.spec.interrupt_cmd == ("/dbg/bin/sh", "-c", "kill -INT -1")
+    assert make_plan(command=("sleep", "9"), view="beside").chosen.spec.interrupt_cmd is None  # type: ignore[union-attr]
     spec = p.chosen.snapshot
     assert spec is not None and spec.copy_toolbox is None and spec.container == CID
     assert any(a.startswith("PATH=/dbg/bin:") for a in argv)
@@ -701,7 +709,7 @@ def _parse_run(argv: list[str]) -> tuple[dict[str, list[str]], list[str]]:
     """`docker run` options (flag -> values) and the words after the image."""
     takes_value = {"--pull", "--name", "--label", "--log-driver", "--pid", "--network",
                    "--user", "--cap-add", "--cap-drop", "--security-opt", "--userns", "--mount",
-                   "--entrypoint", "-e", "--volumes-from"}
+                   "--entrypoint", "-e", "--volumes-from", "--group-add"}
     flags: dict[str, list[str]] = {}
     i = argv.index("run") + 1
     while argv[i].startswith("-"):
@@ -733,7 +741,7 @@ def test_a_sidecar_spec_renders_the_same_container_as_argv_and_as_api_body(
         mount=ImageMount("busybox", "/dbg", engine) if full else None,
         env=(("PATH", "/dbg/bin:/bin"), ("PS1", "x")), cap_add=("SYS_PTRACE",) if full else (),
         privileged=full, volumes_from=None if full else "c0ffee", auto_remove=full,
-        init=not full, cap_drop=("ALL",) if full else (),
+        cap_drop=("ALL",) if full else (), group_add=("4242",) if full else (),
         security_opt=("no-new-privileges",) if full else (), userns="host" if full else None,
         keep_logs=not full, detach=not full,
     )
@@ -743,12 +751,13 @@ def test_a_sidecar_spec_renders_the_same_container_as_argv_and_as_api_body(
     # Every option of the command line, and its counterpart in the request body.
     known = {"--rm", "-i", "-t", "--pull", "--name", "--label", "--log-driver", "--pid",
              "--network", "--user", "--cap-add", "--privileged", "--mount", "--no-healthcheck",
-             "--entrypoint", "-e", "--volumes-from", "--init", "--cap-drop", "--security-opt",
-             "--userns", "-d"}
+             "--entrypoint", "-e", "--volumes-from", "--cap-drop", "--security-opt",
+             "--userns", "-d", "--group-add"}
     assert set(flags) <= known, set(flags) - known
     assert ("--rm" in flags) == host["AutoRemove"]
     assert flags.get("--volumes-from", [None])[0] == (host.get("VolumesFrom") or [None])[0]
-    assert ("--init" in flags) == host.get("Init", False)
+    assert "Init" not in host  # no strategy needs an init binary the host may lack
+    assert flags.get("--group-add", []) == host.get("GroupAdd", [])
     assert ("-i" in flags) == body["OpenStdin"] == body["AttachStdin"] == body["StdinOnce"]
     assert ("-t" in flags) == body["Tty"]
     assert flags["--pull"] == ["never"]  # create never pulls

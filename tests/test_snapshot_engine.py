@@ -267,6 +267,33 @@ def test_ctrl_c_leaves_nothing(engine: EngineUnderTest, containers: Callable[...
     assert sidecars(engine) == []
 
 
+@pytest.mark.parametrize("how", ["cli", "image"])
+def test_ctrl_c_reaches_a_command_that_has_its_own_pid_namespace(
+        engine: EngineUnderTest, containers: Callable[..., str], tmp_path: Path,
+        how: str) -> None:
+    """No init binary: the toolbox's shell is PID 1 and the command its child, and Ctrl-C
+    reaches the command (a `kill -INT -1` run in the sidecar), through the docker CLI (whose
+    signal proxy would only reach PID 1) and for an image explored with no container."""
+    if how == "image" and not engine.image_mounts:
+        target = ["--image", STANDARD_IMAGE]  # its own shell: no toolbox needed
+    elif how == "image":
+        target = ["--image", HARDENED_IMAGE]
+    else:
+        target = ["--transport", "cli", crashed(engine, containers)]
+    child = shell_in_pty(tmp_path)
+    try:
+        child.sendline(f"{sys.executable} -m dhitui debug -H {engine.host} {' '.join(target)} "
+                       "-- sleep 300")
+        running_sidecar(engine)
+        child.sendcontrol("c")
+        child.expect_exact("dhitui: session ended (exit status 130)")
+        child.expect_exact("HOST$ ")
+        assert "Traceback" not in child.before
+    finally:
+        child.close(force=True)
+    assert sidecars(engine) == []
+
+
 def test_kill_9_leaves_orphans_that_cleanup_finds(engine: EngineUnderTest,
                                                   containers: Callable[..., str],
                                                   unchanged: Callable[[], None]) -> None:

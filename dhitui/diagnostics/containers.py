@@ -44,7 +44,7 @@ from dhitui.diagnostics.unixperm import PathFacts, access_for, stat_facts
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.client import Engine
 from dhitui.errors import DhituiError, NotFound
-from dhitui.models import UserSource, UserSpec, resolve_user
+from dhitui.models import ContainerUser, UserSource, container_user
 from dhitui.sessions import SessionPlan
 
 SOCKET_DESTINATIONS = ("/var/run/docker.sock", "/run/docker.sock")
@@ -55,63 +55,6 @@ _FIPS_TAG = re.compile(r"(?:^|[-_.])fips(?:$|[-_.])")
 _GO_DIR = 1 << 31
 _GO_SYMLINK = 1 << 27
 _GO_SOCKET = 1 << 24
-
-
-# ---------------------------------------------------------------- who the container runs as
-
-
-@dataclass(frozen=True)
-class ContainerUser:
-    """The container's user with every group its process gets."""
-
-    spec: UserSpec
-    gids: frozenset[int]
-    sources: tuple[str, ...]  # how each group came in, for the detail text
-    unresolved: tuple[str, ...] = ()  # --group-add names the image's /etc/group lacks
-
-    @property
-    def display(self) -> str:
-        groups = ", ".join(self.sources) if self.sources else "no groups"
-        return f"UID {self.spec.display} ({groups})"
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.spec.to_json(), "gids": sorted(self.gids), "group_sources":
-                list(self.sources), "unresolved_groups": list(self.unresolved)}
-
-
-def container_user(raw_user: str, source: UserSource,
-                   passwd: dict[str, tuple[int, int]] | None,
-                   groups: dict[str, tuple[int, tuple[str, ...]]] | None,
-                   group_add: list[str] | None) -> ContainerUser:
-    """The groups a container process runs with, as the engine computes them: the primary
-    GID (from `User` or /etc/passwd); supplementary groups listing the user by name in
-    /etc/group, only when `User` names no group (runc's GetExecUser); and every
-    `--group-add`, numeric as given or a name looked up in the container's /etc/group."""
-    gid_by_name = {n: g for n, (g, _) in groups.items()} if groups is not None else None
-    spec = resolve_user(raw_user, source, passwd, gid_by_name)
-    gids: set[int] = set()
-    sources: list[str] = []
-    if spec.gid is not None:
-        gids.add(spec.gid)
-        sources.append(f"primary GID {spec.gid}")
-    if ":" not in spec.raw and spec.name and groups:
-        for gname, (gid, members) in sorted(groups.items()):
-            if spec.name in members and gid not in gids:
-                gids.add(gid)
-                sources.append(f"GID {gid} ({gname} in /etc/group)")
-    unresolved = []
-    for entry in group_add or []:
-        entry = str(entry)
-        if entry.isdigit():
-            gids.add(int(entry))
-            sources.append(f"GID {entry} (--group-add)")
-        elif gid_by_name and entry in gid_by_name:
-            gids.add(gid_by_name[entry])
-            sources.append(f"GID {gid_by_name[entry]} (--group-add {entry}, from the "
-                           "container's /etc/group)")
-        else:
-            unresolved.append(entry)
-    return ContainerUser(spec, frozenset(gids), tuple(sources), tuple(unresolved))
 
 
 # ---------------------------------------------------------------- what can be seen from here

@@ -4,8 +4,8 @@ The rules live in `dhitui.sessions` (it chooses strategies and builds their argv
 module only turns a plan into a `Check` with a fix, so `doctor`, the TUI and `dhitui debug`
 can never disagree about which strategy runs or why another cannot.
 
-Check id `container.debug`, data: {chosen, view, preferred, running, shell, command_line,
-strategies: [{name, available, missing: [...]}]}.
+Check id `container.debug`, data: {chosen, view, account, preferred, running, shell,
+command_line, strategies: [{name, available, missing: [...]}]}.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dhitui.diagnostics import fixes
 from dhitui.diagnostics.check import Check, ContainerRef
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.client import Engine
-from dhitui.sessions import SessionPlan, Strategy, plan_session
+from dhitui.sessions import ContainerTarget, SessionPlan, Strategy, plan_session
 from dhitui.strategy_registry import BESIDE, SIDECAR_NAMES
 
 
@@ -37,6 +37,9 @@ def strategy_check(plan: SessionPlan, ref: ContainerRef, caps: Capabilities, *, 
         "shell": getattr(target, "shell", None),
         "chosen": plan.chosen.name if plan.runnable and plan.chosen else None,
         "view": plan.chosen.view if plan.runnable and plan.chosen else None,
+        # Who the session runs as: the target's uid, gid and every group (see sessions).
+        "account": (target.account.to_json()
+                    if isinstance(target, ContainerTarget) and target.account else None),
         "command_line": plan.command_line if plan.runnable else None,
         "strategies": [{"name": s.name, "available": s.available, "missing": list(s.reasons)}
                        for s in plan.strategies],

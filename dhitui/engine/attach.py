@@ -563,8 +563,7 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
 
         def interrupt() -> bool:
             # Like `docker run`'s signal proxy: Ctrl-C goes to the sidecar's process.
-            with contextlib.suppress(DhituiError):
-                engine._call("container", api.kill, cid, "SIGINT")
+            interrupt_sidecar(engine, cid, spec)
             return False
 
         with raw_terminal(streams.stdin, spec.tty):
@@ -673,6 +672,20 @@ def _read_pid(conn: Hijacked, deadline: float) -> int:
             text = (said[2] or said[1]).decode(errors="replace").strip()
             raise SidecarNotStarted("the holder ended before it was ready"
                                     + (f": {text}" if text else ""))
+
+
+def interrupt_sidecar(engine: Engine, container: str, spec: SidecarSpec) -> None:
+    """Ctrl-C for a sidecar's command: a SIGINT to its main process, or, where that is PID 1
+    of its own namespace (which ignores it), the spec's interrupt command run in it."""
+    api = engine.api
+    with contextlib.suppress(DhituiError):
+        cmd = spec.interrupt_cmd
+        if cmd is None:
+            engine._call("container", api.kill, container, "SIGINT")
+            return
+        created = engine._call("container", api.exec_create, container, list(cmd),
+                               user=spec.user or "")
+        engine._call("exec", api.exec_start, created["Id"], detach=True)
 
 
 def _remove(engine: Engine, cid: str, *, volumes: bool) -> None:

@@ -51,12 +51,23 @@ def tools_path(root: str, shell: str, dirs: Sequence[str], rest: Sequence[str]) 
     return ":".join([*entries, *rest])
 
 
-def shell_args(command: Sequence[str] | None) -> tuple[str, ...]:
+# The same, where the session has a PID namespace of its own (a snapshot, an image): the
+# command would be PID 1, which the kernel shields from every signal it has no handler for,
+# so the shell stays PID 1 and runs it as its child (and reaps it). Ctrl-C then reaches the
+# command as INTERRUPT_SCRIPT, run in the container: the SIGINT a terminal gives its
+# foreground job. No init binary is needed (Podman's --init needs catatonit on its host).
+CHILD_ARGS_SCRIPT = '"$@"; exit $?'
+INTERRUPT_SCRIPT = "kill -INT -1"  # every process of the container but PID 1 and itself
+
+
+def shell_args(command: Sequence[str] | None, *,
+               own_pid_namespace: bool = False) -> tuple[str, ...]:
     """Arguments after the sidecar's shell: none for an interactive shell, else the constant
-    script that execs the user's command word for word."""
+    script that runs the user's command word for word."""
     if command is None:
         return ()
-    return ("-c", EXEC_ARGS_SCRIPT, SCRIPT_NAME, *command)
+    script = CHILD_ARGS_SCRIPT if own_pid_namespace else EXEC_ARGS_SCRIPT
+    return ("-c", script, SCRIPT_NAME, *command)
 
 
 @dataclass(frozen=True)
@@ -96,9 +107,9 @@ class SidecarSpec:
     privileged: bool = False
     volumes_from: str | None = None  # borrow this container's volumes (and keep them)
     auto_remove: bool = True  # False: the caller removes it (keeping borrowed volumes)
-    init: bool = False  # an init as PID 1, so signals reach a command that would be PID 1
     cap_drop: tuple[str, ...] = ()
     security_opt: tuple[str, ...] = ()  # e.g. no-new-privileges
+    group_add: tuple[str, ...] = ()  # supplementary groups (numbers: any image will do)
     userns: str | None = None  # user namespace mode (host; Podman: container:ID)
     # A holder (see InsideSpec) keeps the engine's default log driver, so that the pid it
     # prints can be read back with `docker logs` by whoever runs the shown command by hand.
@@ -107,6 +118,14 @@ class SidecarSpec:
     # started in the background with its stdin open.
     detach: bool = False
     kind: str = field(default="sidecar", init=False)
+
+    @property
+    def interrupt_cmd(self) -> tuple[str, ...] | None:
+        """How Ctrl-C reaches its command: run this in it (its command is PID 1's child, see
+        CHILD_ARGS_SCRIPT); None: a SIGINT to its main process does."""
+        if self.args[1:2] == (CHILD_ARGS_SCRIPT,):
+            return (self.entrypoint, "-c", INTERRUPT_SCRIPT)
+        return None
 
     def argv(self, prefix: Sequence[str]) -> list[str]:
         """`docker run`, exactly equivalent to `create_body()` plus attach, start, wait and
@@ -127,10 +146,10 @@ class SidecarSpec:
         argv += ["--network", self.network]
         if self.volumes_from is not None:
             argv += ["--volumes-from", self.volumes_from]
-        if self.init:
-            argv.append("--init")
         if self.user is not None:
             argv += ["--user", self.user]
+        for group in self.group_add:
+            argv += ["--group-add", group]
         for cap in self.cap_drop:
             argv += ["--cap-drop", cap]
         for cap in self.cap_add:
@@ -164,14 +183,14 @@ class SidecarSpec:
             host["UsernsMode"] = self.userns
         if self.volumes_from is not None:
             host["VolumesFrom"] = [self.volumes_from]
-        if self.init:
-            host["Init"] = True
         if self.cap_add:
             host["CapAdd"] = list(self.cap_add)
         if self.cap_drop:
             host["CapDrop"] = list(self.cap_drop)
         if self.security_opt:
             host["SecurityOpt"] = list(self.security_opt)
+        if self.group_add:
+            host["GroupAdd"] = list(self.group_add)
         if self.mount is not None:
             host["Mounts"] = [self.mount.api()]
         body: dict[str, Any] = {

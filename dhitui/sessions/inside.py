@@ -90,10 +90,11 @@ def identity(t: ContainerTarget, *, root: bool) -> str:
     return f"{t.user.uid}:{t.user.gid}"
 
 
-def holder_userns(t: ContainerTarget, engine: EngineIdentity) -> str | None:
-    """The holder shares the target's user namespace (ids are compared across it): a target
-    run with `--userns host` on a remapped Docker Engine needs its holder there too, and a
-    Podman target with a private one (`--userns keep-id|auto`) is joined in it."""
+def sidecar_userns(t: ContainerTarget, engine: EngineIdentity) -> str | None:
+    """A sidecar (or holder) shares the target's user namespace, where ids are what they are
+    to the target: a target run with `--userns host` on a remapped Docker Engine needs its
+    sidecar there too (else the runtime cannot join its PID namespace), and a Podman target
+    with a private one (`--userns keep-id|auto`) is joined in it."""
     if t.userns_mode == "host":
         return "host"
     if engine.is_podman and t.userns_mode not in ("", "host"):
@@ -115,7 +116,7 @@ def inside_spec(
         name=name, labels=labels, tty=False, entrypoint=tools + toolbox.mount_shell,
         args=("-c", HOLDER_SCRIPT), user=identity(t, root=root), pid_of=t.id, network="none",
         mount=ImageMount(toolbox.ref, MOUNT_POINT, engine) if on_target_image else None,
-        cap_drop=("ALL",), security_opt=("no-new-privileges",), userns=holder_userns(t, engine),
+        cap_drop=("ALL",), security_opt=("no-new-privileges",), userns=sidecar_userns(t, engine),
         keep_logs=True, detach=True, auto_remove=True,
     )
     return InsideSpec(
@@ -128,10 +129,11 @@ def inside_spec(
 def inside_notes(t: ContainerTarget, toolbox: ToolboxInfo, spec: InsideSpec, *,
                  root: bool) -> list[str]:
     """What `--print` and the panel say of an inside session."""
+    groups = ", ".join(t.account.sources) if t.account is not None else "unknown"
     who = ("root (0:0), because --root was asked for, with the target's own capabilities "
            "(none added)" if root else
-           f"the target's own user {t.user.display} ({identity(t, root=False)}) with its "
-           "supplementary groups, capabilities and seccomp profile, as `docker exec` gives them")
+           f"the target's own user {t.user.display} ({identity(t, root=False)}; groups: "
+           f"{groups}), capabilities and seccomp profile, as `docker exec` gives them")
     return [
         f"inside {t.label}: the session is a process started in it (docker exec), so / is its "
         "live root as its process sees it: the writable layer, volumes and bind mounts at "

@@ -259,8 +259,18 @@ def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, st
     holder: Holder | None = None
     # A snapshot's sidecar borrowed its target's volumes: remove it without them.
     volumes = strategy.snapshot is None
+    spec = strategy.spec
+
+    def interrupt() -> None:
+        # The CLI proxies Ctrl-C to the sidecar's main process; where that is PID 1 of its
+        # own namespace, which ignores it, dhitui delivers it (see SidecarSpec.interrupt_cmd).
+        from dhitui.engine.attach import interrupt_sidecar
+
+        if isinstance(spec, SidecarSpec) and spec.interrupt_cmd and strategy.sidecar:
+            interrupt_sidecar(engine, strategy.sidecar, spec)
+
     try:
-        with _SignalGuard():
+        with _SignalGuard(on_sigint=interrupt):
             try:
                 if isinstance(strategy.spec, InsideSpec):
                     # The CLI cannot say a container's pid: the holder is started over the API.

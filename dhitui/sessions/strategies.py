@@ -39,7 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from dhitui import strategy_registry as registry
 from dhitui.engine.capabilities import Capabilities
@@ -64,6 +64,7 @@ from dhitui.sessions.inside import (
     choose_view,
     inside_notes,
     inside_spec,
+    sidecar_userns,
     where_inside,
 )
 from dhitui.sessions.snapshot import SnapshotSpec
@@ -515,35 +516,53 @@ def _target_files_note(t: ContainerTarget) -> str:
     return f"the target's files (live): {where}; its process is PID 1"
 
 
-def _sidecar_user(
-    ins: _Inputs, checks: _Checks, *, names_resolve: bool
-) -> tuple[str | None, list[str], str]:
-    """(--user value, capabilities to add, note) for a sidecar of a container target;
-    `names_resolve`: the sidecar runs the target's image, so a user name means the same."""
+class _Identity(NamedTuple):
+    """Who a sidecar of a container target runs as."""
+
+    user: str | None  # --user
+    caps: tuple[str, ...]  # --cap-add
+    groups: tuple[str, ...]  # --group-add: the target's supplementary groups
+    note: str
+
+
+def groups_note(t: ContainerTarget) -> str:
+    """The groups the target's process has, and where each comes from."""
+    if t.account is None:
+        return "its groups could not be read"
+    return "groups: " + (", ".join(t.account.sources) or "none")
+
+
+def _sidecar_user(ins: _Inputs, checks: _Checks, *, names_resolve: bool) -> _Identity:
+    """Who a sidecar of a container target runs as: its user, uid and gid, and every group
+    its process has (`--group-add`, by number); `names_resolve`: the sidecar runs the
+    target's image, so a user name means the same."""
     t = ins.target
+    assert isinstance(t, ContainerTarget)
     if ins.options.root:
-        caps = [] if t.user.uid == 0 else ["SYS_PTRACE"]
+        caps = () if t.user.uid == 0 else ("SYS_PTRACE",)
         why = ("as root" + (" with CAP_SYS_PTRACE (needed to read /proc/1/root of another "
                             "user, and to trace its processes)" if caps else ", like the target"))
-        return "0:0", caps, f"runs {why}, because --root was asked for"
+        return _Identity("0:0", caps, (), f"runs {why}, because --root was asked for")
     u = t.user
+    groups = tuple(str(g) for g in t.supplementary_gids)
     if u.uid is not None:
         value = f"{u.uid}:{u.gid}" if u.gid is not None else str(u.uid)
-        note = (f"runs as {value}, the target's own user: the kernel lets the same uid and gid "
-                "read /proc/1/root with no extra capability (least privilege; --root would run "
-                "it as root with CAP_SYS_PTRACE instead)")
+        note = (f"runs as {value}, the target's own user ({groups_note(t)}): the kernel lets "
+                "the same uid and gid read /proc/1/root with no extra capability (least "
+                "privilege; --root would run it as root with CAP_SYS_PTRACE instead)")
         if u.gid is None:
             note += "; the target's gid is unknown, and a different gid is refused"
-        return value, [], note
+        return _Identity(value, (), groups, note)
     if names_resolve and u.raw and safe_word(u.raw.replace(":", "")):
-        return u.raw, [], (f"runs as {u.raw}, the target's own user (resolved by the target's "
-                           "image, which this sidecar is built on)")
+        return _Identity(u.raw, (), groups,
+                         f"runs as {u.raw}, the target's own user (resolved by the target's "
+                         f"image, which this sidecar is built on; {groups_note(t)})")
     checks.need(
         "the target's uid", False,
         f"the target runs as {u.display}, whose uid is not known (its image's /etc/passwd does "
         "not list it), so a sidecar cannot match it; use --root (root with CAP_SYS_PTRACE)",
     )
-    return None, [], ""
+    return _Identity(None, (), (), "")
 
 
 def _docker_debug(ins: _Inputs) -> Strategy:
@@ -625,7 +644,8 @@ def _image_mount(ins: _Inputs) -> Strategy:
             checks, notes,
             lambda: SidecarSpec(
                 image=t.ref, name=name, labels=labels, tty=ins.options.tty, entrypoint=entry,
-                args=shell_args(ins.options.command), user=user, network="none",
+                args=shell_args(ins.options.command, own_pid_namespace=True), user=user,
+                network="none",
                 mount=ImageMount(tb.ref if tb else "", MOUNT_POINT, ins.caps.identity),
                 env=(("PATH", path), ("PS1", PROMPT_IMAGE)), privileged=ins.options.privileged,
                 auto_remove=_autoremove(ins),
@@ -634,8 +654,8 @@ def _image_mount(ins: _Inputs) -> Strategy:
         )
     view = _view(ins, checks, tb)
     beside_checks = _Checks() if view.inside else checks
-    user, caps, user_note = _sidecar_user(ins, beside_checks, names_resolve=True)
-    beside_notes = [_beside_note(t, view, "the target's image as built"), user_note,
+    who = _sidecar_user(ins, beside_checks, names_resolve=True)
+    beside_notes = [_beside_note(t, view, "the target's image as built"), who.note,
                     _target_files_note(t), tools_note, _network_note(t)]
     if t.state == "paused":
         beside_notes.append(f"{t.label} is paused: its processes stay frozen until unpaused")
@@ -643,10 +663,10 @@ def _image_mount(ins: _Inputs) -> Strategy:
     def beside() -> SessionSpec:
         return SidecarSpec(
             image=t.image_id, name=name, labels=labels, tty=ins.options.tty, entrypoint=entry,
-            args=shell_args(ins.options.command), user=user, pid_of=t.id,
-            network=f"container:{t.id}",
+            args=shell_args(ins.options.command), user=who.user, group_add=who.groups,
+            pid_of=t.id, network=f"container:{t.id}", userns=sidecar_userns(t, ins.caps.identity),
             mount=ImageMount(tb.ref if tb else "", MOUNT_POINT, ins.caps.identity),
-            env=(("PATH", path), ("PS1", PROMPT_BESIDE)), cap_add=tuple(caps),
+            env=(("PATH", path), ("PS1", PROMPT_BESIDE)), cap_add=who.caps,
             privileged=ins.options.privileged, auto_remove=_autoremove(ins),
         )
 
@@ -726,8 +746,8 @@ def _toolbox(ins: _Inputs) -> Strategy:
     _running(ins, checks, allow_paused=True)
     view = _view(ins, checks, tb)
     beside_checks = _Checks() if view.inside else checks
-    user, caps, user_note = _sidecar_user(ins, beside_checks, names_resolve=False)
-    beside_notes = [_beside_note(t, view, "the toolbox image"), user_note,
+    who = _sidecar_user(ins, beside_checks, names_resolve=False)
+    beside_notes = [_beside_note(t, view, "the toolbox image"), who.note,
                     _target_files_note(t), "tools: the toolbox's own PATH", _network_note(t)]
     if t.state == "paused":
         beside_notes.append(f"{t.label} is paused: its processes stay frozen until unpaused")
@@ -738,8 +758,9 @@ def _toolbox(ins: _Inputs) -> Strategy:
         return SidecarSpec(
             image=tb.ref if tb else "", name=name, labels=labels,
             tty=ins.options.tty, entrypoint=(tb.shell if tb and tb.shell else "/bin/sh"),
-            args=shell_args(ins.options.command), user=user, pid_of=t.id,
-            network=f"container:{t.id}", env=(("PS1", PROMPT_BESIDE),), cap_add=tuple(caps),
+            args=shell_args(ins.options.command), user=who.user, group_add=who.groups,
+            pid_of=t.id, network=f"container:{t.id}", userns=sidecar_userns(t, ins.caps.identity),
+            env=(("PS1", PROMPT_BESIDE),), cap_add=who.caps,
             privileged=ins.options.privileged, auto_remove=_autoremove(ins),
         )
 
@@ -780,7 +801,7 @@ def _exec(ins: _Inputs) -> Strategy:
         ins, "exec", f"the image's own shell {shell} in a throwaway container", checks, notes,
         lambda: SidecarSpec(
             image=t.ref, name=name, labels=labels, tty=ins.options.tty,
-            entrypoint=shell, args=shell_args(ins.options.command),
+            entrypoint=shell, args=shell_args(ins.options.command, own_pid_namespace=True),
             user="0:0" if ins.options.root else None, network="none",
             env=(("PS1", PROMPT_IMAGE),), privileged=ins.options.privileged,
             auto_remove=_autoremove(ins),
@@ -813,7 +834,7 @@ def _snapshot(ins: _Inputs) -> Strategy:
                     tb.mount_shell is not None,
                     f"the toolbox image {tb.ref} cannot work at {MOUNT_POINT}: "
                     f"{tb.mount_problem}")
-    user, _caps, user_note = _sidecar_user(ins, checks, names_resolve=True)
+    who = _sidecar_user(ins, checks, names_resolve=True)
     network = ins.options.network or "none"
     if network.startswith("container:") or not safe_word(network):
         checks.block(f"network {network!r} cannot be used: give a network name "
@@ -843,11 +864,12 @@ def _snapshot(ins: _Inputs) -> Strategy:
         f"{t.label} is {state}",
         "sees the container's files as they are now, writable layer included, at /; its "
         "volumes and bind mounts at their paths (--volumes-from); its env and working "
-        "directory; the app's own entrypoint never runs; the engine's init (--init) is PID 1 "
-        "and passes signals on",
+        "directory; the app's own entrypoint never runs; the toolbox's shell is PID 1 and "
+        "runs your command as its child (Ctrl-C reaches it; no init binary is needed)",
         ("runs as root, because --root was asked for" if ins.options.root else
-         f"runs as {user}, the container's own user (--root runs it as root)")
-        if user is not None else user_note,
+         f"runs as {who.user}, the container's own user ({groups_note(t)}; --root runs it "
+         "as root)")
+        if who.user is not None else who.note,
         "no network (--network none)" if network == "none"
         else f"on the network {network}, as asked",
         (f"toolbox: mounted read-only at {MOUNT_POINT} (image mount)" if mounted else
@@ -863,16 +885,12 @@ def _snapshot(ins: _Inputs) -> Strategy:
         ins, L.SNAPSHOT_STRATEGY, summary, checks, notes,
         lambda: SidecarSpec(
             image=spec.image, name=name, labels=labels, tty=ins.options.tty,
-            entrypoint=entry, args=shell_args(ins.options.command), user=user, network=network,
-            volumes_from=t.id,
+            entrypoint=entry, args=shell_args(ins.options.command, own_pid_namespace=True),
+            user=who.user, group_add=who.groups, network=network, volumes_from=t.id,
             mount=(ImageMount(tb.ref, MOUNT_POINT, ins.caps.identity)
                    if tb and mounted else None),
             env=(("PATH", path), ("PS1", PROMPT_SNAPSHOT)), privileged=ins.options.privileged,
             auto_remove=False,
-            # In its own PID namespace the command would be PID 1, which the kernel shields
-            # from signals it has no handler for: Ctrl-C would not reach it. The engine's
-            # init (docker-init) is PID 1 instead and forwards them.
-            init=True,
         ),
         sidecar=name, labels=labels, snapshot=spec,
         where=f"a snapshot: / is {t.label}'s files as they are now (a copy), its volumes at "

@@ -41,7 +41,17 @@ from dhitui.detect.exitreason import (
 from dhitui.detect.probe import SHELLS, Classifier, PathProber
 from dhitui.engine.client import Engine, EngineError
 from dhitui.errors import NotFound
-from dhitui.models import Classification, UserSpec, parse_group, parse_passwd, resolve_user
+from dhitui.models import (
+    Classification,
+    ContainerUser,
+    UserSource,
+    UserSpec,
+    container_user,
+    parse_group,
+    parse_group_members,
+    parse_passwd,
+    resolve_user,
+)
 from dhitui.sessions import image_cache
 from dhitui.sessions import labels as L
 
@@ -71,6 +81,9 @@ class ContainerTarget:
     pid_mode: str
     host_pid: int | None  # State.Pid: the target's PID 1 as the host sees it
     userns_mode: str = ""  # HostConfig.UsernsMode: "" (the engine's), host, private (Podman)
+    # Every group its process has (primary, /etc/group membership, --group-add), as the
+    # engine computes them; None when they could not be read.
+    account: ContainerUser | None = None
     kind: Literal["container"] = "container"
     exit_reason: ExitReason | None = None  # why it stopped / restarts (None: runs, never did)
 
@@ -89,10 +102,19 @@ class ContainerTarget:
     def label(self) -> str:
         return self.name or self.id[:12]
 
+    @property
+    def supplementary_gids(self) -> tuple[int, ...]:
+        """The groups its process has beyond its primary one (a sidecar gets them with
+        --group-add; numbers, so that any image's /etc/group will do)."""
+        if self.account is None:
+            return ()
+        return tuple(sorted(self.account.gids - {self.user.gid}))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "kind": self.kind, "id": self.id, "name": self.name, "image": self.image,
             "image_id": self.image_id, "state": self.state, "user": self.user.to_json(),
+            "account": self.account.to_json() if self.account else None,
             "shell": self.shell, "network_mode": self.network_mode, "pid_mode": self.pid_mode,
             "userns_mode": self.userns_mode,
             "exit": self.exit_reason.to_json() if self.exit_reason else None,
@@ -175,17 +197,25 @@ def container_target(
     ref = target.container_id if isinstance(target, Classification) else target
     inspect = engine.inspect_container(ref)
     config = inspect.get("Config") or {}
-    classified_state = ""
-    if (isinstance(target, Classification) and target.container_id == inspect["Id"]
-            and target.inspected):
-        user, shell, classified_state = target.user, target.shell, str(target.state)
-    elif classifier is not None:
-        # The caller's classifier shares its image cache across many plans (doctor).
-        c = classifier.classify_inspected(inspect)
-        user, shell, classified_state = c.user, c.shell, str(c.state)
-    else:
-        user, shell = session_facts(engine, inspect)
     host_config = inspect.get("HostConfig") or {}
+    classified_state = ""
+    account: ContainerUser | None = None
+    if classifier is not None:
+        if (isinstance(target, Classification) and target.container_id == inspect["Id"]
+                and target.inspected):
+            shell, classified_state = target.shell, str(target.state)
+        else:
+            # The caller's classifier shares its image cache across many plans (doctor).
+            c = classifier.classify_inspected(inspect)
+            shell, classified_state = c.shell, str(c.state)
+        facts = classifier.image_facts(str(inspect.get("Image") or ""), inspect["Id"])
+        raw_user = str(config.get("User") or "").strip()
+        account = container_user(raw_user, _source(raw_user, facts.config_user), facts.passwd,
+                                 facts.group_members, host_config.get("GroupAdd"))
+        user = account.spec
+    else:
+        account, shell = session_facts(engine, inspect)
+        user = account.spec
     state = inspect.get("State") or {}
     status = (container_status(inspect) if state.get("Status") or state.get("Restarting")
               else classified_state)
@@ -203,34 +233,40 @@ def container_target(
         pid_mode=str(host_config.get("PidMode") or ""),
         host_pid=int(pid) if isinstance(pid, int) and pid > 0 else None,
         userns_mode=str(host_config.get("UsernsMode") or ""),
+        account=account,
         exit_reason=read_exit_reason(engine, inspect) if needs_reason(inspect) else None,
     )
 
 
-def session_facts(engine: Engine, inspect: dict[str, Any]) -> tuple[UserSpec, str | None]:
+def session_facts(engine: Engine, inspect: dict[str, Any]
+                  ) -> tuple[ContainerUser, str | None]:
     """The two things a plan needs to know of a container it has no classification for:
-    who it runs as and its shell (the first of SHELLS, as classification finds it).
+    who it runs as, with every group (as the engine computes them), and its shell (the first
+    of SHELLS, as classification finds it).
 
     Cheaper than classifying it (which also looks for package managers and names the
     image's origin, for the verdict): the shell paths are stat'ed through the container
-    itself, so its own writable layer counts, and /etc/passwd and /etc/group are read only
-    when the user setting has a name or a uid to resolve. Raises NotFound when the container
+    itself, so its own writable layer counts; /etc/passwd is read when the user setting has
+    a name or a uid to resolve, /etc/group when the user names no group (it may give the
+    user supplementary groups) or a group to resolve. Raises NotFound when the container
     goes away meanwhile (a missing container answers 404 like a missing path does)."""
     cid = inspect["Id"]
     raw_user = str((inspect.get("Config") or {}).get("User") or "").strip()
+    group_add = (inspect.get("HostConfig") or {}).get("GroupAdd") or []
     prober = PathProber(engine, cid)
     shell: str | None = None
     passwd: dict[str, tuple[int, int]] | None = None
-    groups: dict[str, int] | None = None
+    groups: dict[str, tuple[int, tuple[str, ...]]] | None = None
     try:
         shell = next((s for s in SHELLS if prober.resolve(s).final), None)
         if raw_user:
             raw = engine.read_file(cid, "/etc/passwd", limit=256 * 1024)
             passwd = parse_passwd(raw.decode(errors="replace")) if raw else {}
-            group_part = raw_user.partition(":")[2]
-            if group_part and not group_part.isdigit():
-                raw = engine.read_file(cid, "/etc/group", limit=256 * 1024)
-                groups = parse_group(raw.decode(errors="replace")) if raw else {}
+        group_part = raw_user.partition(":")[2]
+        if (":" not in raw_user or (group_part and not group_part.isdigit())
+                or any(not str(g).isdigit() for g in group_add)):
+            raw = engine.read_file(cid, "/etc/group", limit=256 * 1024)
+            groups = parse_group_members(raw.decode(errors="replace")) if raw else {}
         # Nothing found could mean the container went away: "/" is always there.
         if shell is None and engine.stat_path(cid, "/") is None:
             raise NotFound(f"container {cid[:12]} went away while it was being looked at")
@@ -238,23 +274,23 @@ def session_facts(engine: Engine, inspect: dict[str, Any]) -> tuple[UserSpec, st
         # Unreadable (e.g. being removed): what could not be read stays unknown; the plan
         # treats it as no shell, and a user name without its passwd as an unknown uid.
         pass
-    return _user_spec(engine, inspect, raw_user, passwd, groups), shell
+    source = _source(raw_user, _image_user(engine, inspect) if raw_user else "")
+    return container_user(raw_user, source, passwd, groups, group_add), shell
 
 
-def _user_spec(engine: Engine, inspect: dict[str, Any], raw_user: str,
-               passwd: dict[str, tuple[int, int]] | None, groups: dict[str, int] | None
-               ) -> UserSpec:
-    """The container's user, said as classification says it (set on the container, or
-    inherited from its image's USER)."""
+def _source(raw_user: str, image_user: str) -> UserSource:
+    """Where the container's user setting came from, as classification says it."""
     if not raw_user:
-        return resolve_user("", "default")
+        return "default"
+    return "image" if raw_user == image_user.strip() else "container"
+
+
+def _image_user(engine: Engine, inspect: dict[str, Any]) -> str:
     try:
-        image_user = str((engine.inspect_image(str(inspect.get("Image") or "")).get("Config")
-                          or {}).get("User") or "").strip()
+        return str((engine.inspect_image(str(inspect.get("Image") or "")).get("Config")
+                    or {}).get("User") or "")
     except (NotFound, EngineError):
-        image_user = ""
-    return resolve_user(raw_user, "image" if raw_user == image_user else "container",
-                        passwd, groups)
+        return ""
 
 
 def image_target(engine: Engine, ref: str, machine: L.Machine | None = None) -> ImageTarget:
