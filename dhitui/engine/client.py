@@ -234,7 +234,12 @@ class Engine:
 
     def list_containers(self, *, all: bool = False,
                         filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """`GET /containers/json` as the engine returns it."""
+        """`GET /containers/json` as the engine returns it. Without `all`: the containers
+        whose process runs, paused ones included, on every engine (Docker Engine's list has
+        them; Podman's running-only list leaves paused ones out, so it is asked for both)."""
+        if not all and not self.identity.joins_paused and "status" not in (filters or {}):
+            filters = {**(filters or {}), "status": ["running", "paused"]}
+            all = True
         return list(self._call("container list", self.api.containers, all=all, filters=filters))
 
     def inspect_container(self, ref: str) -> dict[str, Any]:

@@ -90,6 +90,14 @@ class EngineIdentity:
                 f"{self.image_mounts_requirement}")
 
     @property
+    def joins_paused(self) -> bool:
+        """Whether a container can be started in a paused container's namespaces (a sidecar
+        beside it, its processes frozen). Docker Engine allows it; Podman refuses ("some
+        dependencies of container … are not started: container state improper") and leaves
+        paused containers out of its running-only list."""
+        return not self.is_podman
+
+    @property
     def autoremove_keeps_exit_status(self) -> bool:
         """Whether `docker run --rm` reports the container's exit status. Where it does not,
         dhitui runs sidecars without `--rm` and removes them itself when the session ends."""

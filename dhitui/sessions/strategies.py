@@ -342,6 +342,13 @@ def plan(
             else:
                 why = (f"the {where} has no `{name}` on its PATH, and no toolbox is present "
                        "to bring it: it will likely not be found")
+        if (chosen is not None and chosen.name == L.SNAPSHOT_STRATEGY and why is None
+                and isinstance(target, ContainerTarget) and target.running
+                and not target.crash_looping):
+            # The container runs, yet nothing can join it: say why a copy is what opens.
+            joins = next((s for s in strategies if registry.info(s.name).has_views), None)
+            if joins is not None and joins.reasons:
+                why = joins.reasons[0]
     else:
         chosen = built[options.strategy]
     return SessionPlan(
@@ -434,6 +441,11 @@ def _running(ins: _Inputs, checks: _Checks, *, allow_paused: bool) -> None:
     elif t.state == "paused" and not allow_paused:
         checks.need("a running container", False,
                     f"container {t.label} is paused (`docker unpause {t.label}`)")
+    elif t.state == "paused" and not ins.caps.identity.joins_paused:
+        checks.need("a running container", False,
+                    f"container {t.label} is paused, and {ins.caps.identity.name} starts no "
+                    f"container in a paused one's namespaces (`docker unpause {t.label}` "
+                    "first, or -s snapshot for a copy of its files)")
     else:
         checks.need("a running container", True, "")
 
@@ -857,7 +869,9 @@ def _snapshot(ins: _Inputs) -> Strategy:
                               "policy is left alone, and the snapshot is its filesystem at the "
                               "moment of the commit",
              "running": "running: the snapshot is a copy; the running process is not joined "
-                        "(the other strategies join it)"}.get(
+                        "(the other strategies join it)",
+             "paused": "paused: its processes stay frozen, and the snapshot is a copy of its "
+                       "files as they are now"}.get(
         "crash-looping" if t.crash_looping and t.state == "running" else t.state,
         f"{t.state}: the snapshot is its filesystem as it was left")
     notes = [
