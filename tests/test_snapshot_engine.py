@@ -294,16 +294,36 @@ def test_ctrl_c_reaches_a_command_that_has_its_own_pid_namespace(
     assert sidecars(engine) == []
 
 
-def test_kill_9_leaves_orphans_that_cleanup_finds(engine: EngineUnderTest,
-                                                  containers: Callable[..., str],
-                                                  unchanged: Callable[[], None]) -> None:
-    """Through the docker CLI, which outlives dhitui and keeps the session (over the API,
-    tests/test_sessions_api.py covers kill -9: the keeper removes the sidecar)."""
+def settled(engine: EngineUnderTest, expected: tuple[set[str], set[str], set[str]],
+            deadline: float = 120.0) -> None:
+    """Poll until the engine holds exactly `expected` again (the keeper works on its own
+    time: it may also wait out a commit under way)."""
+    wait_for("the engine as it was", lambda: engine_objects(engine) == expected, deadline)
+
+
+def keeper_of(pid: int) -> psutil.Process:
+    """The keeper process a dhitui process started for its session (in its own session, so
+    a signal to dhitui's process group does not reach it)."""
+    def find() -> psutil.Process | None:
+        for child in psutil.Process(pid).children():
+            if any("keeper.py" in part for part in child.cmdline()):
+                return child
+        return None
+    return wait_for("the session's keeper", find)
+
+
+def test_kill_9_through_the_cli_leaves_the_session_then_nothing(
+        engine: EngineUnderTest, containers: Callable[..., str],
+        unchanged: Callable[[], None]) -> None:
+    """Through the docker CLI, which outlives dhitui and keeps the session: live while it
+    runs; once it ends the keeper removes the sidecar and the images."""
     cid = crashed(engine, containers)
     unchanged()
+    before = engine_objects(engine)
     proc = start_session(engine, cid, "sleep", "300", transport="cli")
-    name = running_sidecar(engine)
-    cli = wait_for("the docker CLI child", lambda: psutil.Process(proc.pid).children())[0]
+    running_sidecar(engine)
+    cli = wait_for("the docker CLI child", lambda: [c for c in psutil.Process(proc.pid).children()
+                                                   if "keeper.py" not in " ".join(c.cmdline())])[0]
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=DEADLINE)
     live = cleanup_json(engine)
@@ -311,11 +331,68 @@ def test_kill_9_leaves_orphans_that_cleanup_finds(engine: EngineUnderTest,
         ("container", "live", False), ("image", "live", False)}
     cli.kill()
     cli.wait(timeout=DEADLINE)
+    settled(engine, before)
+
+
+@pytest.mark.parametrize("when", ["commit", "session"])
+def test_kill_9_over_the_api_leaves_nothing(engine: EngineUnderTest,
+                                            containers: Callable[..., str],
+                                            unchanged: Callable[[], None], when: str) -> None:
+    """dhitui killed while the engine commits a large writable layer (the engine finishes a
+    commit whose client has gone: its image comes after dhitui died), or during the session:
+    the keeper removes the sidecar, the helpers and the images."""
+    if when == "commit":  # a writable layer that takes a while to commit
+        cid = containers(engine, "busybox", command=[
+            "sh", "-c", "dd if=/dev/urandom of=/big bs=1M count=200 2>/dev/null; exit 2"])
+        wait_for("the writer", lambda: inspect(engine, cid)["State"]["Status"] == "exited",
+                 DEADLINE * 2)
+    else:
+        cid = crashed(engine, containers)
+    unchanged()
+    before = engine_objects(engine)
+    proc = start_session(engine, cid, "sleep", "300")
+    keeper = keeper_of(proc.pid)
+    assert proc.stderr is not None
+    if when == "commit":
+        line = proc.stderr.readline()
+        while "taking a snapshot" not in line:
+            assert line, "dhitui ended before it took the snapshot"
+            line = proc.stderr.readline()
+    else:
+        running_sidecar(engine)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=DEADLINE)
+    settled(engine, before)
+    # It ends once done; after a kill during the commit it looks out a while longer for the
+    # image the commit adds (reaper.LATE_IMAGES).
+    keeper.wait(timeout=DEADLINE + (60 if when == "commit" else 0))
+
+
+def test_kill_9_of_dhitui_and_its_keeper_leaves_orphans_that_cleanup_finds(
+        engine: EngineUnderTest, containers: Callable[..., str],
+        unchanged: Callable[[], None]) -> None:
+    """Both gone (the machine's OOM killer, say): what is left carries dhitui's labels, and
+    `--cleanup` names each kind and removes it."""
+    cid = crashed(engine, containers)
+    unchanged()
+    proc = start_session(engine, cid, "sleep", "300")
+    name = running_sidecar(engine)
+    keeper = keeper_of(proc.pid)
+    keeper.kill()
+    os.kill(proc.pid, signal.SIGKILL)  # first the keeper: it must never run its reaper
+    proc.wait(timeout=DEADLINE)
+    keeper.wait(timeout=DEADLINE)
+    # doctor names each kind as what it is.
+    _, report = run_json("doctor", "--json", "-H", engine.host)
+    assert isinstance(report, dict)
+    summary = next(c["summary"] for c in report["checks"] if c["id"] == "engine.sidecars")
+    images = 1 if engine.image_mounts else 2  # 20.10: also the commit the copy is built on
+    assert summary == ("left behind by debug sessions that died: 1 snapshot sidecar, "
+                       f"{images} snapshot image{'s' if images > 1 else ''}"), summary
     gone = cleanup_json(engine)
-    kinds = sorted((s["kind"], s["status"], s["removed"]) for s in gone)
-    # Engine 20.10 also made the plain commit the toolbox copy is built on.
-    images = 1 if engine.image_mounts else 2
-    assert kinds == [("container", "orphan", True)] + [("image", "orphan", True)] * images
+    kinds = sorted((s["kind"], s["what"], s["status"], s["removed"]) for s in gone)
+    assert kinds == ([("container", "snapshot sidecar", "orphan", True)]
+                     + [("image", "snapshot image", "orphan", True)] * images)
     assert name in {s["name"] for s in gone}
     assert all(s["target_id"] == cid for s in gone)
 

@@ -301,7 +301,7 @@ def _cleanup(inv: Invocation) -> int:
         sys.stdout.write("no dhitui sidecars on this engine\n")
         return int(ExitCode.OK)
     for s in sidecars:
-        what = f"{c(s.name)} ({c(s.strategy)}" + (
+        what = f"{s.what} {c(s.name)} ({c(s.strategy)}" + (
             f", target {c(s.target_name or s.target_id or '')})" if s.target_id else ")")
         r = removed.get(s.id)
         if r is not None and r.removed:

@@ -146,7 +146,7 @@ def orphan_sidecar_check(engine: Engine, sidecars: Sequence[Sidecar]) -> Check:
     """Sidecars whose session is gone (judged by dhitui.sessions: the target is gone or
     stopped, or no process on this machine runs the session any more)."""
     data = {
-        "sidecars": [{"id": s.id, "name": s.name, "state": s.state,
+        "sidecars": [{"id": s.id, "name": s.name, "what": s.what, "state": s.state,
                       "target": s.target_name or s.target_id or "", "status": s.status,
                       "orphan": s.is_orphan, "reason": s.reason} for s in sidecars],
         "orphans": [s.id for s in sidecars if s.is_orphan],
@@ -159,12 +159,16 @@ def orphan_sidecar_check(engine: Engine, sidecars: Sequence[Sidecar]) -> Check:
         extra += [f"{unknown} started elsewhere"] if unknown else []
         suffix = f" ({', '.join(extra)})" if extra else ""
         return Check("engine.sidecars", "ok", f"no orphan dhitui sidecars{suffix}", data=data)
-    listing_text = "; ".join(f"{s.name} ({s.reason})" for s in orphans[:10])
+    listing_text = "; ".join(f"{s.what} {s.name} ({s.reason})" for s in orphans[:10])
     fx = fixes.cleanup_orphans(engine.endpoint)
+    kinds: dict[str, int] = {}
+    for s in orphans:
+        kinds[s.what] = kinds.get(s.what, 0) + 1
+    counted = ", ".join(f"{n} {what}{'s' if n != 1 else ''}" for what, n in kinds.items())
     return Check(
         "engine.sidecars", "warn",
-        f"{len(orphans)} orphan dhitui sidecar(s) left behind",
-        detail=f"Debug sidecars that outlived their session, e.g. after a crash: "
-               f"{listing_text}.",
+        f"left behind by debug sessions that died: {counted}",
+        detail=f"What dhitui made for sessions that ended without cleaning up (a crash, a "
+               f"kill -9 of dhitui and its keeper): {listing_text}.",
         fix=fx.fix, alternatives=fx.alternatives, data=data,
     )

@@ -52,6 +52,7 @@ from dhitui.errors import DhituiError, EngineUnavailable, NotFound
 
 if TYPE_CHECKING:
     from dhitui.engine.client import Engine
+    from dhitui.engine.reaper import Reaper
 
 CHUNK = 64 * 1024
 MAX_PENDING = 256 * 1024  # bytes waiting for the engine before stdin is read again
@@ -522,30 +523,39 @@ def _exec_status(engine: Engine, exec_id: str) -> int:
 
 def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = None,
                 controls: Controls | None = None,
-                warn: Callable[[str], None] | None = None) -> int:
+                warn: Callable[[str], None] | None = None,
+                reaper: Reaper | None = None) -> int:
     """`docker run --rm -i [-t]` over the API; returns the sidecar's exit status. The
     sidecar is removed however this ends (normal end, error, signal, engine lost). The
-    engine's warnings about the new container go to `warn` (the CLI prints them too)."""
+    engine's warnings about the new container go to `warn` (the CLI prints them too).
+    `reaper`: the session's keeper, when the caller has one (it is then the caller's to
+    end); else the sidecar gets its own."""
     from dhitui.engine.reaper import Reaper
 
     streams = streams or Streams()
     controls = controls or Controls()
     api = engine.api
-    reaper = Reaper(engine.endpoint)  # started first: it costs a process start
+    own = reaper is None
+    keeper = reaper or Reaper(engine.endpoint)  # started first: it costs a process start
+
+    def done() -> None:
+        if own:
+            keeper.done()
+
     try:
         created = engine._call("image", api.create_container_from_config, spec.create_body(),
                                spec.name)
     except NotFound:
-        reaper.done()
+        done()
         raise SidecarNotStarted(f"no such image: {spec.image}") from None
     except EngineError as exc:
-        reaper.done()
+        done()
         raise SidecarNotStarted(f"the engine refused the sidecar: {exc.message}") from None
     except BaseException:
-        reaper.done()
+        done()
         raise
     cid = str(created["Id"])
-    reaper.watch(cid, volumes=spec.volumes_from is None)
+    keeper.watch(cid, volumes=spec.volumes_from is None)
     for warning in created.get("Warnings") or ():
         if warn is not None:
             warn(str(warning))
@@ -579,7 +589,7 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
             _remove(engine, cid, volumes=spec.volumes_from is None)
         if waiter is not None:
             waiter.close()
-        reaper.done()
+        done()
 
 
 @dataclass

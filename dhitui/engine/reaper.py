@@ -1,18 +1,23 @@
-"""A sidecar's keeper of last resort: removes it if dhitui dies without doing so.
+"""A session's keeper of last resort: removes what the session made if dhitui dies first.
 
 Over the Engine API nothing else holds a session: if dhitui is killed outright (`kill -9`,
 OOM), the attach connection closes, and a sidecar with a TTY keeps running (the engine does
-not close a TTY's input when its client goes; AutoRemove only acts once it exits). So each
-sidecar session starts a small keeper process first (`dhitui.engine.keeper`, an interpreter
-with nothing imported, so that it costs little CPU while the sidecar starts). It waits for its
-stdin to end. dhitui writes the container (one JSON line) once it exists, and `done` before
-closing the pipe when it has cleaned up itself; if the pipe ends without that (dhitui died),
-the keeper runs
+not close a TTY's input when its client goes; AutoRemove only acts once it exits), and a
+snapshot session's images stay. So sidecar and snapshot sessions start a small keeper
+process first (`dhitui.engine.keeper`, an interpreter with nothing imported, so that it
+costs little CPU while the session starts). It waits for its stdin to end. dhitui writes
+what to remove (one JSON line, rewritten as more is known: a container, and for a snapshot
+session the session itself), `wait PID` for a docker CLI process that holds the session
+(through the CLI transport), and `done` before closing the pipe when it has cleaned up
+itself. If the pipe ends without `done`, the keeper waits for those processes, then runs
 
     python -m dhitui.engine.reaper REQUEST      (REQUEST: that JSON line)
 
-which connects to the engine and removes the container. The keeper runs in its own session
-so the terminal's signals (Ctrl-C, hang-up) do not reach it.
+which connects to the engine and removes the container, then every container and image
+labelled with the session (a snapshot's sidecar and helpers, its images), and goes on
+looking for a while for an image a commit still under way will add (the engine finishes a
+commit whose client has gone). The keeper runs in its own session so the terminal's signals
+(Ctrl-C, hang-up) do not reach it.
 """
 
 from __future__ import annotations
@@ -23,10 +28,10 @@ import os
 import subprocess
 import sys
 from dataclasses import asdict
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from dhitui.engine import keeper
-from dhitui.engine.keeper import DONE
+from dhitui.engine.keeper import DONE, WAIT
 
 if TYPE_CHECKING:
     from dhitui.engine.endpoint import Endpoint
@@ -48,7 +53,7 @@ class Reaper:
         _collect()
         self._stdin: IO[bytes] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        self._endpoint = endpoint
+        self._request: dict[str, Any] = {"endpoint": {**asdict(endpoint), "candidates": []}}
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-I", "-S", _keeper_path()], stdin=subprocess.PIPE,
@@ -60,12 +65,27 @@ class Reaper:
             self._proc = None  # no keeper: the session still cleans up after itself
 
     def watch(self, container: str, *, volumes: bool = True) -> None:
+        """Remove this container if dhitui dies (`volumes`: its anonymous volumes too)."""
+        self._request.update(container=container, volumes=volumes)
+        self._send(json.dumps(self._request).encode())
+
+    def watch_session(self, session: str, *, images: bool, pending: bool = False) -> None:
+        """Remove every container labelled with this session if dhitui dies, keeping their
+        volumes (a snapshot's sidecar borrows its target's); `images`: its images too;
+        `pending`: a commit may be under way, whose image comes later (said again with
+        False once the commits are done)."""
+        self._request.update(session=session, images=images, pending=pending, volumes=False)
+        self._send(json.dumps(self._request).encode())
+
+    def wait_for(self, pid: int) -> None:
+        """Reap only once this process (a docker CLI holding the session) has ended too."""
+        self._send(WAIT + str(pid).encode())
+
+    def _send(self, line: bytes) -> None:
         if self._stdin is None:
             return
-        data = {"endpoint": {**asdict(self._endpoint), "candidates": []},
-                "container": container, "volumes": volumes}
         with contextlib.suppress(OSError):
-            self._stdin.write(json.dumps(data).encode() + b"\n")
+            self._stdin.write(line + b"\n")
             self._stdin.flush()
 
     def done(self) -> None:
@@ -94,6 +114,11 @@ def _package_root() -> str:
     return f"{root}:{existing}" if existing else root
 
 
+# How long to go on looking for a snapshot image a commit under way will still add.
+LATE_IMAGES = 60.0
+LOOK_EVERY = 2.0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
@@ -112,13 +137,42 @@ def main(argv: list[str] | None = None) -> int:
     try:
         engine = connect(endpoint)
         try:
-            engine.remove_container(str(request["container"]), force=True,
-                                    volumes=bool(request.get("volumes", True)))
+            volumes = bool(request.get("volumes", True))
+            if request.get("container"):
+                engine.remove_container(str(request["container"]), force=True,
+                                        volumes=volumes)
+            if request.get("session"):
+                _sweep_session(engine, str(request["session"]),
+                               images=bool(request.get("images")),
+                               pending=bool(request.get("pending")), volumes=volumes)
         finally:
             engine.close()
     except DhituiError:
         return 1
     return 0
+
+
+def _sweep_session(engine: Any, session: str, *, images: bool, pending: bool,
+                   volumes: bool) -> None:
+    """Every container, then every image, labelled with the session; with `pending` (a
+    commit was under way when dhitui died), for a while longer, for the image it adds."""
+    import time
+
+    from dhitui.errors import DhituiError
+
+    label = {"label": [f"dhitui.session={session}"]}
+    end = time.monotonic() + (LATE_IMAGES if images and pending else 0.0)
+    while True:
+        for c in engine.list_containers(all=True, filters=label):
+            with contextlib.suppress(DhituiError):
+                engine.remove_container(str(c["Id"]), force=True, volumes=volumes)
+        if images:
+            for image in engine.list_images(filters=label):
+                with contextlib.suppress(DhituiError):
+                    engine.remove_image(str(image["Id"]), force=True)
+        if time.monotonic() >= end:
+            return
+        time.sleep(LOOK_EVERY)
 
 
 if __name__ == "__main__":

@@ -55,15 +55,29 @@ class Sidecar:
     status: Status
     reason: str
     kind: Kind = "container"
+    role: str = ""  # dhitui.role: a holder of an inside session's toolbox
 
     @property
     def is_orphan(self) -> bool:
         return self.status == "orphan"
 
+    @property
+    def what(self) -> str:
+        """What it is, in words: each kind of thing dhitui makes, by its own name."""
+        if self.kind == "image":
+            return "snapshot image"
+        if self.strategy == L.PROBE_STRATEGY:
+            return "probe helper"
+        if self.role == L.HOLDER_ROLE:
+            return "toolbox holder"
+        if self.strategy == L.SNAPSHOT_STRATEGY:
+            return "snapshot sidecar"
+        return "sidecar"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id, "name": self.name, "state": self.state, "strategy": self.strategy,
-            "session": self.session, "target_id": self.target_id,
+            "session": self.session, "target_id": self.target_id, "what": self.what,
             "target_name": self.target_name, "target_image": self.target_image,
             "host": self.host, "created": self.created, "status": self.status,
             "reason": self.reason, "kind": self.kind,
@@ -189,6 +203,7 @@ def list_sidecars(engine: Engine) -> list[Sidecar]:
             created=int(item.get("Created") or 0),
             status=status,
             reason=reason,
+            role=labels.get(L.ROLE, ""),
         ))
     for image in sorted(images, key=lambda i: int(i.get("Created") or 0)):
         labels = dict(image.get("Labels") or {})

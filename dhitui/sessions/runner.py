@@ -64,7 +64,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dhitui.engine.client import Engine, EngineError
 from dhitui.engine.specs import ExecSpec, InsideSpec, SidecarSpec
@@ -74,6 +74,9 @@ from dhitui.sessions.snapshot import Progress, Snapshot
 from dhitui.sessions.strategies import SessionPlan, Strategy
 from dhitui.sessions.targets import ContainerTarget
 from dhitui.strategy_registry import BESIDE
+
+if TYPE_CHECKING:
+    from dhitui.engine.reaper import Reaper
 
 LOST_STATUS = 255  # the session's status when it could not be learnt (like ssh's)
 NOT_STARTED_STATUS = 125  # the sidecar could not be started (as `docker run` says it)
@@ -212,11 +215,33 @@ def run_session(
         raise Unavailable(plan.problem or "nothing to run")
     strategy = plan.chosen
     snapshot = Snapshot(engine, strategy.snapshot) if strategy.snapshot else None
+    keeper: Reaper | None = None
+    if strategy.snapshot is not None:
+        # Before anything is made: if dhitui dies from here on (during the commit too), the
+        # keeper removes what is labelled with the session, images included.
+        from dhitui.engine.reaper import Reaper
+
+        keeper = Reaper(engine.endpoint)
+        keeper.watch_session(strategy.snapshot.session, images=True, pending=True)
     started = time.monotonic()
+    try:
+        return _run_session(plan, engine, env, stdin_fd, progress, snapshot, keeper, started)
+    finally:
+        if keeper is not None:
+            keeper.done()
+
+
+def _run_session(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, stdin_fd: int,
+                 progress: Progress | None, snapshot: Snapshot | None, keeper: Reaper | None,
+                 started: float) -> SessionResult:
+    strategy = plan.chosen
+    assert strategy is not None
     if snapshot is not None:
         try:
             with _SignalGuard(interrupt=True):
                 snapshot.take(progress)
+            if keeper is not None and strategy.snapshot is not None:
+                keeper.watch_session(strategy.snapshot.session, images=True, pending=False)
         except _Stop as stop:
             problems = snapshot.discard()
             return SessionResult(
@@ -231,8 +256,8 @@ def run_session(
     try:
         if strategy.transport == "api":
             return _run_over_api(plan, engine, stdin_fd=stdin_fd, started=started,
-                                 progress=progress)
-        return _run_child(plan, engine, env, stdin_fd, started, progress)
+                                 progress=progress, keeper=keeper)
+        return _run_child(plan, engine, env, stdin_fd, started, progress, keeper)
     finally:
         if snapshot is not None:
             problems = snapshot.discard()
@@ -246,7 +271,8 @@ def _say(progress: Progress | None, text: str) -> None:
 
 
 def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, stdin_fd: int,
-               started: float, progress: Progress | None) -> SessionResult:
+               started: float, progress: Progress | None,
+               keeper: Reaper | None = None) -> SessionResult:
     from dhitui.engine.attach import Holder, SidecarNotStarted, start_holder
 
     assert plan.chosen is not None
@@ -279,6 +305,9 @@ def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, st
                     argv = strategy.spec.exec_spec(holder.pid).argv(plan.prefix)
                 _say(progress, describe_command(plan, argv))
                 proc = subprocess.Popen(argv, env=child_env)
+                if keeper is not None:
+                    # Killed, dhitui leaves the CLI the session: reap only after it ends.
+                    keeper.wait_for(proc.pid)
                 returncode = proc.wait()
             except SidecarNotStarted as exc:
                 _engine_warning(exc.message, prefix="dhitui: error: ")
@@ -311,7 +340,8 @@ def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, st
 
 
 def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int,
-                  started: float, progress: Progress | None) -> SessionResult:
+                  started: float, progress: Progress | None,
+                  keeper: Reaper | None = None) -> SessionResult:
     from dhitui.engine.attach import (
         Controls,
         ExecNotStarted,
@@ -338,7 +368,7 @@ def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int,
             elif isinstance(spec, SidecarSpec):
                 _say(progress, describe_command(plan))
                 status = run_sidecar(engine, spec, streams=streams, controls=controls,
-                                     warn=_engine_warning)
+                                     warn=_engine_warning, reaper=keeper)
             elif isinstance(spec, InsideSpec):
                 status, view = _inside_over_api(plan, engine, spec, streams, controls,
                                                 progress)

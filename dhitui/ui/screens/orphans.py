@@ -34,12 +34,11 @@ class OrphansScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         text = Text()
         n = len(self.sidecars)
-        text.append(f"{n} debug sidecar{'s' if n > 1 else ''} left behind", style="bold")
-        text.append(" by sessions that ended without cleaning up (a crash, a killed "
+        text.append(f"{n} thing{'s' if n > 1 else ''} left behind", style="bold")
+        text.append(" by debug sessions that ended without cleaning up (a crash, a killed "
                     "terminal):\n\n")
         for s in self.sidecars[:12]:
-            kind = " (snapshot image)" if s.kind == "image" else ""
-            text.append(f"  • {one_line(s.name)}{kind}", style="bold")
+            text.append(f"  • {s.what} {one_line(s.name)}", style="bold")
             text.append(f"  {one_line(s.reason)}\n", style="dim")
         if n > 12:
             text.append(f"  … and {n - 12} more\n", style="dim")
