@@ -56,6 +56,16 @@ class EngineUnavailable(DhituiError):
 
 class NotFound(DhituiError):
     exit_code = ExitCode.NOT_FOUND
+    engine_text: str | None = None  # the engine's own words, when it said what was missing
+
+
+class Ambiguous(NotFound):
+    """A name or id prefix that names more than one container: no single one is found."""
+
+    def __init__(self, message: str, *, candidates: tuple[str, ...] = (),
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.candidates = candidates  # "ID (name)" of each container it could mean
 
 
 class Unavailable(DhituiError):

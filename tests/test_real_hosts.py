@@ -55,3 +55,84 @@ def test_a_paused_container_is_listed_and_opened_or_refused_with_the_fix(
 
 def docker_name(engine: EngineUnderTest, cid: str) -> str:
     return docker(engine, "inspect", "-f", "{{.Name}}", cid).stdout.strip().lstrip("/")
+
+
+def test_an_ambiguous_id_prefix_names_the_candidates(
+    engine: EngineUnderTest, containers: Callable[..., str],
+) -> None:
+    """Docker Engine says "multiple IDs found" (400), Podman "more than one result" (404,
+    which read as "no such container"): the report and the error name the containers."""
+    made: list[str] = []
+    while True:  # until two of them share a first character (at most 17)
+        made.append(containers(engine, "busybox:latest", command=["sleep", "300"]))
+        firsts = [c[0] for c in made]
+        prefix = next((f for f in firsts if firsts.count(f) > 1), None)
+        if prefix is not None:
+            break
+    sharing = {c[:12] for c in made if c.startswith(prefix)}
+    code, report = run_json("doctor", "--json", "-H", engine.host, prefix)
+    assert code == 5 and isinstance(report, dict)
+    check = next(c for c in report["checks"] if c["id"] == "container.exists")
+    assert check["status"] == "fail" and f"the id prefix {prefix} matches" in check["summary"]
+    assert {c.split()[0] for c in check["data"]["candidates"]} >= sharing
+    human = run_dhitui("doctor", "-H", engine.host, prefix)
+    assert human.returncode == 5 and f"the id prefix {prefix} matches" in human.stdout
+    proc = run_dhitui("debug", "-H", engine.host, prefix, "--", "true", input="")
+    assert proc.returncode == 5 and "Traceback" not in proc.stderr
+    assert all(c in proc.stderr for c in sharing) and "give more of the id" in proc.stderr
+
+
+def test_a_network_the_engine_lacks_is_named_before_anything_is_made(
+    engine: EngineUnderTest, containers: Callable[..., str],
+) -> None:
+    cid = containers(engine, HARDENED_IMAGE, start=False)
+    images = set(docker(engine, "images", "-aq").stdout.split())
+    proc = run_dhitui("debug", "-H", engine.host, "--network", "no-such-net", cid, "--",
+                      "true", input="")
+    assert proc.returncode == 6, proc.stderr
+    assert "the engine has no network named no-such-net" in proc.stderr
+    assert "snapshot strategy opens" not in proc.stderr  # not advice that points back
+    assert set(docker(engine, "images", "-aq").stdout.split()) == images  # no snapshot taken
+    # The advice: without --network the snapshot runs with none.
+    ok = run_dhitui("debug", "-q", "-H", engine.host, cid, "--", "true", input="")
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_a_toolbox_that_cannot_run_elsewhere_is_refused_with_advice_that_works(
+    engine: EngineUnderTest, containers: Callable[..., str],
+) -> None:
+    """A stopped target and an absolute-link toolbox: the snapshot cannot use it, and the
+    refusal does not send the user to the toolbox strategy (which needs a running one)."""
+    from conftest import ABSOLUTE_LINKS_TOOLBOX, TOOLBOX_IMAGE
+
+    cid = containers(engine, HARDENED_IMAGE, start=False)
+    proc = run_dhitui("debug", "-H", engine.host, "--toolbox", ABSOLUTE_LINKS_TOOLBOX, cid,
+                      "--", "true", input="")
+    assert proc.returncode == 6, proc.stderr
+    # (Podman's path stats resolve links: there it is "a symlink that could not be read".)
+    assert "symlink" in proc.stderr and "with --toolbox" in proc.stderr
+    assert "-s toolbox" not in proc.stderr and "toolbox strategy" not in proc.stderr
+    ok = run_dhitui("debug", "-q", "-H", engine.host, "--toolbox", TOOLBOX_IMAGE, cid, "--",
+                    "true", input="")
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_ls_marks_a_user_it_did_not_inspect(
+    engine: EngineUnderTest, containers: Callable[..., str],
+) -> None:
+    """A hardened image run as root: its verdict is the same whoever it runs as, so the
+    list does not inspect it; the user shown is the image's, and says so."""
+    name = f"dhitui-test-root-{containers(engine, 'busybox:latest', command=['true'])[:6]}"
+    containers(engine, HARDENED_IMAGE, "--user", "0", name=name)
+    plain = run_dhitui("ls", "-H", engine.host)
+    row = next(line for line in plain.stdout.splitlines() if line.startswith(name))
+    # Never the image's user unmarked: either marked, or the container's own (Podman's list
+    # names no entrypoint, so a container of an image with one is inspected anyway).
+    if engine.podman:
+        assert " root " in row and "*" not in row, row
+    else:
+        assert "65532 (nonroot)*" in row, row
+        assert "* the image's USER: the container was not inspected" in plain.stdout
+    inspected = run_dhitui("ls", "--inspect", "-H", engine.host)
+    row = next(line for line in inspected.stdout.splitlines() if line.startswith(name))
+    assert " root " in row and "*" not in row

@@ -16,7 +16,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from dhitui.commands.base import Invocation, print_json
-from dhitui.errors import ExitCode, NotFound, Unavailable, UsageError, report
+from dhitui.errors import Ambiguous, ExitCode, NotFound, Unavailable, UsageError, report
 from dhitui.strategy_registry import CHOICES, may_use_cli
 
 if TYPE_CHECKING:
@@ -139,6 +139,8 @@ def _plan(inv: Invocation, engine: Engine, caps: Any) -> SessionPlan:
         return plan_session(engine, caps, image=args.image, **options)
     try:
         return plan_session(engine, caps, args.target, **options)
+    except Ambiguous:
+        raise  # more than one container: it says which, and no image is meant
     except NotFound:
         if not engine.image_exists(args.target):
             raise NotFound(

@@ -109,13 +109,17 @@ def _print_table(results: list[Classification], gone: list[str], evidence: bool)
             m(c.name, keep_newlines=False),
             m(c.image, keep_newlines=False),
             m(c.state),
-            m(c.user.display) if c.inspected else f"[italic]{m(c.user.display)}[/]",
+            m(c.user.display) if c.inspected else f"[italic]{m(c.user.display)}[/]*",
             m(c.shell) if c.shell else "[dim]none[/]",
             f"[{style}]{c.verdict}[/]",
             m(c.variant or "-"),
             m(c.summary, keep_newlines=False),
         )
     out.print(t)
+    if not all(c.inspected for c in results):
+        out.print("[dim]* the image's USER: the container was not inspected (its verdict is "
+                  "the same whoever it runs as); `dhitui ls --inspect` shows every "
+                  "container's own user[/]")
     if evidence:
         for c in results:
             out.print(f"\n[bold]{m(c.name)}[/] [{VERDICT_STYLE.get(c.verdict, '')}]{c.verdict}[/]")

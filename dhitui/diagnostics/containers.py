@@ -43,7 +43,7 @@ from dhitui.diagnostics.strategy import debug_strategy_check, strategy_check
 from dhitui.diagnostics.unixperm import PathFacts, access_for, stat_facts
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.client import Engine
-from dhitui.errors import DhituiError, NotFound
+from dhitui.errors import Ambiguous, DhituiError, NotFound
 from dhitui.models import ContainerUser, UserSource, container_user
 from dhitui.sessions import SessionPlan
 
@@ -128,6 +128,12 @@ def run_container_checks(engine: Engine, container: str | Mapping[str, Any], *,
     if isinstance(container, str):
         try:
             info = engine.inspect_container(container)
+        except Ambiguous as exc:
+            return [Check("container.exists", "fail", exc.message,
+                          detail=f"The engine at {engine.endpoint.url} has more than one "
+                                 f"container that {container} could mean; "
+                                 f"{exc.hint or ''}.",
+                          data={"ref": container, "candidates": list(exc.candidates)})]
         except NotFound:
             return [Check("container.exists", "fail", f"no such container: {container}",
                           detail=f"The engine at {engine.endpoint.url} has no container with "

@@ -206,6 +206,18 @@ def timeout(url: str, seconds: float, systemd: bool) -> Fixes:
     )
 
 
+def not_an_engine(url: str, answering: Sequence[str], *, dropped: bool) -> Fixes:
+    """Something other than an engine at the endpoint (or something that hangs up)."""
+    what = ("closes connections without answering: a daemon still starting, a proxy whose "
+            "engine is down, or a socket another program owns" if dropped else
+            "is not a Docker Engine API (a web server or another service)")
+    fix = f"what listens at {url} {what}: point dhitui at the engine's own endpoint"
+    if answering:
+        return Fixes(f"{fix}: `{other_engine_fix(answering[0])}`",
+                     tuple(other_engine_fix(u) for u in answering[1:3]))
+    return Fixes(f"{fix} (-H unix:///path/to/docker.sock, DOCKER_HOST or --context)", ())
+
+
 def endpoint_docker_host(value: str, answering: Sequence[str]) -> Fixes:
     alternatives = ["`unset DOCKER_HOST` to fall back to the default socket or context"]
     if answering:

@@ -335,6 +335,8 @@ _KIND_WHY = {
     "unreachable": "it could not be reached",
     "api-error": "it answered with an error",
     "config": "its configuration is unusable",
+    "not-an-engine": "something answers there, but not as a Docker Engine API",
+    "dropped": "something accepts the connection and closes it without an answer",
 }
 
 
@@ -372,6 +374,8 @@ def _daemon_check(ep: Endpoint, attempt: ConnectionAttempt, facts: HostFacts,
         fx = fixes.timeout(ep.url, timeout, probe.has_systemd())
     elif kind == "config":
         fx = fixes.endpoint_generic(err.hint if err else None)
+    elif kind in ("not-an-engine", "dropped"):
+        fx = fixes.not_an_engine(ep.url, answering, dropped=kind == "dropped")
     elif not socket_said_it:
         fx = fixes.start_engine(ep.socket_path, systemd=probe.has_systemd(),
                                 answering_elsewhere=answering)

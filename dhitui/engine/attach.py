@@ -543,11 +543,12 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
             keeper.done()
 
     try:
-        created = engine._call("image", api.create_container_from_config, spec.create_body(),
-                               spec.name)
-    except NotFound:
+        created = engine._call("sidecar", api.create_container_from_config,
+                               spec.create_body(), spec.name)
+    except NotFound as exc:
         done()
-        raise SidecarNotStarted(f"no such image: {spec.image}") from None
+        raise SidecarNotStarted(f"the engine could not create the sidecar: "
+                                f"{exc.engine_text or f'no such image: {spec.image}'}") from None
     except EngineError as exc:
         done()
         raise SidecarNotStarted(f"the engine refused the sidecar: {exc.message}") from None
@@ -568,8 +569,8 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
         try:
             engine._call("container", api.start, cid)
         except (EngineError, NotFound) as exc:
-            raise SidecarNotStarted(
-                f"the engine could not start the sidecar: {exc.message}") from None
+            said = getattr(exc, "engine_text", None) or exc.message
+            raise SidecarNotStarted(f"the engine could not start the sidecar: {said}") from None
 
         def interrupt() -> bool:
             # Like `docker run`'s signal proxy: Ctrl-C goes to the sidecar's process.

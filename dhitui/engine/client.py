@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import http.client
 import os
 import re
 import ssl
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from dhitui.engine.endpoint import Endpoint, podman_socket
 from dhitui.engine.identity import EngineIdentity, identify
-from dhitui.errors import ConfigError, DhituiError, EngineUnavailable, NotFound
+from dhitui.errors import Ambiguous, ConfigError, DhituiError, EngineUnavailable, NotFound
 
 if TYPE_CHECKING:
     import docker
@@ -43,6 +44,13 @@ TLS = "tls"
 TIMEOUT = "timeout"
 UNREACHABLE = "unreachable"
 API_ERROR = "api-error"
+NOT_AN_ENGINE = "not-an-engine"  # something answers, but not the Engine API
+DROPPED = "dropped"  # something accepts connections and closes them without an answer
+
+
+# What Docker Engine (400; "Multiple IDs" on 20.10) and Podman (404) answer for an id
+# prefix shared by containers, lowercased.
+AMBIGUOUS = ("multiple ids found with provided prefix", "more than one result for")
 
 
 def api_tuple(version: str) -> tuple[int, ...]:
@@ -90,6 +98,11 @@ def classify_error(exc: BaseException) -> str:
             return REFUSED
         if isinstance(e, TimeoutError) or getattr(e, "errno", None) == errno.ETIMEDOUT:
             return TIMEOUT
+        if isinstance(e, ConnectionResetError | BrokenPipeError) or getattr(
+                e, "errno", None) in (errno.ECONNRESET, errno.EPIPE):
+            return DROPPED  # http.client's RemoteDisconnected is a ConnectionResetError
+        if isinstance(e, http.client.BadStatusLine):
+            return NOT_AN_ENGINE  # an answer that is not HTTP at all
     names = {type(e).__name__ for e in chain}
     if names & {"ReadTimeout", "ConnectTimeout", "ReadTimeoutError", "ConnectTimeoutError"}:
         return TIMEOUT
@@ -130,6 +143,8 @@ _KIND_TEXT = {
     TIMEOUT: "timed out",
     UNREACHABLE: "cannot connect",
     API_ERROR: "the engine answered with an error",
+    NOT_AN_ENGINE: "something answers there, but it is not a Docker Engine API",
+    DROPPED: "something accepts connections there and closes them without an answer",
 }
 
 
@@ -213,10 +228,15 @@ class Engine:
 
         try:
             return fn(*args, **kwargs)
-        except docker.errors.NotFound:
-            raise NotFound(f"no such {what}: {args[0] if args else ''}") from None
         except docker.errors.APIError as exc:
-            raise EngineError(f"{what}: {exc.explanation or exc}", status=exc.status_code) from None
+            text = str(exc.explanation or exc)
+            if any(words in text.lower() for words in AMBIGUOUS):
+                raise Ambiguous(f"{args[0] if args else ''} names more than one {what}") from None
+            if isinstance(exc, docker.errors.NotFound):
+                missing = NotFound(f"no such {what}: {args[0] if args else ''}")
+                missing.engine_text = text  # what the engine said (another thing it lacks)
+                raise missing from None
+            raise EngineError(f"{what}: {text}", status=exc.status_code) from None
         except (requests.exceptions.RequestException, OSError) as exc:
             raise unavailable(self.endpoint, exc) from None
 
@@ -243,7 +263,31 @@ class Engine:
         return list(self._call("container list", self.api.containers, all=all, filters=filters))
 
     def inspect_container(self, ref: str) -> dict[str, Any]:
-        return dict(self._call("container", self.api.inspect_container, ref))
+        """Raises NotFound for no such container, Ambiguous (a NotFound) for an id prefix
+        that more than one container's id starts with, naming them."""
+        try:
+            return dict(self._call("container", self.api.inspect_container, ref))
+        except Ambiguous:
+            matches = [c for c in self.list_containers(all=True)
+                       if str(c.get("Id", "")).startswith(ref)]
+            candidates = tuple(
+                f"{c['Id'][:12]} ({', '.join(n.lstrip('/') for n in c.get('Names') or [])})"
+                for c in matches)
+            raise Ambiguous(
+                f"the id prefix {ref} matches {len(matches) or 'more than one'} containers"
+                + (f": {', '.join(candidates[:8])}" + (" …" if len(candidates) > 8 else "")
+                   if candidates else ""),
+                candidates=candidates,
+                hint="give more of the id, or the container's name (`dhitui ls --all`)",
+            ) from None
+
+    def network_exists(self, name: str) -> bool:
+        """Whether the engine has a network of this name or id."""
+        try:
+            self._call("network", self.api.inspect_network, name)
+        except NotFound:
+            return False
+        return True
 
     def inspect_image(self, ref: str) -> dict[str, Any]:
         return dict(self._call("image", self.api.inspect_image, ref))
@@ -672,6 +716,8 @@ def connect(endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT) -> Engine:
                                    f"{problem.message}")
                 problem.hint = "run `dhitui doctor` for the cause and the safest fix"
             raise problem
+    if endpoint.scheme == "ssh":
+        _can_use_ssh(endpoint)
     import docker
     import docker.errors
 
@@ -696,15 +742,70 @@ def connect(endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT) -> Engine:
     try:
         # api.version(api_version=False), keeping the response for its Date header.
         answer = api._get(api._url("/version", versioned_api=False))
-        version = api._result(answer, json=True)
     except Exception as exc:
         api.close()
         raise unavailable(endpoint, exc) from None
+    version = _engine_version(answer)
+    if version is None:
+        api.close()
+        raise not_an_engine(endpoint, answer)
     server = str(version.get("ApiVersion", "1.24"))
     api._version = min_api(server, MAX_API_VERSION)  # docker-py keeps it here, see __init__
     engine = Engine(endpoint, api, dict(version))
     engine.clock_offset_ns = _clock_offset_ns(answer.headers.get("Date"))
     return engine
+
+
+def _can_use_ssh(endpoint: Endpoint) -> None:
+    """docker-py reaches ssh:// engines only with the paramiko package (its ssh transport
+    imports it even to run the ssh binary): say so, with the ways forward, before docker-py
+    says "Install paramiko package"."""
+    import importlib.util
+    import shlex
+    import sys
+
+    if importlib.util.find_spec("paramiko") is not None:
+        return
+    host = endpoint.url[len("ssh://"):].split("/", 1)[0]
+    local = os.path.expanduser("~/.dhitui-engine.sock")
+    pip = shlex.join([sys.executable, "-m", "pip", "install", "paramiko"])
+    forward = shlex.join(["ssh", "-nNT", "-L", f"{local}:/var/run/docker.sock", host])
+    raise ConfigError(
+        f"cannot use {endpoint.url}: ssh:// engines need the Python package paramiko, which "
+        "is not installed",
+        hint=f"install it beside dhitui: `{pip}`; or forward the engine's socket and use "
+             f"that: `{forward}` and `-H unix://{local}`",
+    )
+
+
+def _engine_version(answer: Any) -> dict[str, Any] | None:
+    """The `/version` document, if this is an Engine API's answer (Docker's and Podman's
+    carry an ApiVersion)."""
+    if answer.status_code != 200:
+        return None
+    try:
+        data = answer.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and "ApiVersion" in data else None
+
+
+def not_an_engine(endpoint: Endpoint, answer: Any) -> EngineUnavailable:
+    """What answered instead of an Engine API, in its own words (a web server, a proxy)."""
+    from dhitui.textsafe import one_line
+
+    where = endpoint.socket_path or endpoint.url
+    server = answer.headers.get("Server")
+    body = one_line(answer.text[:120]) if answer.text else ""
+    said = (f"HTTP {answer.status_code} {answer.reason or ''}".rstrip()
+            + (f" from {one_line(server)}" if server else "")
+            + (f": {body}" if body else ""))
+    return EngineUnavailable(
+        f"{where} answers, but not as a Docker Engine API (GET /version: {said})",
+        kind=NOT_AN_ENGINE,
+        hint="point dhitui at the engine's own socket or address (-H, DOCKER_HOST, "
+             "--context); `dhitui doctor` lists the engines that answer on this machine",
+    )
 
 
 def _clock_offset_ns(date: str | None) -> int:

@@ -66,7 +66,8 @@ def inside_problem(t: ContainerTarget, toolbox: ToolboxInfo | None, *,
                 "session reaches the toolbox only with the same uid and gid as its holder")
     if toolbox is not None and toolbox.present and toolbox.problem is None \
             and toolbox.mount_shell is None:
-        return f"the toolbox {toolbox.ref} cannot run from another root: {toolbox.mount_problem}"
+        return (f"the toolbox {toolbox.ref} cannot run from another root: "
+                f"{toolbox.mount_problem}")
     return None
 
 

@@ -81,5 +81,10 @@ def plan_session(
     # A command the target does not have would fail under `exec` (127): find out first.
     checked = (check_command(engine, target, tb, options.command, machine)
                if options.command else None)
+    # A network to join (snapshot sessions): known before anything is made, or said why not.
+    network_found = (engine.network_exists(network)
+                     if network and network != "none" and isinstance(target, ContainerTarget)
+                     else True)
     return plan(target, caps=caps, endpoint=engine.endpoint, toolbox=tb, options=options,
-                session=L.new_session_id(), machine=machine, command_check=checked)
+                session=L.new_session_id(), machine=machine, command_check=checked,
+                network_found=network_found)

@@ -70,6 +70,7 @@ from dhitui.sessions.inside import (
 from dhitui.sessions.snapshot import SnapshotSpec
 from dhitui.sessions.targets import (
     MOUNT_POINT,
+    TOOLBOX_ADVICE,
     TOOLBOX_PATH_DIRS,
     CommandCheck,
     ContainerTarget,
@@ -207,6 +208,12 @@ class SessionPlan:
         t = self.target
         if isinstance(t, ContainerTarget):
             state = target_state_problem(t)
+            snapshot = self.strategy(L.SNAPSHOT_STRATEGY)
+            if state and snapshot.reasons:
+                # Not "use the snapshot strategy": it is the one that cannot; say why.
+                how = "crash-loops" if t.crash_looping else f"does not run ({t.state})"
+                return (f"cannot debug {t.label}: it {how}, and no snapshot of it can be "
+                        f"made: {'; '.join(snapshot.reasons)}")
             if state:
                 return f"cannot debug {t.label}: {state}"
             return f"no debug strategy can open the container {t.label} here"
@@ -258,6 +265,7 @@ class _Inputs:
     session: str
     machine: L.Machine
     transport: Transport
+    network_found: bool = True
 
     @property
     def prefix(self) -> list[str]:
@@ -301,11 +309,13 @@ def plan(
     session: str,
     machine: L.Machine,
     command_check: CommandCheck | None = None,
+    network_found: bool = True,
 ) -> SessionPlan:
     """Every strategy for `target`, best first, and the one to run. `command_check` says
-    where the command to run was found; a target lacking it cannot `exec` it."""
+    where the command to run was found; a target lacking it cannot `exec` it.
+    `network_found`: the engine has the network asked for (`options.network`)."""
     ins = _Inputs(target, caps, endpoint, toolbox, options, session, machine,
-                  resolve_transport(options.transport, caps))
+                  resolve_transport(options.transport, caps), network_found)
     built = {name: build(ins) for name, build in _BUILDERS.items()}
     order = ranking(target)
     why = None
@@ -633,10 +643,13 @@ def _image_mount(ins: _Inputs) -> Strategy:
     )
     tb = _toolbox_present(ins, checks)
     if tb is not None and tb.problem is None:
+        # For a running container the toolbox strategy runs such a toolbox as its root.
+        instead = ("-s toolbox --view beside runs it as a sidecar's root, or "
+                   if isinstance(t, ContainerTarget) and t.running else "")
         checks.need(f"a toolbox that works mounted at {MOUNT_POINT} (static, no absolute links)",
                     tb.mount_shell is not None,
                     f"the toolbox image {tb.ref} cannot work mounted at {MOUNT_POINT}: "
-                    f"{tb.mount_problem}")
+                    f"{tb.mount_problem} ({instead}{TOOLBOX_ADVICE})")
     _running(ins, checks, allow_paused=True)
     shell = tb.mount_shell if tb and tb.mount_shell else "/bin/sh"
     entry = MOUNT_POINT + shell
@@ -845,12 +858,15 @@ def _snapshot(ins: _Inputs) -> Strategy:
         checks.need(f"a toolbox that works at {MOUNT_POINT} (static, no absolute links)",
                     tb.mount_shell is not None,
                     f"the toolbox image {tb.ref} cannot work at {MOUNT_POINT}: "
-                    f"{tb.mount_problem}")
+                    f"{tb.mount_problem} ({TOOLBOX_ADVICE})")
     who = _sidecar_user(ins, checks, names_resolve=True)
     network = ins.options.network or "none"
     if network.startswith("container:") or not safe_word(network):
         checks.block(f"network {network!r} cannot be used: give a network name "
                      "(a snapshot has no process whose network it could share)")
+    elif not ins.network_found:
+        checks.block(f"the engine has no network named {network} (`docker network ls` lists "
+                     "them; without --network the snapshot runs with none)")
     name = ins.sidecar_name
     labels = _sidecar_labels(ins, L.SNAPSHOT_STRATEGY)
     spec = SnapshotSpec(

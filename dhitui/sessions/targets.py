@@ -56,6 +56,9 @@ from dhitui.sessions import image_cache
 from dhitui.sessions import labels as L
 
 MOUNT_POINT = "/dbg"
+# What to use instead of a toolbox that cannot run from another root.
+TOOLBOX_ADVICE = ("give a statically linked toolbox with hard or relative links (the "
+                  "official busybox images are) with --toolbox")
 # Where a toolbox keeps its tools (first on a session's PATH, under /dbg when mounted).
 TOOLBOX_PATH_DIRS = ("/bin", "/usr/bin", "/sbin", "/usr/sbin")
 # The PATH the engine gives a container whose image sets none (moby's oci.DefaultPathEnv).
@@ -155,7 +158,9 @@ class ToolboxInfo:
     shell: str | None  # path of its shell inside the toolbox (when it is the sidecar's root)
     mount_shell: str | None  # the same, when it also works with the toolbox mounted at /dbg
     problem: str | None = None  # why it cannot be used at all (no shell, unreadable)
-    mount_problem: str | None = None  # why it cannot be used mounted at /dbg
+    # Why it cannot run from another root (mounted at /dbg, or inside a target): a fact, with
+    # no advice (each strategy says what can be done instead: see TOOLBOX_ADVICE).
+    mount_problem: str | None = None
 
     @property
     def present(self) -> bool:
@@ -328,12 +333,10 @@ def toolbox_info(engine: Engine, ref: str, machine: L.Machine | None = None) -> 
     problem = None
     if not files.mountable:
         problem = (f"its shell {files.shell} is reached through {files.unmountable_why}, which "
-                   f"would resolve inside the target's root; use a toolbox with hard or "
-                   "relative links (like the official busybox images), or the toolbox strategy")
+                   "would resolve inside the other root")
     elif files.interpreter:
-        problem = (f"its shell is dynamically linked (interpreter {files.interpreter}), and the "
-                   "interpreter would be looked up in the target's root; use a statically "
-                   "linked toolbox (busybox), or the toolbox strategy")
+        problem = (f"its shell is dynamically linked (interpreter {files.interpreter}), which "
+                   "would be looked up in the other root")
     return ToolboxInfo(ref, image["Id"], files.shell, None if problem else files.shell,
                        mount_problem=problem)
 
