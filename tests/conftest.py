@@ -50,6 +50,9 @@ ENGINE_VARS = {"e20": "DHITUI_TEST_ENGINE_20", "e28": "DHITUI_TEST_ENGINE_28",
                "podman": "DHITUI_TEST_ENGINE_PODMAN"}
 # Rootless podman: only its own tests (`podman_rootless`), not every engine test.
 ROOTLESS_PODMAN_VAR = "DHITUI_TEST_ENGINE_PODMAN_ROOTLESS"
+# Engine 28 with user namespace remapping: only its own tests (`engine28_userns`).
+USERNS_VAR = "DHITUI_TEST_ENGINE_28_USERNS"
+OWN_TESTS_ONLY = {"podman-rootless": ROOTLESS_PODMAN_VAR, "e28-userns": USERNS_VAR}
 
 
 def engines_required() -> bool:
@@ -147,7 +150,7 @@ def _ping(host: str) -> bool:
 
 
 def _engine(name: str) -> EngineUnderTest:
-    var = ROOTLESS_PODMAN_VAR if name == "podman-rootless" else ENGINE_VARS[name]
+    var = OWN_TESTS_ONLY.get(name) or ENGINE_VARS[name]
     host = os.environ.get(var)
     if not host:
         _missing(f"{var} is not set")
@@ -193,6 +196,12 @@ def api(engine: EngineUnderTest) -> Iterator[Engine]:
 @pytest.fixture
 def podman_engine() -> EngineUnderTest:
     return _engine("podman")
+
+
+@pytest.fixture
+def engine28_userns() -> EngineUnderTest:
+    """Engine 28 with `--userns-remap=default` (scripts/test-engines)."""
+    return _engine("e28-userns")
 
 
 @pytest.fixture

@@ -136,3 +136,26 @@ def test_ls_marks_a_user_it_did_not_inspect(
     inspected = run_dhitui("ls", "--inspect", "-H", engine.host)
     row = next(line for line in inspected.stdout.splitlines() if line.startswith(name))
     assert " root " in row and "*" not in row
+
+
+@pytest.mark.parametrize("userns", ["remapped", "host"])
+def test_sessions_on_a_userns_remapped_engine(engine28_userns: EngineUnderTest,
+                                              containers: Callable[..., str],
+                                              userns: str) -> None:
+    """On a remapped engine a target run with `--userns host` is not remapped, and a
+    sidecar must join it there (else runc: "can't get final child's PID from pipe"); an
+    ordinary target is joined in the remapped namespace. Both views, and a snapshot."""
+    engine = engine28_userns
+    info = docker(engine, "info", "--format", "{{json .SecurityOptions}}").stdout
+    assert "name=userns" in info  # really remapped
+    extra = ("--userns", "host") if userns == "host" else ()
+    cid = containers(engine, HARDENED_IMAGE, *extra)
+    for view in ("inside", "beside"):
+        where = "/app" if view == "inside" else "/proc/1/root/app"
+        proc = run_dhitui("debug", "-q", "--view", view, "-H", engine.host, cid, "--", "sh",
+                          "-c", f"id -u; ls {where}", input="")
+        assert (proc.returncode, proc.stdout) == (0, "65532\napp\n"), (view, proc.stderr)
+    docker(engine, "stop", "-t", "1", cid)
+    snap = run_dhitui("debug", "-q", "-H", engine.host, cid, "--", "ls", "/app", input="")
+    assert (snap.returncode, snap.stdout) == (0, "app\n"), snap.stderr
+    assert docker(engine, "ps", "-aq", "--filter", "label=dhitui.sidecar").stdout == ""
