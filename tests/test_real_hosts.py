@@ -159,3 +159,73 @@ def test_sessions_on_a_userns_remapped_engine(engine28_userns: EngineUnderTest,
     snap = run_dhitui("debug", "-q", "-H", engine.host, cid, "--", "ls", "/app", input="")
     assert (snap.returncode, snap.stdout) == (0, "app\n"), snap.stderr
     assert docker(engine, "ps", "-aq", "--filter", "label=dhitui.sidecar").stdout == ""
+
+
+# --------------------------------------------------------------------------- the matrix
+
+LONG_NAME = "dhitui-test-" + "long-name-" * 18 + "end"  # 195 characters
+MATRIX = {
+    "read-only": ("--read-only", "--tmpfs", "/tmp"),
+    "cap-drop-all": ("--cap-drop", "ALL"),
+    "no-new-privileges": ("--security-opt", "no-new-privileges"),
+    "numeric-uid": ("--user", "12345"),
+    "root": ("--user", "0"),
+    "group-add": ("--user", "12345:12345", "--group-add", "4242"),
+    "tmpfs": ("--tmpfs", "/run/app"),
+    "init": ("--init",),
+    "paused": (),
+    "pid-host": ("--pid", "host"),
+    "ipc-host": ("--ipc", "host"),
+    "long-name-unicode-labels": ("--label", "com.example.ünïcödé=✓ prüfung [bold]x[/]",
+                                 "--label", "note=a\u2028line"),
+}
+
+
+@pytest.mark.parametrize("kind", list(MATRIX))
+def test_hostile_target_matrix(engine: EngineUnderTest, containers: Callable[..., str],
+                               kind: str) -> None:
+    """Each kind of target: a session runs `id` and reads a file; uid, gid and groups are
+    the target's process's (the kernel's, through the host's /proc), the file is the
+    engine's own copy of the target's, and nothing is left behind."""
+    import hashlib
+    import re
+
+    from test_sessions_inside import engine_bytes, process_ids, sidecars_of
+
+    if kind == "init" and engine.podman:
+        # This Podman has no init binary (as a Debian host with docker.io): such a target
+        # cannot be run there at all (tests/test_sessions_identity.py checks it).
+        assert docker(engine, "run", "--rm", "--init", "--network", "none",
+                      "busybox:latest", "true", check=False).returncode != 0
+        return
+    name = LONG_NAME if kind == "long-name-unicode-labels" else None
+    cid = containers(engine, HARDENED_IMAGE, *MATRIX[kind], name=name)
+    if kind == "paused":
+        docker(engine, "pause", cid)
+    try:
+        code, plan = run_json("debug", "--print", "--json", "-H", engine.host, cid, "--",
+                              "true")
+        assert code == 0 and isinstance(plan, dict), plan
+        view, strategy = plan["view"], plan["strategy"]
+        pid = docker(engine, "inspect", "-f", "{{.State.Pid}}", cid).stdout.strip()
+        root = ("" if view == "inside" or strategy == "snapshot"
+                else f"/proc/{pid}/root" if kind == "pid-host" else "/proc/1/root")
+        proc = run_dhitui("debug", "-q", "-H", engine.host, cid, "--", "sh", "-c",
+                          f"id -u; id -g; id -G; sha256sum < {root}/etc/passwd", input="")
+        assert proc.returncode == 0, (kind, plan["strategy"], view, proc.stderr)
+        lines = proc.stdout.splitlines()
+        ids = (int(lines[0]), int(lines[1]), {int(g) for g in lines[2].split()})
+        uid, gid, groups = process_ids(engine, cid)
+        if engine.podman and kind == "numeric-uid" and view == "inside":
+            # Podman's exec adds the uid as a group when /etc/passwd does not list it.
+            assert ids[:2] == (uid, gid) and ids[2] - groups <= {uid}, proc.stderr
+        else:
+            assert ids == (uid, gid, groups), (kind, strategy, view, proc.stderr)
+        digest = re.match(r"[0-9a-f]{64}", lines[3])
+        assert digest and digest.group(0) == hashlib.sha256(
+            engine_bytes(engine, cid, "/etc/passwd")).hexdigest()
+    finally:
+        if kind == "paused":
+            docker(engine, "unpause", cid, check=False)
+    assert sidecars_of(engine, cid) == ""
+    assert docker(engine, "images", "-q", "--filter", "label=dhitui.snapshot").stdout == ""
