@@ -636,7 +636,7 @@ def test_image_mount_verdict_matches_mounting_it(engine28: EngineUnderTest,
         assert mount["available"] == works, (layout, mount["reasons"])
         assert data["strategy"] == ("image-mount" if works else "toolbox")
         if not works:
-            assert "which would resolve inside the target's root" in mount["reasons"][0]
+            assert "which would resolve inside the other root" in mount["reasons"][0]
         # The session it picks runs (a toolbox-rooted sidecar works with any layout).
         proc = debug(engine28, cid, "--toolbox", tag, "--", "sh", "-c", "echo session-ok")
         assert proc.returncode == 0, proc.stderr
