@@ -19,7 +19,7 @@ import uuid
 
 from textual import events
 
-from dhitui.live import Backend
+from dhitui.live import EngineSession
 from dhitui.ui.app import DhituiApp
 from dhitui.ui.screens.logs import LogsScreen
 
@@ -28,10 +28,10 @@ FLOOD = ["sh", "-c", "while true; do echo 'flood line with some text to make it 
 
 
 async def measure(host: str, name: str, seconds: float) -> dict[str, float]:
-    app = DhituiApp(Backend(host=host))
+    app = DhituiApp(EngineSession(host=host))
     async with app.run_test(size=(120, 40)) as pilot:
         deadline = time.monotonic() + 60
-        while not any(r.summary.name == name for r in app.table.rows_by_id.values()):
+        while not any(r.summary.name == name for r in app.table.rows.values()):
             if time.monotonic() > deadline:
                 raise SystemExit("bench.logs: the container did not appear")
             await pilot.pause(0.05)

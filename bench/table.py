@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from textual.app import App, ComposeResult
 
+from dhitui.live import DEFAULT_NAME
 from dhitui.models import Classification, ContainerSummary, UserSpec
 from dhitui.ui.widgets.container_table import ContainerTable
 
@@ -67,13 +68,13 @@ async def run(n: int) -> dict[str, float | list[float]]:
 
         rows = summaries(n)
         out["fill: replace_all"], out["fill: idle + frame"] = await step(
-            lambda: table.replace_all(rows))
+            lambda: table.replace_engine_rows(DEFAULT_NAME, rows))
         results = [classification(s) for s in rows]
         batch_ms = []
         t0 = time.process_time()
         for i in range(0, n, 25):  # the classify worker's batches are ~this size at 50 ms
             a = time.process_time()
-            table.set_classifications(results[i:i + 25])
+            table.set_classifications(DEFAULT_NAME, results[i:i + 25])
             batch_ms.append((time.process_time() - a) * 1000)
         out["classify: all batches"] = (time.process_time() - t0) * 1000
         out["classify: per batch (median)"] = statistics.median(batch_ms)

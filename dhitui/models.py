@@ -7,7 +7,7 @@ engine is stored as the engine said it (cleaning for display happens at display 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 UserSource = Literal["container", "image", "default"]
 Verdict = Literal["hardened", "shell-less", "standard", "unknown"]
@@ -180,6 +180,14 @@ def container_user(raw_user: str, source: UserSource,
         else:
             unresolved.append(entry)
     return ContainerUser(spec, frozenset(gids), tuple(sources), tuple(unresolved))
+
+
+class ContainerKey(NamedTuple):
+    """A container as a fleet of engines knows it: the engine session's name and the
+    container's ID (two engines may hold the same ID: an engine reached twice, a copy)."""
+
+    engine: str
+    id: str
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dhitui.diagnostics.unixperm import PathFacts
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.endpoint import Endpoint
 from dhitui.errors import DhituiError
-from dhitui.live import Backend, ContainerChange
+from dhitui.live import ContainerChange, EngineSession
 from dhitui.models import Classification, ContainerSummary, UserSpec, container_user
 from dhitui.sessions import ContainerTarget, SessionOptions, SessionPlan, ToolboxInfo
 from dhitui.sessions import labels as L
@@ -130,8 +130,8 @@ def _plan(c: Classification, strategy: str = "auto", view: str = "auto") -> Sess
                      machine=L.Machine(host="workstation", boot="0" * 36))
 
 
-class SnapshotBackend(Backend):
-    """A Backend that answers from the data above and never touches an engine."""
+class SnapshotSession(EngineSession):
+    """An engine session that answers from the data above and never touches an engine."""
 
     def __init__(self) -> None:
         super().__init__(host=ENDPOINT.url, env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})

@@ -13,7 +13,7 @@ import pytest
 from textual import events
 from textual.widgets import Log
 
-from dhitui.live import Backend
+from dhitui.live import EngineSession
 from dhitui.logfollow import LogsEnd, parse_stamp
 from dhitui.ui.app import DhituiApp
 from dhitui.ui.screens.logs import LogsScreen
@@ -31,7 +31,7 @@ TICKER = ["sh", "-c", "i=0; while true; do i=$((i+1)); "
 class Collector:
     """Runs a follower in a thread, collecting its lines."""
 
-    def __init__(self, backend: Backend, cid: str, tail: int = 500) -> None:
+    def __init__(self, backend: EngineSession, cid: str, tail: int = 500) -> None:
         self.follower = backend.follow_logs(cid, tail=tail)
         self.lines: list[str] = []
         self.restarts: list[str] = []
@@ -84,7 +84,7 @@ def test_parse_stamp() -> None:
 def test_follows_new_lines_cleaned_until_closed(engine: EngineUnderTest,
                                                 containers: Callable[..., str]) -> None:
     cid = containers(engine, TOOLBOX_IMAGE, command=TICKER)
-    backend = Backend(host=engine.host, env=cli_env())
+    backend = EngineSession(host=engine.host, env=cli_env())
     try:
         got = Collector(backend, cid)
         got.wait(lambda lines: len(ticks(lines)) >= 1, "the first line")
@@ -105,7 +105,7 @@ def test_a_stopped_container_shows_what_there_is_and_says_so(
     cid = containers(engine, TOOLBOX_IMAGE,
                      command=["sh", "-c", "echo one; echo two >&2; printf three; exit 3"])
     assert docker(engine, "wait", cid).stdout.strip() == "3"
-    backend = Backend(host=engine.host, env=cli_env())
+    backend = EngineSession(host=engine.host, env=cli_env())
     try:
         got = Collector(backend, cid)
         end = got.finish()
@@ -127,7 +127,7 @@ def test_a_crash_looping_container_is_followed_across_restarts(
         engine28: EngineUnderTest, containers: Callable[..., str]) -> None:
     cid = containers(engine28, TOOLBOX_IMAGE, "--restart", "always",
                      command=["sh", "-c", "echo start; echo work; sleep 0.3; exit 1"])
-    backend = Backend(host=engine28.host, env=cli_env())
+    backend = EngineSession(host=engine28.host, env=cli_env())
     try:
         got = Collector(backend, cid, tail=0)
         got.wait(lambda lines: lines.count("start") >= 3, "three starts", timeout=40)
@@ -153,7 +153,7 @@ def log_lines(app: DhituiApp) -> list[str]:
 
 async def open_logs(pilot: Any, app: DhituiApp, name: str) -> LogsScreen:
     await wait_for(pilot, lambda: any(r.summary.name == name
-                                      for r in app.table.rows_by_id.values()), "the row")
+                                      for r in app.table.rows.values()), "the row")
     await pilot.press("slash", *name, "enter")
     await wait_for(pilot, lambda: app.table.selected is not None
                    and app.table.selected.summary.name == name, "the selection")
@@ -167,7 +167,7 @@ async def test_logs_view_follows_without_a_key_press(engine28: EngineUnderTest,
                                                      containers: Callable[..., str]) -> None:
     name = f"dhitui-test-ticker-{uuid.uuid4().hex[:6]}"
     containers(engine28, TOOLBOX_IMAGE, name=name, command=TICKER)
-    app = DhituiApp(Backend(host=engine28.host, env=cli_env()))
+    app = DhituiApp(EngineSession(host=engine28.host, env=cli_env()))
     async with app.run_test(size=SIZE) as pilot:
         view = await open_logs(pilot, app, name)
         await wait_for(pilot, lambda: len(ticks(log_lines(app))) >= 1, "the first lines")
@@ -213,7 +213,7 @@ async def test_logs_view_of_a_stopped_container(engine28: EngineUnderTest,
     cid = containers(engine28, TOOLBOX_IMAGE, name=name,
                      command=["sh", "-c", "echo last words; exit 2"])
     docker(engine28, "wait", cid)
-    app = DhituiApp(Backend(host=engine28.host, env=cli_env()), show_all=True)
+    app = DhituiApp(EngineSession(host=engine28.host, env=cli_env()), show_all=True)
     async with app.run_test(size=SIZE) as pilot:
         view = await open_logs(pilot, app, name)
         await wait_for(pilot, lambda: "has stopped" in view.state, "the end")

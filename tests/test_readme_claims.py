@@ -13,7 +13,7 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import Log
 
 from dhitui import __version__
-from dhitui.live import Backend
+from dhitui.live import EngineSession
 from dhitui.ui.app import DhituiApp
 from dhitui.ui.screens.help import HelpScreen
 from dhitui.ui.screens.logs import LogsScreen
@@ -30,7 +30,7 @@ from conftest import (
     run_dhitui,
     run_json,
 )
-from uitools import select_alone, verdict_of, wait_for
+from uitools import ids, select_alone, session, verdict_of, wait_for
 
 SIZE = (150, 45)
 
@@ -46,7 +46,7 @@ async def test_keys_i_l_r_help_and_palette(engine28: EngineUnderTest,
     tag = uuid.uuid4().hex[:8]
     cid = containers(engine28, STANDARD_IMAGE, name=f"dhitui-test-keys-{tag}",
                      command=["sh", "-c", f"echo log-line-{tag}; exec sleep 600"])
-    app = DhituiApp(Backend(host=engine28.host, env=cli_env()))
+    app = DhituiApp(EngineSession(host=engine28.host, env=cli_env()))
     async with app.run_test(size=SIZE) as pilot:
         await select_alone(pilot, app, tag, cid)
         # i: the inspect JSON of the selected container, shown literally.
@@ -61,11 +61,11 @@ async def test_keys_i_l_r_help_and_palette(engine28: EngineUnderTest,
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, LogsScreen), "closed")
         # The esc that closed the views left the list's filter alone.
-        assert app.table.filter_text == tag and app.table.visible_ids() == [cid]
+        assert app.table.filter_text == tag and ids(app.table) == [cid]
         # r: cached probes are forgotten and the image is probed again.
-        before = app.backend.classifier.path_stats
+        before = session(app).classifier.path_stats
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.backend.classifier.path_stats > before
+        await wait_for(pilot, lambda: session(app).classifier.path_stats > before
                        and verdict_of(app, cid) == "○ standard", "a fresh probe")
         # ?: the help screen, which lists the keys.
         await pilot.press("question_mark")

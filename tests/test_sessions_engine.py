@@ -866,7 +866,7 @@ def test_run_session_from_a_worker_thread(engine28: EngineUnderTest,
 @pytest.mark.engine
 def test_probe_helper_in_flight_is_removed_at_shutdown(engine28: EngineUnderTest) -> None:
     """A probe running in a worker thread when the app quits never reaches its own cleanup
-    (its thread ends with the process); Backend.close() removes it through the table of live
+    (its thread ends with the process); EngineSession.close() removes it through the table of live
     helpers, and the probe's own exit does not try a second time."""
     import threading
 

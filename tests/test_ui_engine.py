@@ -10,19 +10,19 @@ import pytest
 from sockproxy import SocketProxy
 from textual.widgets import Static
 
-from dhitui.live import Backend
+from dhitui.live import EngineSession
 from dhitui.ui.app import DhituiApp
 from dhitui.ui.render import clock
 
 from conftest import HARDENED_IMAGE, STANDARD_IMAGE, EngineUnderTest, cli_env, docker
-from uitools import panel_text, select_alone, verdict_of, wait_for
+from uitools import ids, key, link, panel_text, select_alone, session, verdict_of, wait_for
 
 pytestmark = pytest.mark.engine
 SIZE = (150, 45)
 
 
 def make_app(engine: EngineUnderTest) -> DhituiApp:
-    return DhituiApp(Backend(host=engine.host, env=cli_env()))
+    return DhituiApp(EngineSession(host=engine.host, env=cli_env()))
 
 
 async def test_fixtures_appear_with_their_badges(engine: EngineUnderTest,
@@ -33,9 +33,9 @@ async def test_fixtures_appear_with_their_badges(engine: EngineUnderTest,
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: verdict_of(app, hardened) == "● hardened"
                        and verdict_of(app, standard) == "○ standard", "both verdicts")
-        assert app.table.get_cell(hardened, "user").plain == "65532 (nonroot)"
-        assert app.table.get_cell(hardened, "shell").plain == "none"
-        assert app.table.get_cell(standard, "shell").plain == "/bin/sh"
+        assert app.table.get_cell(key(hardened), "user").plain == "65532 (nonroot)"
+        assert app.table.get_cell(key(hardened), "shell").plain == "none"
+        assert app.table.get_cell(key(standard), "shell").plain == "/bin/sh"
         assert "connected" in panel_text(app, "engine")
 
 
@@ -44,16 +44,16 @@ async def test_containers_come_and_go_without_a_key_press(
 ) -> None:
     app = make_app(engine)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.engine_state == "connected", "connection")
+        await wait_for(pilot, lambda: link(app).connected, "connection")
         cid = containers(engine, HARDENED_IMAGE)
         await wait_for(pilot, lambda: verdict_of(app, cid) == "● hardened", "the new row")
         docker(engine, "stop", "-t", "5", cid)
-        await wait_for(pilot, lambda: cid not in app.table.visible_ids(), "stopped row gone")
+        await wait_for(pilot, lambda: cid not in ids(app.table), "stopped row gone")
         await pilot.press("a")  # show stopped containers too
-        await wait_for(pilot, lambda: cid in app.table.visible_ids(), "stopped row shown")
-        assert app.table.get_cell(cid, "state").plain == "exited"
+        await wait_for(pilot, lambda: cid in ids(app.table), "stopped row shown")
+        assert app.table.get_cell(key(cid), "state").plain == "exited"
         docker(engine, "rm", "-f", cid)
-        await wait_for(pilot, lambda: cid not in app.table.rows_by_id, "removed row gone")
+        await wait_for(pilot, lambda: key(cid) not in app.table.rows, "removed row gone")
 
 
 async def test_filter_as_you_type(engine28: EngineUnderTest,
@@ -63,14 +63,14 @@ async def test_filter_as_you_type(engine28: EngineUnderTest,
     b = containers(engine28, STANDARD_IMAGE, name=f"dhitui-test-beta-{tag}")
     app = make_app(engine28)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: {a, b} <= set(app.table.visible_ids()), "both rows")
+        await wait_for(pilot, lambda: {a, b} <= set(ids(app.table)), "both rows")
         await pilot.press("slash", *f"alpha-{tag}")
-        await wait_for(pilot, lambda: app.table.visible_ids() == [a], "only alpha")
+        await wait_for(pilot, lambda: ids(app.table) == [a], "only alpha")
         await pilot.press("escape")
-        await wait_for(pilot, lambda: {a, b} <= set(app.table.visible_ids()), "filter cleared")
+        await wait_for(pilot, lambda: {a, b} <= set(ids(app.table)), "filter cleared")
         await wait_for(pilot, lambda: verdict_of(app, b) == "○ standard", "verdict of beta")
         await pilot.press("slash", *f"{tag} standard")  # terms match name and verdict
-        await wait_for(pilot, lambda: app.table.visible_ids() == [b], "only beta")
+        await wait_for(pilot, lambda: ids(app.table) == [b], "only beta")
         assert app.focused is not None and app.focused.id == "filter"
         await pilot.press("enter")
         assert app.focused is app.table
@@ -84,7 +84,7 @@ async def test_side_panel_follows_the_selection(engine28: EngineUnderTest,
     app = make_app(engine28)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("slash", *tag, "enter")
-        await wait_for(pilot, lambda: app.table.visible_ids() == [first, second],
+        await wait_for(pilot, lambda: ids(app.table) == [first, second],
                        f"two rows (filter={app.table.filter_text!r})")
         await wait_for(pilot, lambda: "no shell" in panel_text(app, "container"), "evidence")
         text = panel_text(app, "container")
@@ -108,11 +108,11 @@ async def test_a_selected_row_shows_the_containers_own_user(
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: verdict_of(app, cid) == "● hardened", "the verdict")
         await select_alone(pilot, app, tag, cid)
-        await wait_for(pilot, lambda: app.table.get_cell(cid, "user").plain == "root",
+        await wait_for(pilot, lambda: app.table.get_cell(key(cid), "user").plain == "root",
                        "the container's own user")
-        row = app.table.rows_by_id[cid]
+        row = app.table.rows[key(cid)]
         assert row.classification is not None and row.classification.inspected
-        assert "italic" not in str(app.table.get_cell(cid, "user").style)
+        assert "italic" not in str(app.table.get_cell(key(cid), "user").style)
         assert "root (container)" in panel_text(app, "container")
 
 
@@ -134,9 +134,9 @@ async def test_markup_and_escapes_in_labels_render_literally(
 
 
 async def test_unreachable_engine_is_explained(tmp_path: object) -> None:
-    app = DhituiApp(Backend(host=f"unix://{tmp_path}/none.sock", env=cli_env()))
+    app = DhituiApp(EngineSession(host=f"unix://{tmp_path}/none.sock", env=cli_env()))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "unreachable" in app.engine_state, "lost state")
+        await wait_for(pilot, lambda: link(app).state == "unreachable", "lost state")
         text = panel_text(app, "engine")
         assert "no socket at" in text and "dhitui doctor" in text
         assert app.table.row_count == 0
@@ -158,15 +158,15 @@ async def test_survives_the_daemon_restarting(engine20: EngineUnderTest,
         try:
             subprocess.run([script, "down", "--only", "e20"], check=True, timeout=120,
                            capture_output=True)
-            await wait_for(pilot, lambda: "unreachable" in app.engine_state, "engine lost")
+            await wait_for(pilot, lambda: link(app).state == "unreachable", "engine lost")
             assert "unreachable" in panel_text(app, "engine")
         finally:
             subprocess.run([script, "up", "--only", "e20"], check=True, timeout=300,
                            capture_output=True)
-        await wait_for(pilot, lambda: app.engine_state == "connected", "reconnected", 60)
+        await wait_for(pilot, lambda: link(app).connected, "reconnected", 60)
         # --restart always: the engine brings the container back; the list shows it again.
         await wait_for(pilot, lambda: verdict_of(app, cid) == "● hardened"
-                       and app.table.get_cell(cid, "state").plain == "running",
+                       and app.table.get_cell(key(cid), "state").plain == "running",
                        "the row back", 60)
 
 
@@ -179,32 +179,33 @@ async def test_rows_are_last_seen_while_the_engine_is_unreachable(
     cid = containers(engine28, HARDENED_IMAGE)
     proxy = SocketProxy(str(tmp_path / "engine.sock"), engine28.socket)
     proxy.start()
-    app = DhituiApp(Backend(host=proxy.host, env=cli_env()))
+    app = DhituiApp(EngineSession(host=proxy.host, env=cli_env()))
     try:
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: verdict_of(app, cid) == "● hardened", "the row")
-            assert app.table.get_cell(cid, "state").plain == "running"
-            app.table.move_cursor(row=app.table.get_row_index(cid), animate=False)
+            assert app.table.get_cell(key(cid), "state").plain == "running"
+            app.table.move_cursor(row=app.table.get_row_index(key(cid)), animate=False)
             await wait_for(pilot, lambda: "running (Up" in panel_text(app, "container"),
                            "the panel")
             proxy.cut()
-            await wait_for(pilot, lambda: "unreachable" in app.engine_state, "engine lost")
-            seen = app.backend.freshness.as_of
-            assert seen is not None and not app.backend.freshness.current
-            assert app.table.get_cell(cid, "state").plain == f"running? seen {clock(seen)}"
+            await wait_for(pilot, lambda: link(app).state == "unreachable", "engine lost")
+            seen = session(app).freshness.as_of
+            assert seen is not None and not session(app).freshness.current
+            assert app.table.get_cell(key(cid), "state").plain == f"running? seen {clock(seen)}"
             assert all(any(span.style == "dim" for span in cell.spans)
-                       for cell in app.table.get_row(cid))
+                       for cell in app.table.get_row(key(cid)))
             assert f"what the engine said at {clock(seen)}" in str(
                 app.query_one("#notice", Static).render())
             panel = panel_text(app, "container")
             assert f"running? seen {clock(seen)}, the engine does not answer now" in panel
             assert "running (Up" not in panel
             proxy.start()
-            await wait_for(pilot, lambda: app.engine_state == "connected", "reconnected", 60)
-            await wait_for(pilot, lambda: app.table.get_cell(cid, "state").plain == "running",
+            await wait_for(pilot, lambda: link(app).connected, "reconnected", 60)
+            await wait_for(pilot, lambda: app.table.get_cell(key(cid), "state").plain == "running",
                            "the row current again")
-            assert app.backend.freshness.current
-            assert not any(span.style == "dim" for span in app.table.get_cell(cid, "name").spans)
+            assert session(app).freshness.current
+            name_cell = app.table.get_cell(key(cid), "name")
+            assert not any(span.style == "dim" for span in name_cell.spans)
             await wait_for(pilot, lambda: "running (Up" in panel_text(app, "container"),
                            "the panel current again")
     finally:
@@ -226,7 +227,8 @@ async def test_panel_shows_a_failing_socket_permission_with_the_real_gid(
         await wait_for(pilot, lambda: "✘" in panel_text(app, "container"), "failing check")
         text = panel_text(app, "container")
         assert "mounts the docker socket" in text and f"--group-add {gid}" in text
-        shown = app._container_checks[app.table.selected_id or ""]
+        details = app.details_of(app.table.selected_key)  # type: ignore[arg-type]
+        shown = details.checks
         assert all("666" not in (c.fix or "") for c in shown)  # never offered as a fix
         await wait_for(pilot, lambda: "other checks pass" in panel_text(app, "diagnostics"),
                        "host diagnostics")
@@ -245,7 +247,7 @@ def recording_app(engine: EngineUnderTest, calls: list[object]) -> DhituiApp:
         return SessionResult(strategy=plan.chosen.name, exit_status=0,  # type: ignore[attr-defined]
                              duration=0.0)
 
-    return DhituiApp(Backend(host=engine.host, env=cli_env()), session_runner=runner)
+    return DhituiApp(EngineSession(host=engine.host, env=cli_env()), session_runner=runner)
 
 
 async def test_enter_debugs_the_selected_container_with_the_best_strategy(
@@ -295,7 +297,7 @@ async def test_strategy_picker_and_copy(engine28: EngineUnderTest,
         await pilot.press("c")
         await wait_for(pilot, lambda: bool(app.clipboard), "the clipboard")
         # The session inside the container: an exec in it (its holder's pid shown as <pid>).
-        assert app.clipboard == app._plans[cid].command_line
+        assert app.clipboard == app.details_of(key(cid)).plan.command_line
         assert " exec -i -t " in app.clipboard and "/proc/<pid>/root" in app.clipboard
         await pilot.press("D")
         await wait_for(pilot, lambda: isinstance(app.screen, StrategyPicker), "the picker")
@@ -328,7 +330,7 @@ async def test_a_crashed_container_says_why_and_enter_opens_a_snapshot(
     app = recording_app(engine, calls)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("a", "slash", *tag, "enter")
-        await wait_for(pilot, lambda: app.table.visible_ids() == [cid], "the row")
+        await wait_for(pilot, lambda: ids(app.table) == [cid], "the row")
         await wait_for(pilot, lambda: "Why it stopped" in panel_text(app, "container"),
                        "the reason in the panel")
         text = panel_text(app, "container")
@@ -353,8 +355,8 @@ async def test_a_crash_loop_is_marked_in_the_running_only_view(
         assert not app.show_all
         await pilot.press("slash", *tag, "enter")
         # Up for moments between restarts: it stays listed, marked while it restarts.
-        await wait_for(pilot, lambda: cid in app.table.visible_ids()
-                       and app.table.get_cell(cid, "state").plain == "⟳ crash-loop",
+        await wait_for(pilot, lambda: cid in ids(app.table)
+                       and app.table.get_cell(key(cid), "state").plain == "⟳ crash-loop",
                        "the crash loop marked")
 
 
@@ -397,7 +399,7 @@ async def test_podman_service_restart_keeps_the_list_and_catches_up(
         try:
             subprocess.run([script, "service", "stop", "--only", "podman"], check=True,
                            timeout=120, capture_output=True)
-            await wait_for(pilot, lambda: "unreachable" in app.engine_state, "engine lost")
+            await wait_for(pilot, lambda: link(app).state == "unreachable", "engine lost")
             engine_panel = panel_text(app, "engine")
             assert "unreachable" in engine_panel and "lost at" in engine_panel
             # The list stays as it was.
@@ -413,11 +415,11 @@ async def test_podman_service_restart_keeps_the_list_and_catches_up(
             subprocess.run([script, "service", "start", "--only", "podman"], check=True,
                            timeout=300, capture_output=True)
         try:
-            await wait_for(pilot, lambda: app.engine_state == "connected", "reconnected", 60)
+            await wait_for(pilot, lambda: link(app).connected, "reconnected", 60)
             await wait_for(pilot, lambda: verdict_of(app, new) == "● hardened"
-                           and gone not in app.table.rows_by_id, "the list current", 60)
+                           and key(gone) not in app.table.rows, "the list current", 60)
             # The container that outlived the service is still there, still running.
-            assert app.table.get_cell(kept, "state").plain == "running"
+            assert app.table.get_cell(key(kept), "state").plain == "running"
             # The capabilities are probed again after the reconnect, in their own worker:
             # the panel names the engine once that answer is in, not necessarily before the
             # list is current.

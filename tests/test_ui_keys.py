@@ -22,8 +22,8 @@ from dhitui.ui.app import DhituiApp
 from dhitui.ui.screens.help import HelpScreen, help_text
 from dhitui.ui.screens.strategy_picker import StrategyPicker
 
-from snapshot_backend import SUMMARIES, SnapshotBackend
-from uitools import wait_for
+from snapshot_backend import SUMMARIES, SnapshotSession
+from uitools import ids, wait_for
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SIZE = (150, 45)
@@ -47,9 +47,9 @@ def test_bindings_help_and_palette_come_from_the_table() -> None:
 
 
 async def test_palette_lists_the_tables_commands() -> None:
-    app = DhituiApp(SnapshotBackend())
+    app = DhituiApp(SnapshotSession())
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: len(app.table.visible_ids()) == len(SUMMARIES), "rows")
+        await wait_for(pilot, lambda: len(ids(app.table)) == len(SUMMARIES), "rows")
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert {k.title for k in keys.MAIN if k.title} <= titles
 
@@ -64,19 +64,19 @@ def burst(app: DhituiApp, *names: str) -> None:
 
 
 async def ready(pilot: Any, app: DhituiApp) -> None:
-    await wait_for(pilot, lambda: len(app.table.visible_ids()) == len(SUMMARIES), "the rows")
-    await wait_for(pilot, lambda: app.table.get_cell(app.table.visible_ids()[0], "verdict")
+    await wait_for(pilot, lambda: len(ids(app.table)) == len(SUMMARIES), "the rows")
+    await wait_for(pilot, lambda: app.table.get_cell(app.table.visible_keys()[0], "verdict")
                    .plain != "… probing", "the verdicts")
 
 
 async def test_filter_typed_in_one_burst_after_slash() -> None:
-    app = DhituiApp(SnapshotBackend())
+    app = DhituiApp(SnapshotSession())
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
         burst(app, "slash", *"payments-api-fips")
         box = app.query_one("#filter", Input)
         await wait_for(pilot, lambda: box.value == "payments-api-fips", "the whole text")
-        await wait_for(pilot, lambda: len(app.table.visible_ids()) == 1, "one row")
+        await wait_for(pilot, lambda: len(ids(app.table)) == 1, "one row")
         assert app.table.selected is not None
         assert app.table.selected.summary.name == "payments-api-fips"
         # In the box, "/" is text, not the binding.
@@ -90,7 +90,7 @@ async def test_keys_after_a_picker_key_reach_the_picker() -> None:
     started: list[str] = []
     chosen: list[str | None] = []
 
-    class Recording(SnapshotBackend):
+    class Recording(SnapshotSession):
         def plan(self, container_id: str, strategy: str = "auto",
                  view: str | None = None) -> Any:
             if strategy != "auto":
@@ -125,7 +125,7 @@ async def test_keys_after_a_picker_key_reach_the_picker() -> None:
 
 
 async def test_keys_after_help_and_palette_keys() -> None:
-    app = DhituiApp(SnapshotBackend())
+    app = DhituiApp(SnapshotSession())
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
         pushed: list[object] = []
@@ -143,7 +143,7 @@ async def test_keys_after_help_and_palette_keys() -> None:
 
 
 async def test_keys_for_a_screen_that_does_not_open_are_dropped() -> None:
-    class Failing(SnapshotBackend):
+    class Failing(SnapshotSession):
         def plan(self, container_id: str, strategy: str = "auto",
                  view: str | None = None) -> Any:
             raise EngineUnavailable("gone for the test")

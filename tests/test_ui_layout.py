@@ -12,13 +12,13 @@ from dhitui.models import ContainerSummary
 from dhitui.ui.app import DhituiApp
 from dhitui.ui.widgets.container_table import ContainerTable
 
-from snapshot_backend import SUMMARIES, SnapshotBackend
-from uitools import panel_text, wait_for
+from snapshot_backend import SUMMARIES, SnapshotSession
+from uitools import ids, key, panel_text, wait_for
 
 LONG = "orders-service-blue-green-canary-deployment-replica-0001"
 
 
-class LongNames(SnapshotBackend):
+class LongNames(SnapshotSession):
     """The snapshot data, one container renamed to something long."""
 
     def containers(self, *, all: bool = False) -> list[ContainerSummary]:
@@ -40,14 +40,14 @@ def visible_columns(table: ContainerTable) -> dict[str, tuple[int, int]]:
 
 def row_text(table: ContainerTable, container_id: str) -> str:
     """What the row shows on screen (the table's rendered line for it)."""
-    y = table.get_row_index(container_id) + 1  # after the header
+    y = table.get_row_index(key(container_id)) + 1  # after the header
     return table.render_line(y).text
 
 
 async def loaded(pilot: Pilot[int], app: DhituiApp) -> None:
-    await wait_for(pilot, lambda: len(app.table.visible_ids()) == len(SUMMARIES), "rows")
-    await wait_for(pilot, lambda: all(app.table.rows_by_id[c].classification is not None
-                                      for c in app.table.visible_ids()), "verdicts")
+    await wait_for(pilot, lambda: len(ids(app.table)) == len(SUMMARIES), "rows")
+    await wait_for(pilot, lambda: all(app.table.rows[key(c)].classification is not None
+                                      for c in ids(app.table)), "verdicts")
     await pilot.pause()
 
 
@@ -64,13 +64,13 @@ async def test_80x24_panel_below_and_the_essential_columns_in_view() -> None:
         assert {"name", "verdict", "state", "user"} <= set(shown)
         assert table.virtual_size.width <= table.scrollable_content_region.width  # no h-scroll
 
-        long_id = next(cid for cid in table.visible_ids()
-                       if table.rows_by_id[cid].summary.name == LONG)
+        long_id = next(cid for cid in ids(table)
+                       if table.rows[key(cid)].summary.name == LONG)
         line = row_text(table, long_id)
         assert LONG not in line and LONG[:12] in line and "…" in line
         assert "running" in line and "65532 (nonroot)" in line and "hardened" in line
         # The panel shows the whole name of the selected container.
-        table.move_cursor(row=table.get_row_index(long_id), animate=False)
+        table.move_cursor(row=table.get_row_index(key(long_id)), animate=False)
         await wait_for(pilot, lambda: LONG in panel_text(app, "container"), "the full name")
 
         await pilot.press("p")  # hide the panel: the list takes the room
@@ -93,15 +93,15 @@ async def test_200x50_panel_beside_and_the_names_whole() -> None:
         # Only the image gives way (to the 56-character name), and ends at the edge in "…".
         assert [c.key for c in table.columns if c.capped] == ["image"]
         assert table.virtual_size.width <= table.scrollable_content_region.width
-        for cid in table.visible_ids():
-            s = table.rows_by_id[cid].summary
+        for cid in ids(table):
+            s = table.rows[key(cid)].summary
             line = row_text(table, cid)
             assert s.name in line
             assert s.image in line or (s.image[:10] in line and line.rstrip().endswith("…"))
 
 
 async def test_resizing_narrows_and_widens_the_columns_again() -> None:
-    app = DhituiApp(SnapshotBackend())
+    app = DhituiApp(SnapshotSession())
     async with app.run_test(size=(200, 50)) as pilot:
         await loaded(pilot, app)
         assert not any(c.capped for c in app.table.columns)
@@ -117,12 +117,12 @@ async def test_resizing_narrows_and_widens_the_columns_again() -> None:
 async def test_the_panel_follows_a_selection_the_filter_moves() -> None:
     """Typing a filter that hides the selected container moves the cursor to a match; the
     panel follows it (once the typing pauses), and clearing the filter keeps it there."""
-    app = DhituiApp(SnapshotBackend())
+    app = DhituiApp(SnapshotSession())
     async with app.run_test(size=(150, 45)) as pilot:
         await loaded(pilot, app)
         table = app.table
-        first = table.visible_ids()[0]
-        await wait_for(pilot, lambda: table.rows_by_id[first].summary.name
+        first = ids(table)[0]
+        await wait_for(pilot, lambda: table.rows[key(first)].summary.name
                        in panel_text(app, "container"), "the first row in the panel")
         await pilot.press("slash", *"static")
         await wait_for(pilot, lambda: table.row_count == 1, "the filtered list")

@@ -8,8 +8,36 @@ from collections.abc import Callable
 from rich.console import Console
 from textual.pilot import Pilot
 
+from dhitui.live import DEFAULT_NAME, EngineSession
+from dhitui.models import ContainerKey
 from dhitui.ui.app import DhituiApp
+from dhitui.ui.links import EngineLink
+from dhitui.ui.widgets.container_table import ContainerTable
 from dhitui.ui.widgets.side_panel import Section
+
+
+def key(container_id: str, engine: str = DEFAULT_NAME) -> ContainerKey:
+    """A row's key in an app or table of one engine session (the common case)."""
+    return ContainerKey(engine, container_id)
+
+
+def link(app: DhituiApp, engine: str = DEFAULT_NAME) -> EngineLink:
+    """What the app knows of its (only) engine's connection."""
+    return app.links[engine]
+
+
+def session(app: DhituiApp, engine: str = DEFAULT_NAME) -> EngineSession:
+    return app.fleet[engine]
+
+
+def ids(table: ContainerTable) -> list[str]:
+    """The IDs of the rows shown, in display order."""
+    return [k.id for k in table.visible_keys()]
+
+
+def selected_id(table: ContainerTable) -> str | None:
+    selected = table.selected_key
+    return selected.id if selected else None
 
 
 async def wait_for(pilot: Pilot[int], cond: Callable[[], bool], what: str,
@@ -27,7 +55,7 @@ async def select_alone(pilot: Pilot[int], app: DhituiApp, tag: str, cid: str) ->
     """Filter the list down to the one container `cid` (named with `tag`) and wait until
     the panel shows its debug plan."""
     await pilot.press("slash", *tag, "enter")
-    await wait_for(pilot, lambda: app.table.visible_ids() == [cid], "the row")
+    await wait_for(pilot, lambda: ids(app.table) == [cid], "the row")
     await wait_for(pilot, lambda: "enter → " in panel_text(app, "container"), "the plan")
 
 
@@ -41,6 +69,6 @@ def panel_text(app: DhituiApp, section: str) -> str:
 
 def verdict_of(app: DhituiApp, container_id: str) -> str | None:
     table = app.table
-    if container_id not in table.visible_ids():
+    if container_id not in ids(table):
         return None
-    return str(table.get_cell(container_id, "verdict").plain)
+    return str(table.get_cell(key(container_id), "verdict").plain)

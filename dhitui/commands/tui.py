@@ -6,9 +6,9 @@ from dhitui.commands.base import Invocation
 
 
 def run(inv: Invocation) -> int:
-    from dhitui.live import Backend
+    from dhitui.live import EngineSession
 
-    backend = Backend(
+    backend = EngineSession(
         host=getattr(inv.args, "host", None),
         context=getattr(inv.args, "context", None),
         toolbox=inv.toolbox,
@@ -21,7 +21,7 @@ def run(inv: Invocation) -> int:
     # a clear message, not something to discover inside the UI.
     backend.endpoint  # noqa: B018
     # Connect, subscribe and list while Textual is imported and the screen is built, so the
-    # list is there for the first frames (bench/, 300 containers: first paint 660 -> 528 ms).
+    # list is there for the first frames (docs/benchmarks.md has what it saves).
     backend.start_early(all=False)
     from dhitui.ui.app import DhituiApp
 

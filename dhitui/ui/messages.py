@@ -1,4 +1,8 @@
-"""Messages the worker threads post to the app (`post_message` is thread-safe)."""
+"""Messages the worker threads post to the app (`post_message` is thread-safe).
+
+Each message about an engine names its engine session (`engine`, the session's name in the
+fleet); a message about a container carries its `ContainerKey`.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +19,13 @@ if TYPE_CHECKING:
     from dhitui.engine.endpoint import Endpoint
     from dhitui.errors import DhituiError
     from dhitui.live import ContainerChange
-    from dhitui.models import Classification, ContainerSummary
+    from dhitui.models import Classification, ContainerKey, ContainerSummary
     from dhitui.sessions import SessionPlan, Sidecar
 
 
 @dataclass
 class EngineConnected(Message):
+    engine: str
     endpoint: Endpoint
 
 
@@ -28,6 +33,7 @@ class EngineConnected(Message):
 class EngineLost(Message):
     """The engine stopped answering (or never did); workers keep trying."""
 
+    engine: str
     error: DhituiError
 
 
@@ -35,22 +41,26 @@ class EngineLost(Message):
 class EngineFailed(Message):
     """A problem retrying cannot fix (bad configuration)."""
 
+    engine: str
     error: DhituiError
 
 
 @dataclass
 class ContainersLoaded(Message):
+    engine: str
     summaries: list[ContainerSummary]
     all: bool = False  # listed with stopped containers (the view it was asked for)
 
 
 @dataclass
 class ContainerChanged(Message):
+    engine: str
     change: ContainerChange
 
 
 @dataclass
 class Classified(Message):
+    engine: str
     results: list[Classification]
 
 
@@ -58,9 +68,12 @@ class Classified(Message):
 class ClassifyFinished(Message):
     """A classify worker handed over its last result (or gave up)."""
 
+    engine: str
+
 
 @dataclass
 class CapabilitiesReady(Message):
+    engine: str
     caps: Capabilities
 
 
@@ -68,12 +81,13 @@ class CapabilitiesReady(Message):
 class HostChecksReady(Message):
     """Endpoint/socket/daemon checks plus engine checks (when it answers)."""
 
+    engine: str
     checks: list[Check]
 
 
 @dataclass
 class ContainerChecksReady(Message):
-    container_id: str
+    key: ContainerKey
     checks: list[Check]
     plan: SessionPlan
 
@@ -82,11 +96,12 @@ class ContainerChecksReady(Message):
 class PlanReady(Message):
     """A fresh plan for an action the user asked for: run it, pick a strategy, or copy."""
 
-    container_id: str
+    key: ContainerKey
     plan: SessionPlan
     purpose: Literal["run", "pick", "copy"]
 
 
 @dataclass
 class OrphansFound(Message):
+    engine: str
     sidecars: list[Sidecar]

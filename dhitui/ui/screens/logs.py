@@ -24,7 +24,7 @@ from dhitui.textsafe import one_line
 from dhitui.ui import keys
 
 if TYPE_CHECKING:
-    from dhitui.live import Backend
+    from dhitui.live import EngineSession
     from dhitui.logfollow import LogFollower, LogsEnd
 
 MAX_LINES = 20_000  # kept for search and pause; older lines are forgotten
@@ -66,7 +66,7 @@ class LogsScreen(ModalScreen[None]):
     BINDINGS = keys.bindings(keys.LOGS)
     AUTO_FOCUS = None  # on_mount focuses the log: typeahead is handed over then
 
-    def __init__(self, backend: Backend, container_id: str, name: str) -> None:
+    def __init__(self, backend: EngineSession, container_id: str, name: str) -> None:
         super().__init__()
         self.backend = backend
         self.container_id = container_id

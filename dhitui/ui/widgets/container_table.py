@@ -1,7 +1,8 @@
 """The container list: a virtual table that draws only the rows on screen.
 
-The model is every known container (summary + classification), keyed by ID. The view is a
-list of the IDs that match the filter, sorted by name; `render_line` draws the header and the
+The model is every known container (summary + classification), keyed by `ContainerKey` (the
+engine session's name and the container's ID: one table shows a fleet of engines). The view
+is a list of the keys that match the filter, sorted by name; `render_line` draws the header and the
 rows the viewport shows from it, nothing else. So a filter keystroke at thousands of rows is
 one pass over the rows' cached search text and one sort of the matches, then a frame of a
 screenful of lines: there are no widget rows to add, measure or remove. The cursor stays on
@@ -29,17 +30,18 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from dhitui.models import Classification, ContainerSummary
+from dhitui.models import Classification, ContainerKey, ContainerSummary
 from dhitui.ui.render import row_cells
 
 
 @dataclass
 class Row:
+    key: ContainerKey
     summary: ContainerSummary
     classification: Classification | None = None
     # Derived from the two above when first needed; `update()` forgets them.
     _hay: str | None = field(default=None, repr=False, compare=False)
-    _key: tuple[str, str, str] | None = field(default=None, repr=False, compare=False)
+    _order: tuple[str, str, str, str] | None = field(default=None, repr=False, compare=False)
     _lengths: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
     _lengths_seen: float | None = field(default=None, repr=False, compare=False)
 
@@ -49,7 +51,7 @@ class Row:
             self.summary = summary
         if classification is not None:
             self.classification = classification
-        self._hay = self._lengths = self._key = None
+        self._hay = self._lengths = self._order = None
 
     def haystack(self) -> str:
         if self._hay is None:
@@ -63,12 +65,13 @@ class Row:
             self._hay = " ".join(words).lower()
         return self._hay
 
-    def sort_key(self) -> tuple[str, str, str]:
-        """By name, case-insensitively (then exactly, then by ID: a stable order)."""
-        if self._key is None:
+    def sort_key(self) -> tuple[str, str, str, str]:
+        """By name, case-insensitively (then exactly, then by engine and ID: a stable
+        order)."""
+        if self._order is None:
             name = self.summary.name
-            self._key = (name.lower(), name, self.summary.id)
-        return self._key
+            self._order = (name.lower(), name, self.key.engine, self.summary.id)
+        return self._order
 
     def cells(self, last_seen: float | None = None) -> list[Text]:
         """The table cells, in ContainerTable.COLUMNS order (`last_seen`: see row_cells).
@@ -96,7 +99,7 @@ class Column:
 
 
 class ContainerTable(ScrollView, can_focus=True):
-    """Containers, one row each, keyed by ID; only the rows in view are drawn."""
+    """Containers, one row each, keyed by engine and ID; only the rows in view are drawn."""
 
     # What matters for debugging first; the long image reference last, where it may be cut.
     COLUMNS = (
@@ -165,33 +168,34 @@ class ContainerTable(ScrollView, can_focus=True):
     class Highlighted(Message):
         """The cursor is on another container (None: the table shows none)."""
 
-        def __init__(self, container_id: str | None) -> None:
+        def __init__(self, key: ContainerKey | None) -> None:
             super().__init__()
-            self.container_id = container_id
+            self.key = key
 
     class Selected(Message):
         """`enter`, or a click on the row the cursor is on: debug this container."""
 
-        def __init__(self, container_id: str) -> None:
+        def __init__(self, key: ContainerKey) -> None:
             super().__init__()
-            self.container_id = container_id
+            self.key = key
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.rows_by_id: dict[str, Row] = {}
-        self._order: list[str] = []  # the IDs shown, in display order
-        self._index: dict[str, int] | None = None  # ID -> position in _order, when asked
-        self._keys: dict[str, tuple[str, str, str]] = {}  # the shown rows' sort keys
+        self.rows: dict[ContainerKey, Row] = {}
+        self._order: list[ContainerKey] = []  # the keys shown, in display order
+        self._index: dict[ContainerKey, int] | None = None  # key -> position in _order
+        self._keys: dict[ContainerKey, tuple[str, str, str, str]] = {}  # shown: sort keys
         self._sorted: list[Row] | None = None  # every row by sort key (None: to be sorted)
         self.cursor_row = 0
-        self._highlighted: str | None = None  # the ID the last Highlighted message named
+        self._highlighted: ContainerKey | None = None  # what the last Highlighted named
         self.filter_text = ""
         self._terms: list[str] = []  # the filter's words: a row must contain every one
         # Set while the engine does not answer: rows are what was seen then (live.ListFreshness).
         self.last_seen: float | None = None
         self._columns: list[Column] = []
         self._widths_stale = True
-        self._strips: dict[tuple[str, bool], Strip] = {}  # drawn rows, until anything changes
+        # Drawn rows, until anything changes.
+        self._strips: dict[tuple[ContainerKey, bool], Strip] = {}
 
     # ---- queries
     @property
@@ -199,32 +203,32 @@ class ContainerTable(ScrollView, can_focus=True):
         return len(self._order)
 
     @property
-    def selected_id(self) -> str | None:
+    def selected_key(self) -> ContainerKey | None:
         if not self._order:
             return None
         return self._order[min(self.cursor_row, len(self._order) - 1)]
 
     @property
     def selected(self) -> Row | None:
-        cid = self.selected_id
-        return self.rows_by_id.get(cid) if cid else None
+        key = self.selected_key
+        return self.rows.get(key) if key else None
 
-    def visible_ids(self) -> list[str]:
-        """The IDs of the rows the filter lets through, in display order."""
+    def visible_keys(self) -> list[ContainerKey]:
+        """The keys of the rows the filter lets through, in display order."""
         return list(self._order)
 
-    def get_row_index(self, container_id: str) -> int:
+    def get_row_index(self, key: ContainerKey) -> int:
         """The row's position in display order (KeyError if it is not shown)."""
         if self._index is None:
-            self._index = {cid: i for i, cid in enumerate(self._order)}
-        return self._index[container_id]
+            self._index = {k: i for i, k in enumerate(self._order)}
+        return self._index[key]
 
-    def get_row(self, container_id: str) -> list[Text]:
-        return self.rows_by_id[container_id].cells(self.last_seen)
+    def get_row(self, key: ContainerKey) -> list[Text]:
+        return self.rows[key].cells(self.last_seen)
 
-    def get_cell(self, container_id: str, column: str) -> Text:
-        keys = [key for key, _ in self.COLUMNS]
-        return self.get_row(container_id)[keys.index(column)]
+    def get_cell(self, key: ContainerKey, column: str) -> Text:
+        columns = [name for name, _ in self.COLUMNS]
+        return self.get_row(key)[columns.index(column)]
 
     @property
     def columns(self) -> list[Column]:
@@ -233,51 +237,55 @@ class ContainerTable(ScrollView, can_focus=True):
         return self._columns
 
     # ---- model changes
-    def replace_all(self, summaries: list[ContainerSummary]) -> list[ContainerSummary]:
-        """Make the model exactly these containers; keep what is known about the ones that
-        stay. Returns the summaries that are new or whose image changed (to classify)."""
+    def replace_engine_rows(self, engine: str,
+                            summaries: list[ContainerSummary]) -> list[ContainerSummary]:
+        """Make `engine`'s rows exactly these containers (other engines' rows stay); keep
+        what is known about the ones that stay. Returns the summaries that are new or whose
+        image changed (to classify)."""
         fresh = []
-        changed: set[str] = set()
-        incoming = {s.id: s for s in summaries}
-        for cid in list(self.rows_by_id):
-            if cid not in incoming:
-                del self.rows_by_id[cid]
-                changed.add(cid)
-        for s in summaries:
-            row = self.rows_by_id.get(s.id)
+        changed: set[ContainerKey] = set()
+        incoming = {ContainerKey(engine, s.id): s for s in summaries}
+        for key in [k for k in self.rows if k.engine == engine and k not in incoming]:
+            del self.rows[key]
+            changed.add(key)
+        for key, s in incoming.items():
+            row = self.rows.get(key)
             if row is None or row.summary.image_id != s.image_id:
-                self.rows_by_id[s.id] = Row(s)
+                self.rows[key] = Row(key, s)
                 fresh.append(s)
-                changed.add(s.id)
+                changed.add(key)
             elif row.summary != s:
                 row.update(summary=s)
-                changed.add(s.id)
+                changed.add(key)
         self._sync(changed)
         return fresh
 
-    def upsert_container(self, summary: ContainerSummary) -> None:
-        row = self.rows_by_id.get(summary.id)
+    def upsert_row(self, engine: str, summary: ContainerSummary) -> None:
+        key = ContainerKey(engine, summary.id)
+        row = self.rows.get(key)
         if row is None:
-            self.rows_by_id[summary.id] = Row(summary)
+            self.rows[key] = Row(key, summary)
         else:
             row.update(summary=summary)
-        self._sync({summary.id})
+        self._sync({key})
 
-    def remove_container(self, container_id: str) -> None:
-        if self.rows_by_id.pop(container_id, None) is not None:
-            self._sync({container_id})
+    def drop_row(self, key: ContainerKey) -> None:
+        """Take the row out of the list (the container itself is not touched)."""
+        if self.rows.pop(key, None) is not None:
+            self._sync({key})
 
-    def set_classifications(self, results: list[Classification]) -> None:
+    def set_classifications(self, engine: str, results: list[Classification]) -> None:
         changed = set()
         for c in results:
-            row = self.rows_by_id.get(c.container_id)
+            key = ContainerKey(engine, c.container_id)
+            row = self.rows.get(key)
             if row is not None:
                 old = row.classification
                 if (old is not None and old.inspected and not c.inspected
                         and old.image_id == c.image_id):
                     continue  # a container's own settings do not change: keep what it said
                 row.update(classification=c)
-                changed.add(c.container_id)
+                changed.add(key)
         self._sync(changed)
 
     def show_last_seen(self, as_of: float | None) -> None:
@@ -285,7 +293,7 @@ class ContainerTable(ScrollView, can_focus=True):
         if as_of == self.last_seen:
             return
         self.last_seen = as_of
-        self._sync(set(self.rows_by_id))
+        self._sync(set(self.rows))
 
     def set_filter(self, text: str) -> None:
         text = text.strip().lower()
@@ -318,8 +326,8 @@ class ContainerTable(ScrollView, can_focus=True):
         self._set_cursor(len(self._order) - 1)
 
     def action_select(self) -> None:
-        if (cid := self.selected_id) is not None:
-            self.post_message(self.Selected(cid))
+        if (key := self.selected_key) is not None:
+            self.post_message(self.Selected(key))
 
     def _page(self) -> int:
         return max(1, self.scrollable_content_region.height - 2)
@@ -334,15 +342,15 @@ class ContainerTable(ScrollView, can_focus=True):
         self._scroll_to_cursor()
         self._announce()
 
-    def _at(self, row: int) -> str | None:
+    def _at(self, row: int) -> ContainerKey | None:
         return self._order[row] if 0 <= row < len(self._order) else None
 
     def _announce(self) -> None:
         """Tell the app when the cursor is on another container than it was last told."""
-        cid = self.selected_id
-        if cid != self._highlighted:
-            self._highlighted = cid
-            self.post_message(self.Highlighted(cid))
+        key = self.selected_key
+        if key != self._highlighted:
+            self._highlighted = key
+            self.post_message(self.Highlighted(key))
 
     def _scroll_to_cursor(self) -> None:
         rows = max(1, self.scrollable_content_region.height - 1)  # under the header
@@ -369,7 +377,7 @@ class ContainerTable(ScrollView, can_focus=True):
         hay = row.haystack()
         return all(term in hay for term in self._terms)
 
-    def _sync(self, changed: Collection[str], *, refilter: bool = False) -> None:
+    def _sync(self, changed: Collection[ContainerKey], *, refilter: bool = False) -> None:
         """Bring the view in line with the model for the `changed` containers (every one
         when the filter changed). The display order is made again only when a row joins,
         leaves or is renamed; otherwise the changed rows are just drawn again."""
@@ -379,21 +387,21 @@ class ContainerTable(ScrollView, can_focus=True):
             self._sorted = None  # rows came, went or were replaced
         reorder = refilter
         if not reorder:
-            for cid in changed:
-                row = self.rows_by_id.get(cid)
+            for key in changed:
+                row = self.rows.get(key)
                 want = row is not None and self._matches(row)
-                shown = cid in self._keys
+                shown = key in self._keys
                 if want != shown or (row is not None and shown
-                                     and row.sort_key() != self._keys[cid]):
+                                     and row.sort_key() != self._keys[key]):
                     reorder = True
                     break
         if reorder:
-            keep = self.selected_id
+            keep = self.selected_key
             if self._sorted is None:
-                self._sorted = sorted(self.rows_by_id.values(), key=Row.sort_key)
+                self._sorted = sorted(self.rows.values(), key=Row.sort_key)
             rows = [r for r in self._sorted if self._matches(r)] if self._terms else self._sorted
-            self._order = [r.summary.id for r in rows]
-            self._keys = {r.summary.id: r.sort_key() for r in rows}
+            self._order = [r.key for r in rows]
+            self._keys = {r.key: r.sort_key() for r in rows}
             self._index = None
             if keep is not None and keep in self._keys:
                 self.cursor_row = self.get_row_index(keep)
@@ -432,7 +440,7 @@ class ContainerTable(ScrollView, can_focus=True):
         """Column widths for the model and the table's width; the virtual size."""
         if self._widths_stale:
             self._widths_stale = False
-            lengths = [row.lengths(self.last_seen) for row in self.rows_by_id.values()]
+            lengths = [row.lengths(self.last_seen) for row in self.rows.values()]
             labels = tuple(len(label) for _, label in self.COLUMNS)
             want = [max(column) for column in zip(labels, *lengths, strict=True)]
             caps = self._fit({key: w for (key, _), w in zip(self.COLUMNS, want, strict=True)})
@@ -492,15 +500,15 @@ class ContainerTable(ScrollView, can_focus=True):
         row = round(self.scroll_offset.y) + y - 1
         if not 0 <= row < len(self._order):
             return Strip.blank(width, base)
-        cid = self._order[row]
+        key = self._order[row]
         cursor = row == self.cursor_row
-        strip = self._strips.get((cid, cursor))
+        strip = self._strips.get((key, cursor))
         if strip is None or strip.cell_length != width:
             post = self.get_component_rich_style("container-table--cursor") if cursor else None
-            strip = self._strip(self.rows_by_id[cid].cells(self.last_seen), width, base, post)
+            strip = self._strip(self.rows[key].cells(self.last_seen), width, base, post)
             if len(self._strips) > 4 * max(25, self.size.height):  # a few screens' worth
                 self._strips.clear()
-            self._strips[(cid, cursor)] = strip
+            self._strips[(key, cursor)] = strip
         return strip
 
     def _strip(self, cells: list[Text], width: int, style: Style,

@@ -1,9 +1,12 @@
-"""The engine as an interactive front end sees it: connecting, the container list, the
-classification stream, the event stream, and the reads behind the keys.
+"""One engine as an interactive front end sees it: an `EngineSession` owns the connection,
+the event stream, the capabilities, the image facts (its classifier's) and what was last
+worked out per container (its plan and checks, `ContainerDetails`), and answers the reads
+behind the keys.
 
 No Textual here: the TUI calls these from worker threads and turns the callbacks into
 messages. Each method is a blocking call that raises `DhituiError`s (EngineUnavailable when
-the engine goes away); none of them touches UI state.
+the engine goes away); none of them touches UI state. Several sessions make a `Fleet`
+(dhitui.live.fleet).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ _ROW_ACTIONS = {
 # Actions that may mean a new filesystem to look at (a new container).
 _CLASSIFY_ACTIONS = {"create", "start"}
 _EVENT_FILTERS = {"type": ["container", "image"]}
+DEFAULT_NAME = "default"  # an engine session's name when it is the only one
 
 # Benchmark milestones (bench/ reads them): with DHITUI_BENCH_LOG=path, lines
 # "<time.monotonic()> <event> <count>" are appended to that file. Read once at import; unset,
@@ -80,15 +84,63 @@ def _new_classifier(engine: Engine) -> Classifier:
     return Classifier(engine)
 
 
-class Backend:
+@dataclass(frozen=True)
+class ContainerDetails:
+    """What was worked out about one container for the panel: its debug plan and checks,
+    and when (time.monotonic())."""
+
+    plan: SessionPlan
+    checks: list[Check]
+    made: float
+
+
+class DetailsCache:
+    """The containers' details, by container ID; dropped when the container changes, the
+    engine comes back, or a session into it ends (the caller says which)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[str, ContainerDetails] = {}
+
+    def put(self, container_id: str, plan: SessionPlan, checks: list[Check]) -> None:
+        with self._lock:
+            self._items[container_id] = ContainerDetails(plan, checks, time.monotonic())
+
+    def get(self, container_id: str) -> ContainerDetails | None:
+        with self._lock:
+            return self._items.get(container_id)
+
+    def fresh_plan(self, container_id: str, max_age: float) -> SessionPlan | None:
+        """The plan, when it was made within `max_age` seconds."""
+        details = self.get(container_id)
+        if details is None or time.monotonic() - details.made >= max_age:
+            return None
+        return details.plan
+
+    def drop(self, container_id: str) -> None:
+        with self._lock:
+            self._items.pop(container_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __contains__(self, container_id: object) -> bool:
+        with self._lock:
+            return container_id in self._items
+
+
+class EngineSession:
     """One engine, resolved the docker CLI's way, with a classifier that outlives reconnects.
 
-    Thread-safe: the TUI calls it from several worker threads at once.
+    `name` tells it apart in a fleet (row keys and messages carry it). Thread-safe: the TUI
+    calls it from several worker threads at once.
     """
 
     def __init__(
         self,
         *,
+        name: str = DEFAULT_NAME,
         host: str | None = None,
         context: str | None = None,
         toolbox: str = "busybox",
@@ -97,6 +149,7 @@ class Backend:
         view: str = "auto",
         env: Mapping[str, str] | None = None,
     ) -> None:
+        self.name = name
         self.host = host
         self.context = context
         self.toolbox = toolbox
@@ -115,6 +168,7 @@ class Backend:
         self._early: Future[tuple[EventStream, list[ContainerSummary], bool]] | None = None
         self._early_list: tuple[list[ContainerSummary], bool] | None = None
         self._freshness = ListFreshness(False, None)
+        self.details = DetailsCache()
 
     @property
     def freshness(self) -> ListFreshness:
