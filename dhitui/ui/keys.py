@@ -88,9 +88,44 @@ LOGS: tuple[Key, ...] = (
     Key("escape,q", "close", "Close", "close the view"),
 )
 
+# The list itself (the table widget): moving the cursor; the README says these in prose.
+LIST: tuple[Key, ...] = (
+    Key("up", "cursor_up", "Up", "one row up", footer=False),
+    Key("down", "cursor_down", "Down", "one row down", footer=False),
+    Key("pageup", "page_up", "Page up", "a page up", footer=False),
+    Key("pagedown", "page_down", "Page down", "a page down", footer=False),
+    Key("home", "first", "First", "to the first row", footer=False),
+    Key("end", "last", "Last", "to the last row", footer=False),
+    Key("enter", "select", "Debug", "debug the selected container (as `d`)", footer=False),
+)
+
+# The inspect view (a read-only text).
+TEXT_VIEW: tuple[Key, ...] = (
+    Key("escape,q", "dismiss", "Close", "close the view"),
+)
+
+# The strategy picker (`D`): the arrows and `enter` choose, as in any list.
+PICKER: tuple[Key, ...] = (
+    Key("escape", "cancel", "Cancel", "close it without debugging"),
+)
+
+# The question about what dead sessions left behind, asked at start-up.
+ORPHANS: tuple[Key, ...] = (
+    Key("y", "remove", "Remove", "remove them (live sessions are never touched)"),
+    Key("escape,n", "keep", "Keep", "keep them (`dhitui debug --cleanup` removes them later)"),
+)
+
+# The help screen.
+HELP: tuple[Key, ...] = (
+    Key("escape,q,question_mark", "close", "Close", "close help"),
+)
+
 SCREENS: tuple[tuple[str, tuple[Key, ...]], ...] = (
     ("The container list", MAIN),
     ("The logs view", LOGS),
+    ("The inspect view", TEXT_VIEW),
+    ("The strategy picker", PICKER),
+    ("The question about leftovers", ORPHANS),
 )
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from dhitui.sessions import Sidecar
 from dhitui.textsafe import one_line
+from dhitui.ui import keys
 
 
 class OrphansScreen(ModalScreen[bool]):
@@ -25,7 +25,7 @@ class OrphansScreen(ModalScreen[bool]):
     OrphansScreen Horizontal { height: auto; margin-top: 1; }
     OrphansScreen Button { margin-right: 2; }
     """
-    BINDINGS = [Binding("escape,n", "keep", "Keep"), Binding("y", "remove", "Remove")]
+    BINDINGS = keys.bindings(keys.ORPHANS)
 
     def __init__(self, sidecars: list[Sidecar]) -> None:
         super().__init__()

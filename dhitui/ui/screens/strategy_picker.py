@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
@@ -14,6 +13,7 @@ from textual.widgets.option_list import Option
 from dhitui.sessions import SessionPlan
 from dhitui.strategy_registry import BESIDE
 from dhitui.textsafe import clean, one_line
+from dhitui.ui import keys
 
 
 class StrategyPicker(ModalScreen[str | None]):
@@ -29,7 +29,7 @@ class StrategyPicker(ModalScreen[str | None]):
     StrategyPicker #title { text-style: bold; padding: 0 0 1 0; }
     StrategyPicker OptionList { height: auto; max-height: 30; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = keys.bindings(keys.PICKER)
     AUTO_FOCUS = None  # on_mount focuses, once the highlight is set
 
     def __init__(self, plan: SessionPlan) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Log, Static
 
 from dhitui.textsafe import clean
+from dhitui.ui import keys
 
 
 class TextViewScreen(ModalScreen[None]):
@@ -38,10 +38,7 @@ class TextViewScreen(ModalScreen[None]):
         text-style: bold;
     }
     """
-    BINDINGS = [
-        Binding("escape", "dismiss", "Close"),
-        Binding("q", "dismiss", "Close", show=False),
-    ]
+    BINDINGS = keys.bindings(keys.TEXT_VIEW)
 
     def __init__(self, title: str, text: str) -> None:
         super().__init__()

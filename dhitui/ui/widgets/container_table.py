@@ -24,13 +24,14 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from dhitui.models import Classification, ContainerKey, ContainerSummary
+from dhitui.ui import keys
 from dhitui.ui.render import row_cells
 
 
@@ -119,15 +120,7 @@ class ContainerTable(ScrollView, can_focus=True):
     COMFORTABLE_NAME = 16  # the name gives way down to this for shell and variant to fit
     PAD = 1  # cells of space on each side of a cell
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Up", show=False),
-        Binding("down", "cursor_down", "Down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
-        Binding("enter", "select", "Debug", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keys.bindings(keys.LIST)
     COMPONENT_CLASSES: ClassVar[set[str]] = {"container-table--header",
                                              "container-table--cursor"}
     # DataTable's look: the header on $panel, a block cursor that is bright when focused.
