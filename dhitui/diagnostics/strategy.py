@@ -16,7 +16,8 @@ from dhitui.diagnostics.check import Check, ContainerRef
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.client import Engine
 from dhitui.sessions import ContainerTarget, SessionPlan, Strategy, plan_session
-from dhitui.strategy_registry import BESIDE, SIDECAR_NAMES
+from dhitui.sessions.strategies import SIDECAR_NAMES
+from dhitui.strategy_registry import BESIDE
 
 
 def debug_strategy_check(engine: Engine, ref: ContainerRef, caps: Capabilities, *,
