@@ -17,6 +17,7 @@ from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dhitui.config import DEFAULT_TOOLBOX
 from dhitui.errors import DhituiError
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class Backend:
         *,
         host: str | None = None,
         context: str | None = None,
-        toolbox: str = "busybox",
+        toolbox: str = DEFAULT_TOOLBOX,
         strategy: str = "auto",
         transport: str = "auto",
         view: str = "auto",

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from dhitui.config import DEFAULT_TOOLBOX
 from dhitui.detect import Classifier
 from dhitui.diagnostics.check import Check, any_failed
 from dhitui.diagnostics.containers import HostView, run_container_checks
@@ -22,7 +23,7 @@ from dhitui.diagnostics.host import (
     attempt_connection,
     collect_host_facts,
 )
-from dhitui.engine.capabilities import DEFAULT_TOOLBOX, probe_capabilities
+from dhitui.engine.capabilities import probe_capabilities
 from dhitui.engine.endpoint import Endpoint
 from dhitui.errors import DhituiError
 
