@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from dhitui.config import DEFAULT_TOOLBOX
 from dhitui.errors import DhituiError
+from dhitui.strategy_registry import AUTO
 
 if TYPE_CHECKING:
     from dhitui.detect import Classifier
@@ -93,9 +94,9 @@ class Backend:
         host: str | None = None,
         context: str | None = None,
         toolbox: str = DEFAULT_TOOLBOX,
-        strategy: str = "auto",
-        transport: str = "auto",
-        view: str = "auto",
+        strategy: str = AUTO,
+        transport: str = AUTO,
+        view: str = AUTO,
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.host = host
@@ -413,7 +414,7 @@ class Backend:
         return plan, checks
 
     # ---- debug sessions
-    def plan(self, container_id: str, strategy: str = "auto",
+    def plan(self, container_id: str, strategy: str = AUTO,
              view: str | None = None) -> SessionPlan:
         """The session plan for a container (interactive, with a TTY); `view` overrides the
         configured one."""

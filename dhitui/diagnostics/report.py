@@ -26,6 +26,7 @@ from dhitui.diagnostics.host import (
 from dhitui.engine.capabilities import probe_capabilities
 from dhitui.engine.endpoint import Endpoint
 from dhitui.errors import DhituiError
+from dhitui.strategy_registry import AUTO
 
 CONTAINER_WORKERS = 8  # docker-py's connection pool holds 10
 
@@ -46,8 +47,8 @@ def diagnose(
     *,
     containers: Sequence[str] = (),
     toolbox: str = DEFAULT_TOOLBOX,
-    strategy: str = "auto",
-    session_view: str = "auto",
+    strategy: str = AUTO,
+    session_view: str = AUTO,
     timeout: float = DOCTOR_TIMEOUT,
     probe: HostProbe | None = None,
     extra: Sequence[Check] = (),

@@ -28,6 +28,7 @@ from textual.widgets import Footer, Header, Input, Static
 from dhitui.errors import DhituiError, EngineUnavailable
 from dhitui.live import Backend
 from dhitui.models import ContainerSummary
+from dhitui.strategy_registry import AUTO
 from dhitui.textsafe import clean, one_line
 from dhitui.ui import keys, render, typeahead
 from dhitui.ui.messages import (
@@ -300,7 +301,7 @@ class DhituiApp(App[int]):
         self.post_message(ContainerChecksReady(container_id, checks, plan))
 
     @work(thread=True, group="plan", exclusive=True, exit_on_error=False)
-    def make_plan(self, container_id: str, purpose: str, strategy: str = "auto",
+    def make_plan(self, container_id: str, purpose: str, strategy: str = AUTO,
                   view: str | None = None) -> None:
         try:
             plan = self.backend.plan(container_id, strategy, view)

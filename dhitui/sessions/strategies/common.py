@@ -124,6 +124,9 @@ class Strategy:
 
 @dataclass(frozen=True)
 class Inputs:
+    """What every builder reads: the facts gathered, the user's options, the transport
+    resolved for them."""
+
     target: Target
     caps: Capabilities
     endpoint: Endpoint
