@@ -18,6 +18,7 @@ from types import ModuleType
 
 from dhitui import __version__
 from dhitui.commands.base import Invocation
+from dhitui.config import DEFAULT_TOOLBOX
 from dhitui.errors import DhituiError, ExitCode, report
 from dhitui.strategy_registry import TRANSPORT_CHOICES, VIEW_CHOICES
 
@@ -44,7 +45,8 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
     parser.add_argument(
         "--toolbox", default=default, metavar="IMAGE",
-        help="image with debugging tools, present locally (default: busybox, or config.toml)",
+        help=f"image with debugging tools, present locally (default: {DEFAULT_TOOLBOX}, or "
+        "config.toml)",
     )
     parser.add_argument(
         "--transport", default=default, choices=TRANSPORT_CHOICES,

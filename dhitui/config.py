@@ -1,13 +1,14 @@
 """User defaults from `$XDG_CONFIG_HOME/dhitui/config.toml` (default `~/.config/dhitui/`).
 
-    toolbox = "busybox"          # image with the debugging tools (must be present locally)
+    toolbox = "IMAGE"            # image with the debugging tools (must be present locally)
     strategy = "auto"            # auto, or a strategy name (`dhitui debug --help` lists them)
     transport = "auto"           # auto | api | cli: how sessions run (Engine API or docker CLI)
     view = "auto"                # auto | inside | beside: where a sidecar session stands
 
-Command-line options win over the file. The endpoint is not configured here on purpose: the
-docker CLI's own settings (`DOCKER_HOST`, contexts) already say which engine to use, and a
-third place would only make "why this engine?" harder to answer.
+Command-line options win over the file (`commands.base.flag_or_setting`); without either,
+the defaults are `Settings`': `DEFAULT_TOOLBOX` and `auto`. The endpoint is not configured
+here on purpose: the docker CLI's own settings (`DOCKER_HOST`, contexts) already say which
+engine to use, and a third place would only make "why this engine?" harder to answer.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from pathlib import Path
 from dhitui.errors import ConfigError
 from dhitui.strategy_registry import AUTO, CHOICES, TRANSPORT_CHOICES, VIEW_CHOICES
 
+DEFAULT_TOOLBOX = "busybox"  # the toolbox image when neither --toolbox nor the file names one
+
 
 @dataclass(frozen=True)
 class Settings:
-    toolbox: str = "busybox"
+    toolbox: str = DEFAULT_TOOLBOX
     strategy: str = AUTO
     transport: str = AUTO
     view: str = AUTO

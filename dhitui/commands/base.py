@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from dhitui.config import Settings, load_settings
 
@@ -18,6 +18,19 @@ if TYPE_CHECKING:
 
     from dhitui.engine.client import Engine
     from dhitui.engine.endpoint import Endpoint
+
+
+def flag_or_setting(args: argparse.Namespace, settings: Settings,
+                    name: Literal["toolbox", "transport", "view"]) -> str:
+    """The option `name`: the command line's flag when given, else config.toml's value, else
+    the `Settings` default (`config.DEFAULT_TOOLBOX`, `auto`). No environment variable sets
+    these. Every subcommand and `doctor` (with its own settings when the file is broken)
+    decide through here."""
+    flag: str | None = getattr(args, name, None)
+    if flag:
+        return flag
+    value: str = getattr(settings, name)
+    return value
 
 
 @dataclass
@@ -31,15 +44,15 @@ class Invocation:
 
     @property
     def toolbox(self) -> str:
-        return getattr(self.args, "toolbox", None) or self.settings.toolbox
+        return flag_or_setting(self.args, self.settings, "toolbox")
 
     @property
     def transport(self) -> str:
-        return getattr(self.args, "transport", None) or self.settings.transport
+        return flag_or_setting(self.args, self.settings, "transport")
 
     @property
     def view(self) -> str:
-        return getattr(self.args, "view", None) or self.settings.view
+        return flag_or_setting(self.args, self.settings, "view")
 
     @cached_property
     def endpoint(self) -> Endpoint:

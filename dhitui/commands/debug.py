@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from dhitui.commands.base import Invocation, print_json
 from dhitui.errors import Ambiguous, ExitCode, NotFound, Unavailable, UsageError, report
-from dhitui.strategy_registry import CHOICES, may_use_cli
+from dhitui.strategy_registry import AUTO, CHOICES, may_use_cli
 
 if TYPE_CHECKING:
     from dhitui.engine.client import Engine
@@ -253,8 +253,8 @@ def format_plan(plan: SessionPlan) -> str:
     out = [f"target      {_target_line(plan)}\n"]
     out += format_exit_reason(plan)
     if plan.chosen is not None and plan.runnable:
-        how = "auto: the best available here" if plan.requested == "auto" else "as requested"
-        if plan.requested == "auto" and plan.why:
+        how = "auto: the best available here" if plan.requested == AUTO else "as requested"
+        if plan.requested == AUTO and plan.why:
             how = f"auto: {c(plan.why)}"
         out.append(f"strategy    {plan.chosen.name} ({how})\n")
         out.append(f"            {c(plan.chosen.summary)}\n")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from dhitui.commands.base import Invocation, console, print_json
+from dhitui.commands.base import Invocation, console, flag_or_setting, print_json
 from dhitui.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def run(inv: Invocation) -> int:
         from dhitui.config import config_path
 
         extra.append(settings_check(str(config_path(inv.env)), exc.message))
-    toolbox = getattr(inv.args, "toolbox", None) or settings.toolbox
+    toolbox = flag_or_setting(inv.args, settings, "toolbox")
     endpoint: Endpoint | EndpointFailure
     try:
         endpoint = resolve_endpoint(host, context, inv.env)
@@ -81,7 +81,7 @@ def run(inv: Invocation) -> int:
 
     report = diagnose(endpoint, inv.env, containers=inv.args.containers, toolbox=toolbox,
                       strategy=settings.strategy,
-                      session_view=getattr(inv.args, "view", None) or settings.view,
+                      session_view=flag_or_setting(inv.args, settings, "view"),
                       timeout=inv.args.timeout, extra=extra)
     if inv.args.json:
         print_json({"checks": [c.to_json() for c in report.checks],

@@ -46,6 +46,7 @@ from dhitui.engine.client import Engine
 from dhitui.errors import Ambiguous, DhituiError, NotFound
 from dhitui.models import ContainerUser, UserSource, container_user
 from dhitui.sessions import SessionPlan
+from dhitui.strategy_registry import AUTO
 
 SOCKET_DESTINATIONS = ("/var/run/docker.sock", "/run/docker.sock")
 FIPS_LABEL = "com.docker.dhi.compliance"
@@ -115,9 +116,9 @@ def same_file(local: PathFacts, remote: Mapping[str, Any] | None) -> bool:
 
 def run_container_checks(engine: Engine, container: str | Mapping[str, Any], *,
                          caps: Capabilities | None = None, view: HostView | None = None,
-                         strategy: str = "auto", classifier: Classifier | None = None,
+                         strategy: str = AUTO, classifier: Classifier | None = None,
                          plan: SessionPlan | None = None,
-                         session_view: str = "auto") -> list[Check]:
+                         session_view: str = AUTO) -> list[Check]:
     """All checks for one container (an id, a name, or its inspect data).
 
     The image's files (/etc/passwd, /etc/group, a shell) come from the classifier's
@@ -154,7 +155,7 @@ def run_container_checks(engine: Engine, container: str | Mapping[str, Any], *,
 def _checks_for(engine: Engine, info: dict[str, Any], ref: ContainerRef,
                 caps: Capabilities | None, view: HostView, strategy: str,
                 classifier: Classifier, plan: SessionPlan | None,
-                session_view: str = "auto") -> list[Check]:
+                session_view: str = AUTO) -> list[Check]:
     config = info.get("Config") or {}
     host_config = info.get("HostConfig") or {}
     image_id = str(info.get("Image", ""))

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dhitui.config import DEFAULT_TOOLBOX
 from dhitui.diagnostics import fixes
 from dhitui.diagnostics.check import Check
 from dhitui.diagnostics.discovery import FoundEngine, discover_engines
@@ -40,6 +41,7 @@ from dhitui.engine.endpoint import (
     validate_host,
 )
 from dhitui.errors import ConfigError, DhituiError, EngineUnavailable
+from dhitui.strategy_registry import AUTO
 
 if TYPE_CHECKING:
     from dhitui.engine.client import Engine
@@ -471,5 +473,6 @@ def _other_engines_check(found: Sequence[FoundEngine], failing: bool) -> Check:
 def settings_check(path: str, error: str) -> Check:
     fx = fixes.dhitui_settings(path)
     return Check("host.settings", "fail", f"dhitui's configuration is unusable: {error}",
-                 detail="Defaults are used until it is fixed (toolbox busybox, strategy auto).",
+                 detail=f"Defaults are used until it is fixed (toolbox {DEFAULT_TOOLBOX}, "
+                 f"strategy {AUTO}).",
                  fix=fx.fix, data={"path": path, "error": error})

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from dhitui.config import DEFAULT_TOOLBOX
 from dhitui.detect import Classifier
 from dhitui.diagnostics.check import Check, any_failed
 from dhitui.diagnostics.containers import HostView, run_container_checks
@@ -22,9 +23,10 @@ from dhitui.diagnostics.host import (
     attempt_connection,
     collect_host_facts,
 )
-from dhitui.engine.capabilities import DEFAULT_TOOLBOX, probe_capabilities
+from dhitui.engine.capabilities import probe_capabilities
 from dhitui.engine.endpoint import Endpoint
 from dhitui.errors import DhituiError
+from dhitui.strategy_registry import AUTO
 
 CONTAINER_WORKERS = 8  # docker-py's connection pool holds 10
 
@@ -45,8 +47,8 @@ def diagnose(
     *,
     containers: Sequence[str] = (),
     toolbox: str = DEFAULT_TOOLBOX,
-    strategy: str = "auto",
-    session_view: str = "auto",
+    strategy: str = AUTO,
+    session_view: str = AUTO,
     timeout: float = DOCTOR_TIMEOUT,
     probe: HostProbe | None = None,
     extra: Sequence[Check] = (),

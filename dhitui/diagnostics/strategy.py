@@ -16,12 +16,13 @@ from dhitui.diagnostics.check import Check, ContainerRef
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.client import Engine
 from dhitui.sessions import ContainerTarget, SessionPlan, Strategy, plan_session
-from dhitui.strategy_registry import BESIDE, SIDECAR_NAMES
+from dhitui.sessions.strategies import SIDECAR_NAMES
+from dhitui.strategy_registry import AUTO, BESIDE
 
 
 def debug_strategy_check(engine: Engine, ref: ContainerRef, caps: Capabilities, *,
-                         image: str, preferred: str = "auto",
-                         classifier: Classifier | None = None, view: str = "auto") -> Check:
+                         image: str, preferred: str = AUTO,
+                         classifier: Classifier | None = None, view: str = AUTO) -> Check:
     plan = plan_session(engine, caps, ref.id, strategy=preferred, classifier=classifier,
                         view=view)
     return strategy_check(plan, ref, caps, image=image, preferred=preferred, engine=engine)
@@ -46,10 +47,10 @@ def strategy_check(plan: SessionPlan, ref: ContainerRef, caps: Capabilities, *, 
     }
     if plan.runnable and plan.chosen is not None:
         chosen = plan.chosen
-        skipped = plan.strategies[:plan.strategies.index(chosen)] if preferred == "auto" else ()
+        skipped = plan.strategies[:plan.strategies.index(chosen)] if preferred == AUTO else ()
         why_not = "; ".join(f"{s.name}: {', '.join(s.reasons)}" for s in skipped
                             if not s.available)
-        how = "as configured" if preferred != "auto" else "the best available"
+        how = "as configured" if preferred != AUTO else "the best available"
         stands = f", {chosen.view} the container" if chosen.view else ""
         where = f" {chosen.where[:1].upper()}{chosen.where[1:]}." if chosen.where else ""
         not_inside = (f" Not inside it: {chosen.view_problem}." if chosen.view == BESIDE

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from dhitui.config import DEFAULT_TOOLBOX
 from dhitui.engine.cli_tools import (
     DockerCLI,
     docker_cli_path,
@@ -28,8 +29,6 @@ from dhitui.engine.cli_tools import (
 )
 from dhitui.engine.client import Engine
 from dhitui.engine.identity import EngineIdentity, Product
-
-DEFAULT_TOOLBOX = "busybox"
 
 
 @dataclass(frozen=True)

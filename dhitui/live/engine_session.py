@@ -20,7 +20,9 @@ from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dhitui.config import DEFAULT_TOOLBOX
 from dhitui.errors import DhituiError
+from dhitui.strategy_registry import AUTO
 
 if TYPE_CHECKING:
     from dhitui.detect import Classifier
@@ -143,10 +145,10 @@ class EngineSession:
         name: str = DEFAULT_NAME,
         host: str | None = None,
         context: str | None = None,
-        toolbox: str = "busybox",
-        strategy: str = "auto",
-        transport: str = "auto",
-        view: str = "auto",
+        toolbox: str = DEFAULT_TOOLBOX,
+        strategy: str = AUTO,
+        transport: str = AUTO,
+        view: str = AUTO,
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
@@ -466,7 +468,7 @@ class EngineSession:
         return plan, checks
 
     # ---- debug sessions
-    def plan(self, container_id: str, strategy: str = "auto",
+    def plan(self, container_id: str, strategy: str = AUTO,
              view: str | None = None) -> SessionPlan:
         """The session plan for a container (interactive, with a TTY); `view` overrides the
         configured one."""

@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dhitui.strategy_registry import StrategyName
+
 PREFIX = "dhitui."
 SIDECAR = "dhitui.sidecar"
 SESSION = "dhitui.session"
@@ -42,7 +44,7 @@ HOLDER_ROLE = "holder"  # holds the toolbox for a session inside its target (see
 SIDECAR_FILTER = f"{SIDECAR}=1"
 PROBE_STRATEGY = "probe"  # helper containers that are created, never started
 SNAPSHOT_FILTER = f"{SNAPSHOT}=1"
-SNAPSHOT_STRATEGY = "snapshot"  # sidecars on a snapshot: they do not need their target
+SNAPSHOT_STRATEGY = StrategyName.SNAPSHOT  # sidecars on a snapshot: they do not need their target
 
 _SESSION_IN_CMDLINE = re.compile(rb"dhitui\.session=([0-9a-f]{32})")
 

@@ -12,6 +12,7 @@ from textual import on
 from dhitui.errors import DhituiError
 from dhitui.live import EngineSession, Fleet
 from dhitui.models import ContainerKey
+from dhitui.strategy_registry import AUTO
 from dhitui.textsafe import clean, one_line
 from dhitui.ui.app_shell import while_mounted
 from dhitui.ui.engine_link import EngineLinkApp
@@ -47,7 +48,7 @@ class SessionLaunchApp(EngineLinkApp):
     def _row_selected(self, event: ContainerTable.Selected) -> None:
         self.action_debug()
 
-    def make_plan(self, key: ContainerKey, purpose: str, strategy: str = "auto",
+    def make_plan(self, key: ContainerKey, purpose: str, strategy: str = AUTO,
                   view: str | None = None) -> None:
         self._spawn(key.engine, "plan", self._make_plan, key.id, purpose, strategy, view)
 

@@ -40,7 +40,7 @@ Sidecars are removed when the session ends (`--rm`, and checked afterwards).
 def help_text() -> str:
     """The help page; its keys come from ui/keys.py, its strategy list from the registry,
     in the order they are tried for a container with a shell (its own shell first)."""
-    from dhitui.strategy_registry import info, ranking
+    from dhitui.sessions.strategies import info, ranking
 
     lines = [f"{i}. **{name}**: {info(name).help}" for i, name in enumerate(ranking(True), 1)]
     return _HELP.format(keys=keys.markdown_all("##"), strategies="\n".join(lines))
