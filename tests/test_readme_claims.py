@@ -63,9 +63,9 @@ async def test_keys_i_l_r_help_and_palette(engine28: EngineUnderTest,
         # The esc that closed the views left the list's filter alone.
         assert app.table.filter_text == tag and app.table.visible_ids() == [cid]
         # r: cached probes are forgotten and the image is probed again.
-        before = app.backend.classifier.path_stats
+        before = app.backend.classifier.facts.path_stats
         await pilot.press("r")
-        await wait_for(pilot, lambda: app.backend.classifier.path_stats > before
+        await wait_for(pilot, lambda: app.backend.classifier.facts.path_stats > before
                        and verdict_of(app, cid) == "○ standard", "a fresh probe")
         # ?: the help screen, which lists the keys.
         await pilot.press("question_mark")

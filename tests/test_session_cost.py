@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from test_detect_engine import count_requests
 
-from dhitui.detect.probe import PACKAGE_MANAGERS, SHELLS, Classifier
+from dhitui.detect import Classifier
+from dhitui.detect.image_facts import PACKAGE_MANAGERS, SHELLS
 from dhitui.engine.capabilities import probe_capabilities
 from dhitui.engine.client import Engine
 from dhitui.engine.endpoint import resolve_endpoint

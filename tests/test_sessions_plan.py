@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from dhitui.cli import split_trailing
+from dhitui.detect.remotefs import elf_interpreter
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.endpoint import DEFAULT_HOST, Endpoint, TLSFiles
 from dhitui.engine.specs import InsideSpec, SidecarSpec
@@ -31,7 +32,6 @@ from dhitui.sessions.targets import (
     ContainerTarget,
     ImageTarget,
     ToolboxInfo,
-    elf_interpreter,
     safe_path_entries,
 )
 
@@ -680,7 +680,7 @@ def test_process_start_tells_a_live_pid() -> None:
 
 
 def test_image_cache_round_trip_and_bad_files(tmp_path: Path) -> None:
-    from dhitui.sessions import image_cache
+    from dhitui.detect import disk_cache as image_cache
 
     env = {"XDG_CACHE_HOME": str(tmp_path)}
     assert image_cache.load("sha256:1", "v1", env) is None

@@ -586,7 +586,7 @@ class DhituiApp(App[int]):
         """Forget what is cached and look again (a reconnect attempt if the engine is down)."""
         if self.engine_state == "connected":
             for row in self.table.rows_by_id.values():
-                self.backend.classifier.forget_image(row.summary.image_id)
+                self.backend.classifier.facts.forget_image(row.summary.image_id)
             self.table.replace_all([])
             self.relist()
             self.probe_capabilities()
