@@ -6,8 +6,8 @@ caller passes one it has), and for the toolbox one image inspect plus, once per 
 toolbox image (it is kept on disk), a created-never-started container to find its shell.
 With a command to run in a target that has a shell: path stats for it along the target's
 PATH (once per image and command), and when it is not there, along the toolbox's. Image
-facts come from the classifier's `ImageFactsCache` when the caller passes a classifier (the
-TUI's, doctor's: shared across plans), else from a new one for this plan.
+facts come from the caller's `ImageFactsCache` (the TUI's and doctor's through their
+classifier, shared across plans; `dhitui debug`'s, one per run), else from a new one.
 """
 
 from __future__ import annotations
@@ -49,11 +49,13 @@ def plan_session(
     classifier: Classifier | None = None,
     transport: str = AUTO,
     view: str = AUTO,
+    facts: ImageFactsCache | None = None,
 ) -> SessionPlan:
     """Plan a debug session into a container (name, id, or a Classification the caller
     has), or into a local `image` with no container. Raises NotFound for an unknown
     container or image, UsageError for an unknown strategy. An impossible session is a plan
-    with `runnable == False` and its reasons, not an exception."""
+    with `runnable == False` and its reasons, not an exception. Image facts come from
+    `facts`, else the classifier's, else a new cache for this plan."""
     if (target is None) == (image is None):
         raise UsageError("debug either a container or an image (--image), not both or neither")
     if strategy != AUTO and strategy not in STRATEGIES:
@@ -65,7 +67,8 @@ def plan_session(
     if view not in VIEW_CHOICES:
         raise UsageError(f"unknown view {view!r}", hint=f"choose one of: {', '.join(VIEW_CHOICES)}")
     machine = L.Machine.current()
-    facts = classifier.facts if classifier is not None else ImageFactsCache(engine)
+    if facts is None:
+        facts = classifier.facts if classifier is not None else ImageFactsCache(engine)
     if image is not None:
         target = image_target(engine, image, machine, facts)
     elif isinstance(target, str | Classification):
