@@ -702,6 +702,27 @@ def test_image_cache_round_trip_and_bad_files(tmp_path: Path) -> None:
     assert image_cache.load("sha256:1", "v1", read_only) is None
 
 
+def test_image_files_survive_the_disk_and_bad_entries_are_not_used() -> None:
+    """What ImageFactsCache writes (`asdict`) reads back equal through JSON; an entry of
+    the wrong shape is read as no entry (the image is looked at again), not as facts."""
+    import json
+    from dataclasses import asdict
+
+    from dhitui.detect.image_facts import ImageFiles, image_files_from_json
+
+    files = ImageFiles(shell="/bin/sh", shell_hops=("/bin/busybox",), mountable=False,
+                       unmountable_why="an absolute symlink (/bin/sh -> /bin/busybox)",
+                       interpreter="", passwd={"root": (0, 0), "app": (65532, 65532)},
+                       groups={"root": 0, "docker": 999})
+    entry = json.loads(json.dumps(asdict(files)))
+    assert image_files_from_json(entry) == files
+    assert image_files_from_json(None) is None
+    for broken in ({**entry, "shell": 3}, {**entry, "passwd": {"root": [0]}},
+                   {**entry, "unmountable_why": ["x"]}, {k: v for k, v in entry.items()
+                                                         if k != "groups"}):
+        assert image_files_from_json(broken) is None, broken
+
+
 # --------------------------------------------------------------------------- one definition
 
 
