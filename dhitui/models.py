@@ -246,7 +246,7 @@ class Classification:
     probe_errors: tuple[str, ...] = ()
     # False: classified from the container list and its image, without inspecting the
     # container, so `user` is the image's USER (a `docker run --user` override is invisible
-    # in the list). The verdict does not depend on it then (see dhitui.detect.probe).
+    # in the list). The verdict does not depend on it then (see dhitui.detect.listing).
     inspected: bool = True
 
     @property

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from dhitui.detect import Classifier
-from dhitui.detect.probe import SHELLS, summary_from_api
+from dhitui.detect.image_facts import SHELLS
+from dhitui.detect.listing import summary_from_api
 from dhitui.engine.client import Engine
 from dhitui.errors import NotFound
 from dhitui.models import Classification, ContainerSummary
@@ -260,8 +261,8 @@ def test_probe_cost_grows_with_images_not_containers(
     assert heads <= 2 * per_image_max
     assert counts[("GET", "containers/*/json")] == 50
     assert counts[("GET", "images/*/json")] == 2
-    assert classifier.path_stats == heads
-    assert len(classifier.cached_images()) == 2
+    assert classifier.facts.path_stats == heads
+    assert len(classifier.facts.cached_images()) == 2
     # A second pass costs no file probes at all.
     before = heads
     list(classifier.classify_many(ids[:10]))
@@ -312,7 +313,7 @@ def test_classifying_the_list_costs_requests_per_image(
 
 
 def _facts(classifier: Classifier, image_id: str) -> Any:
-    return classifier._images[image_id].result()
+    return classifier.facts._facts[image_id].result()
 
 
 def test_an_image_probe_spreads_over_its_running_containers_and_agrees(
@@ -412,7 +413,7 @@ def test_container_removed_mid_probe_is_not_misclassified(
     classifier = Classifier(api)
     with pytest.raises(NotFound):
         classifier.classify(cid)
-    assert classifier.cached_images() == set()  # nothing wrong was cached
+    assert classifier.facts.cached_images() == set()  # nothing wrong was cached
     gone: list[str] = []
     assert list(classifier.classify_many([cid], on_gone=gone.append)) == []
     assert gone == [cid]
@@ -506,7 +507,7 @@ def test_a_failed_probe_is_not_cached_for_the_image(
     classifier = Classifier(api)
     first = classifier.classify(broken)
     assert first.verdict == "unknown" and first.probe_errors
-    assert classifier.cached_images() == set()
+    assert classifier.facts.cached_images() == set()
     second = classifier.classify(fine)
     assert (second.verdict, second.shell) == ("standard", "/bin/sh")
-    assert classifier.cached_images() == {second.image_id}
+    assert classifier.facts.cached_images() == {second.image_id}

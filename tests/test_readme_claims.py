@@ -63,9 +63,9 @@ async def test_keys_i_l_r_help_and_palette(engine28: EngineUnderTest,
         # The esc that closed the views left the list's filter alone.
         assert app.table.filter_text == tag and ids(app.table) == [cid]
         # r: cached probes are forgotten and the image is probed again.
-        before = session(app).classifier.path_stats
+        before = session(app).classifier.facts.path_stats
         await pilot.press("r")
-        await wait_for(pilot, lambda: session(app).classifier.path_stats > before
+        await wait_for(pilot, lambda: session(app).classifier.facts.path_stats > before
                        and verdict_of(app, cid) == "○ standard", "a fresh probe")
         # ?: the help screen, which lists the keys.
         await pilot.press("question_mark")

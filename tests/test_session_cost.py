@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from test_detect_engine import count_requests
 
-from dhitui.detect.probe import PACKAGE_MANAGERS, SHELLS, Classifier
+from dhitui.detect import Classifier
+from dhitui.detect.image_facts import PACKAGE_MANAGERS, SHELLS
 from dhitui.engine.capabilities import probe_capabilities
 from dhitui.engine.client import Engine
 from dhitui.engine.endpoint import resolve_endpoint
@@ -139,6 +140,36 @@ def test_a_plan_for_a_container_with_a_shell_stops_at_its_shell(
     # /bin/sh and where its links lead; no package manager, no sentinel (a shell was found).
     assert stats[0] == "/bin/sh" and len(stats) <= 3, stats
     assert not {p for _, p in PACKAGE_MANAGERS} & set(stats) and "/" not in stats
+
+
+def test_plans_in_one_session_look_at_each_image_once(
+        engine: EngineUnderTest, api: Engine, containers: Callable[..., str]) -> None:
+    """The session's image facts (here the classifier's, with no disk cache) answer a second
+    plan: no helper container for the toolbox, no file read or path stat, only the inspects
+    that must be fresh; a new cache looks again (nothing is kept outside it)."""
+    from dhitui.detect import ImageFactsCache
+    from dhitui.sessions import plan_session
+
+    cid = containers(engine, STANDARD_IMAGE)
+    caps = probe_capabilities(api, "busybox", cli_env(), scope="session", cli_version=False)
+    counts = count_requests(api)
+
+    def one_plan(classifier: Classifier) -> Counter[tuple[str, str]]:
+        before = counts.copy()
+        plan_session(api, caps, cid, classifier=classifier, command=["ls"], tty=False,
+                     transport="api")
+        return Counter({k: v for k, v in (counts - before).items()
+                        if not k[1].startswith("target:")})
+
+    session = Classifier(api, facts=ImageFactsCache(api, disk=False))
+    first = one_plan(session)
+    assert first[("POST", "containers/create")] == 1, first  # the toolbox, through a helper
+    assert first[("HEAD", "containers/*/archive")] > 0, first  # and `ls` along the PATH
+    second = one_plan(session)
+    assert second == Counter({("GET", "containers/*/json"): 1,
+                              ("GET", "images/busybox/json"): 1}), second
+    again = one_plan(Classifier(api, facts=ImageFactsCache(api, disk=False)))
+    assert again[("POST", "containers/create")] == 1, again
 
 
 @pytest.mark.parametrize("image,args", [

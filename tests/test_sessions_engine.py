@@ -866,17 +866,17 @@ def test_run_session_from_a_worker_thread(engine28: EngineUnderTest,
 @pytest.mark.engine
 def test_probe_helper_in_flight_is_removed_at_shutdown(engine28: EngineUnderTest) -> None:
     """A probe running in a worker thread when the app quits never reaches its own cleanup
-    (its thread ends with the process); EngineSession.close() removes it through the table of live
-    helpers, and the probe's own exit does not try a second time."""
+    (its thread ends with the process); EngineSession.close() removes it through its image-facts
+    cache's table of live helpers, and the probe's own exit does not try a second time."""
     import threading
 
-    from dhitui.engine.client import connect
-    from dhitui.engine.endpoint import resolve_endpoint
-    from dhitui.sessions import targets
+    from dhitui.live import EngineSession
+    from dhitui.sessions.targets import helper_labels
 
-    eng = connect(resolve_endpoint(host=engine28.host))
+    backend = EngineSession(host=engine28.host, env=cli_env())
     try:
-        image_id = eng.inspect_image(HARDENED_IMAGE)["Id"]
+        facts = backend.classifier.facts  # what the TUI's plans look at images with
+        image_id = backend.engine.inspect_image(HARDENED_IMAGE)["Id"]
         created = threading.Event()
         release = threading.Event()
         seen: list[str] = []
@@ -884,7 +884,7 @@ def test_probe_helper_in_flight_is_removed_at_shutdown(engine28: EngineUnderTest
 
         def probe() -> None:
             try:
-                with targets._probe_container(eng, image_id, None) as helper:
+                with facts.helper_container(image_id, helper_labels(None)) as helper:
                     seen.append(helper)
                     created.set()
                     assert release.wait(30)
@@ -894,13 +894,14 @@ def test_probe_helper_in_flight_is_removed_at_shutdown(engine28: EngineUnderTest
         worker = threading.Thread(target=probe)
         worker.start()
         assert created.wait(30)
-        assert targets.remove_probe_helpers() == 1
+        backend.close()
         ids = docker(engine28, "ps", "-aq", "--no-trunc", "--filter",
                      f"id={seen[0]}").stdout.split()
         assert ids == []
         release.set()
         worker.join(30)
         assert not worker.is_alive() and errors == []
-        assert targets.remove_probe_helpers() == 0
+        assert facts.remove_helpers() == 0
     finally:
-        eng.close()
+        release.set()
+        backend.close()

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from dhitui.cli import split_trailing
+from dhitui.detect.remotefs import elf_interpreter
 from dhitui.engine.capabilities import Capabilities
 from dhitui.engine.endpoint import DEFAULT_HOST, Endpoint, TLSFiles
 from dhitui.engine.specs import InsideSpec, SidecarSpec
@@ -31,7 +32,6 @@ from dhitui.sessions.targets import (
     ContainerTarget,
     ImageTarget,
     ToolboxInfo,
-    elf_interpreter,
     safe_path_entries,
 )
 
@@ -680,7 +680,7 @@ def test_process_start_tells_a_live_pid() -> None:
 
 
 def test_image_cache_round_trip_and_bad_files(tmp_path: Path) -> None:
-    from dhitui.sessions import image_cache
+    from dhitui.detect import disk_cache as image_cache
 
     env = {"XDG_CACHE_HOME": str(tmp_path)}
     assert image_cache.load("sha256:1", "v1", env) is None
@@ -700,6 +700,27 @@ def test_image_cache_round_trip_and_bad_files(tmp_path: Path) -> None:
     read_only = {"XDG_CACHE_HOME": "/proc/no-such-dir"}
     image_cache.store("sha256:1", {}, "v1", read_only)  # cannot write: silently skipped
     assert image_cache.load("sha256:1", "v1", read_only) is None
+
+
+def test_image_files_survive_the_disk_and_bad_entries_are_not_used() -> None:
+    """What ImageFactsCache writes (`asdict`) reads back equal through JSON; an entry of
+    the wrong shape is read as no entry (the image is looked at again), not as facts."""
+    import json
+    from dataclasses import asdict
+
+    from dhitui.detect.image_facts import ImageFiles, image_files_from_json
+
+    files = ImageFiles(shell="/bin/sh", shell_hops=("/bin/busybox",), mountable=False,
+                       unmountable_why="an absolute symlink (/bin/sh -> /bin/busybox)",
+                       interpreter="", passwd={"root": (0, 0), "app": (65532, 65532)},
+                       groups={"root": 0, "docker": 999})
+    entry = json.loads(json.dumps(asdict(files)))
+    assert image_files_from_json(entry) == files
+    assert image_files_from_json(None) is None
+    for broken in ({**entry, "shell": 3}, {**entry, "passwd": {"root": [0]}},
+                   {**entry, "unmountable_why": ["x"]}, {k: v for k, v in entry.items()
+                                                         if k != "groups"}):
+        assert image_files_from_json(broken) is None, broken
 
 
 # --------------------------------------------------------------------------- one definition

@@ -118,11 +118,14 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _plan(inv: Invocation, engine: Engine, caps: Any) -> SessionPlan:
+    from dhitui.detect import ImageFactsCache
     from dhitui.sessions import plan_session
 
     args = inv.args
     command = args.trailing
     options: dict[str, Any] = {
+        # One per run: the image target's plan after a container's NotFound reuses it.
+        "facts": ImageFactsCache(engine),
         "strategy": args.strategy or inv.settings.strategy,
         "toolbox": inv.toolbox,
         "command": command,

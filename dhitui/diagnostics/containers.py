@@ -122,7 +122,7 @@ def run_container_checks(engine: Engine, container: str | Mapping[str, Any], *,
     """All checks for one container (an id, a name, or its inspect data).
 
     The image's files (/etc/passwd, /etc/group, a shell) come from the classifier's
-    per-image cache: share one `Classifier` across calls so that checking many containers
+    `ImageFactsCache`: share one `Classifier` across calls so that checking many containers
     of one image reads them once (and the TUI's classification already paid for it).
     `plan` is the container's debug plan when the caller already has one; otherwise one is
     made for `strategy` and `session_view` (where a sidecar session stands)."""
@@ -159,7 +159,7 @@ def _checks_for(engine: Engine, info: dict[str, Any], ref: ContainerRef,
     config = info.get("Config") or {}
     host_config = info.get("HostConfig") or {}
     image_id = str(info.get("Image", ""))
-    files = classifier.image_facts(image_id, ref.id)
+    files = classifier.facts.image_facts(image_id, ref.id)
     image = files.image
     image_config = image.get("Config") or {}
     raw_user = str(config.get("User") or "")

@@ -23,10 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dhitui.detect.probe import PathProber
+from dhitui.detect.remotefs import PathProber, elf_interpreter
 from dhitui.diagnostics.check import Check, ContainerRef
 from dhitui.engine.client import GO_MODE_DIR, GO_MODE_SYMLINK, Engine
-from dhitui.sessions.targets import elf_interpreter
 
 CHECK_ID = "container.start"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -12,7 +12,6 @@ the engine goes away); none of them touches UI state. Several sessions make a `F
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -81,9 +80,11 @@ class ListFreshness:
 
 
 def _new_classifier(engine: Engine) -> Classifier:
-    from dhitui.detect import Classifier
+    """A classifier with the image-facts cache of this connection, which session plans and
+    the side panel's checks share through it (`classifier.facts`)."""
+    from dhitui.detect import Classifier, ImageFactsCache
 
-    return Classifier(engine)
+    return Classifier(engine, facts=ImageFactsCache(engine))
 
 
 @dataclass(frozen=True)
@@ -315,13 +316,12 @@ class EngineSession:
             early[0].close()
         self.stop_events()
         # A probe still running in a worker thread (the app quit mid-probe) would never reach
-        # its own cleanup: its thread ends with the process. No sessions module loaded, no
-        # probe ever ran.
-        targets = sys.modules.get("dhitui.sessions.targets")
-        if targets is not None:
-            targets.remove_probe_helpers()
+        # its own cleanup: its thread ends with the process.
         with self._lock:
             engine, self._engine = self._engine, None
+            classifier = self._classifier
+        if engine is not None and classifier is not None:
+            classifier.facts.remove_helpers()
         if engine is not None:
             engine.close()
 
@@ -425,7 +425,7 @@ class EngineSession:
         if kind == "image":
             # Docker deletes an image, Podman removes it.
             if action in ("delete", "remove", "untag", "tag", "import", "load", "pull"):
-                self.classifier.forget_image(actor_id)
+                self.classifier.facts.forget_image(actor_id)
             return None
         if kind != "container" or action not in _ROW_ACTIONS or not actor_id:
             return None

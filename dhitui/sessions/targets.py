@@ -14,31 +14,30 @@ Three things are looked up before a plan can be made:
   links can. This is judged from each link's own text (read from the archive's tar header):
   the engine's path stat reports links already resolved.
 
-Image files are read without running anything: dhitui creates (never starts) a throwaway
-container of the image, stats paths through the archive API, and removes it. That container
-is labelled like a sidecar (strategy `probe`) so a crash cannot leave it unnoticed. Results
-are cached per image id, in memory and on disk (`image_cache`): an image id names content,
-so the answer never changes.
+Image files are read without running anything, through the engine session's
+`detect.facts.ImageFactsCache` (the classifier's when the caller has one, else a new one):
+for an image with no container at hand it creates (never starts) a throwaway container of
+the image, stats paths through the archive API, and removes it. That container is labelled
+like a sidecar (strategy `probe`, `helper_labels` here) so a crash cannot leave it
+unnoticed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import posixpath
 import re
-import struct
-import threading
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
+from dhitui.detect.classifier import Classifier
 from dhitui.detect.exitreason import (
     ExitReason,
     container_status,
     needs_reason,
     read_exit_reason,
 )
-from dhitui.detect.probe import SHELLS, Classifier, PathProber
+from dhitui.detect.facts import HelperLabels, ImageFactsCache
+from dhitui.detect.image_facts import SHELLS, ImageFiles, find_shell
+from dhitui.detect.remotefs import PathProber, read_group_members, read_passwd
 from dhitui.engine.client import Engine, EngineError
 from dhitui.errors import NotFound
 from dhitui.models import (
@@ -47,12 +46,8 @@ from dhitui.models import (
     UserSource,
     UserSpec,
     container_user,
-    parse_group,
-    parse_group_members,
-    parse_passwd,
     resolve_user,
 )
-from dhitui.sessions import image_cache
 from dhitui.sessions import labels as L
 
 MOUNT_POINT = "/dbg"
@@ -174,19 +169,6 @@ class ToolboxInfo:
         }
 
 
-@dataclass(frozen=True)
-class ImageFiles:
-    """What an image holds, as far as sessions care."""
-
-    shell: str | None  # first shell found (SHELLS order), resolved to an executable
-    shell_hops: tuple[str, ...]  # the symlink targets followed to get there
-    mountable: bool  # the shell's path still works with the image mounted elsewhere
-    unmountable_why: str | None  # what breaks it then ("an absolute symlink (/bin/sh -> …)")
-    interpreter: str | None  # PT_INTERP of the shell's binary ("" = static, None = unknown)
-    passwd: dict[str, tuple[int, int]]
-    groups: dict[str, int]
-
-
 # --------------------------------------------------------------------------- targets
 
 
@@ -213,7 +195,7 @@ def container_target(
             # The caller's classifier shares its image cache across many plans (doctor).
             c = classifier.classify_inspected(inspect)
             shell, classified_state = c.shell, str(c.state)
-        facts = classifier.image_facts(str(inspect.get("Image") or ""), inspect["Id"])
+        facts = classifier.facts.image_facts(str(inspect.get("Image") or ""), inspect["Id"])
         raw_user = str(config.get("User") or "").strip()
         account = container_user(raw_user, _source(raw_user, facts.config_user), facts.passwd,
                                  facts.group_members, host_config.get("GroupAdd"))
@@ -263,15 +245,13 @@ def session_facts(engine: Engine, inspect: dict[str, Any]
     passwd: dict[str, tuple[int, int]] | None = None
     groups: dict[str, tuple[int, tuple[str, ...]]] | None = None
     try:
-        shell = next((s for s in SHELLS if prober.resolve(s).final), None)
+        shell = find_shell(prober).shell
         if raw_user:
-            raw = engine.read_file(cid, "/etc/passwd", limit=256 * 1024)
-            passwd = parse_passwd(raw.decode(errors="replace")) if raw else {}
+            passwd = read_passwd(engine, cid)
         group_part = raw_user.partition(":")[2]
         if (":" not in raw_user or (group_part and not group_part.isdigit())
                 or any(not str(g).isdigit() for g in group_add)):
-            raw = engine.read_file(cid, "/etc/group", limit=256 * 1024)
-            groups = parse_group_members(raw.decode(errors="replace")) if raw else {}
+            groups = read_group_members(engine, cid)
         # Nothing found could mean the container went away: "/" is always there.
         if shell is None and engine.stat_path(cid, "/") is None:
             raise NotFound(f"container {cid[:12]} went away while it was being looked at")
@@ -298,11 +278,19 @@ def _image_user(engine: Engine, inspect: dict[str, Any]) -> str:
         return ""
 
 
-def image_target(engine: Engine, ref: str, machine: L.Machine | None = None) -> ImageTarget:
+def helper_labels(machine: L.Machine | None) -> HelperLabels:
+    """The labels of the helper containers that look at images for a plan (made when one
+    is created: most plans need none)."""
+    return lambda: L.helper_labels(L.new_session_id(), machine or L.Machine.current())
+
+
+def image_target(engine: Engine, ref: str, machine: L.Machine | None = None,
+                 facts: ImageFactsCache | None = None) -> ImageTarget:
     """Describe a local image as a session target; NotFound when it is not present."""
     image = engine.inspect_image(ref)
     config = image.get("Config") or {}
-    files = image_files(engine, image["Id"], machine)
+    facts = facts if facts is not None else ImageFactsCache(engine)
+    files: ImageFiles = facts.image_files(image["Id"], helper_labels(machine))
     raw_user = str(config.get("User") or "")
     user = resolve_user(raw_user, "image" if raw_user else "default", files.passwd, files.groups)
     return ImageTarget(
@@ -314,14 +302,16 @@ def image_target(engine: Engine, ref: str, machine: L.Machine | None = None) -> 
     )
 
 
-def toolbox_info(engine: Engine, ref: str, machine: L.Machine | None = None) -> ToolboxInfo:
+def toolbox_info(engine: Engine, ref: str, machine: L.Machine | None = None,
+                 facts: ImageFactsCache | None = None) -> ToolboxInfo:
     """Is the toolbox present locally, and how is its shell started (as root, or mounted)?"""
     try:
         image = engine.inspect_image(ref)
     except NotFound:
         return ToolboxInfo(ref, None, None, None)
+    facts = facts if facts is not None else ImageFactsCache(engine)
     try:
-        files = image_files(engine, image["Id"], machine)
+        files = facts.image_files(image["Id"], helper_labels(machine))
     except (EngineError, NotFound) as exc:
         # The toolbox serves only some strategies: report it there, do not fail the plan.
         return ToolboxInfo(ref, image["Id"], None, None,
@@ -379,249 +369,26 @@ class CommandCheck:
                 "toolbox_mountable": self.toolbox_mountable}
 
 
-_command_lock = threading.Lock()
-# (image id, PATH looked through, command) -> where it is (None: not there). An image id names
-# content, so an answer never goes stale; a container's writable layer could add a command,
-# which is rare enough not to re-probe per container (as for shells, see detect.probe).
-_command_cache: dict[tuple[str, tuple[str, ...], str], tuple[str | None, bool]] = {}
-
-
-def find_command(prober: PathProber, name: str, path: tuple[str, ...]) -> str | None:
-    """Where `name` is found the way execve's PATH search finds it: an executable regular
-    file (after links) in the first directory of `path` that has one."""
-    if "/" in name:
-        return name if name.startswith("/") and prober.resolve(name).final else None
-    for directory in path:
-        candidate = posixpath.join(directory, name)
-        if prober.resolve(candidate).final:
-            return candidate
-    return None
-
-
 def check_command(
     engine: Engine, target: Target, toolbox: ToolboxInfo | None, command: tuple[str, ...],
-    machine: L.Machine | None = None,
+    machine: L.Machine | None = None, facts: ImageFactsCache | None = None,
 ) -> CommandCheck | None:
     """Can the target run `command` itself, and does the toolbox have it? None when there is
     nothing to check: a target without a shell (exec is out anyway), or a relative path
-    (`./x`, which depends on the working directory)."""
+    (`./x`, which depends on the working directory). Looked up through `facts` (kept per
+    image: a container's writable layer could add a command, which is rare enough not to
+    look again per container, as for shells)."""
     name = command[0]
     if not target.shell or ("/" in name and not name.startswith("/")):
         return None
+    facts = facts if facts is not None else ImageFactsCache(engine)
+    labels = helper_labels(machine)
     path = tuple(safe_path_entries(target.path_env or DEFAULT_PATH))
     via = target.id if isinstance(target, ContainerTarget) else None
-    in_target, _ = _cached_lookup(engine, target.image_id, via, name, path, machine)
+    in_target, _ = facts.command_path(target.image_id, via, name, path, labels)
     in_toolbox: str | None = None
     mountable = False
     if in_target is None and toolbox is not None and toolbox.image_id and not toolbox.problem:
-        in_toolbox, mountable = _cached_lookup(engine, toolbox.image_id, None, name,
-                                               TOOLBOX_PATH_DIRS, machine, relocation=True)
+        in_toolbox, mountable = facts.command_path(toolbox.image_id, None, name,
+                                                   TOOLBOX_PATH_DIRS, labels, relocation=True)
     return CommandCheck(name, path, in_target, in_toolbox, mountable)
-
-
-def _cached_lookup(
-    engine: Engine, image_id: str, via: str | None, name: str, path: tuple[str, ...],
-    machine: L.Machine | None, *, relocation: bool = False,
-) -> tuple[str | None, bool]:
-    key = (image_id, path, name)
-    with _command_lock:
-        hit = _command_cache.get(key)
-    if hit is not None:
-        return hit
-
-    def look(container: str) -> tuple[str | None, bool]:
-        prober = PathProber(engine, container)
-        found = find_command(prober, name, path)
-        return found, bool(found and relocation and prober.relocation(found).ok)
-
-    if via is not None:
-        result = look(via)
-    else:
-        with _probe_container(engine, image_id, machine) as helper:
-            result = look(helper)
-    with _command_lock:
-        _command_cache[key] = result
-    return result
-
-
-# --------------------------------------------------------------------------- image files
-
-_cache_lock = threading.Lock()
-_files_cache: dict[str, ImageFiles] = {}
-_image_locks: dict[str, threading.Lock] = {}
-# What the file probe looks for; cached results from other rules are not used.
-# Version 2: mountability judged from the links' own text (version 1 misread the engine's
-# resolved `linkTarget` as the link's text, refusing relative links).
-PROBE_VERSION = "2:" + ",".join(SHELLS)
-
-
-def image_files(engine: Engine, image_id: str, machine: L.Machine | None = None) -> ImageFiles:
-    """The shell and users of an image, read through a created-never-started container.
-    Cached per image id (content-addressed, so never stale) in memory and on disk."""
-    with _cache_lock:
-        cached = _files_cache.get(image_id)
-        # One reader per image: plans made at once for containers of one image (doctor's
-        # checks, the TUI's panel) wait for the first instead of probing again.
-        image_lock = _image_locks.setdefault(image_id, threading.Lock())
-    if cached is not None:
-        return cached
-    with image_lock:
-        with _cache_lock:
-            cached = _files_cache.get(image_id)
-        if cached is None:
-            cached = _from_json(image_cache.load(image_id, PROBE_VERSION))
-        if cached is None:
-            with _probe_container(engine, image_id, machine) as helper:
-                cached = _read_image_files(engine, helper)
-            image_cache.store(image_id, asdict(cached), PROBE_VERSION)
-        with _cache_lock:
-            _files_cache[image_id] = cached
-    return cached
-
-
-# Probe helpers that exist right now, so that a process ending while a probe runs in a
-# background thread (the TUI quit mid-probe: its threads are not waited for) can still remove
-# them: see remove_probe_helpers(). What a kill -9 leaves is found by label (sessions.orphans).
-_helpers_lock = threading.Lock()
-_helpers: dict[str, Engine] = {}
-
-
-@contextlib.contextmanager
-def _probe_container(engine: Engine, image_id: str, machine: L.Machine | None
-                     ) -> Iterator[str]:
-    """A created, never started container of the image, to stat its paths; removed after."""
-    helper = engine.create_container(
-        image_id,
-        # Never started; a path that cannot exist makes that plain to anyone who looks.
-        entrypoint=["/dhitui-probe-never-started"],
-        labels=L.helper_labels(L.new_session_id(), machine or L.Machine.current()),
-    )
-    with _helpers_lock:
-        _helpers[helper] = engine
-    try:
-        yield helper
-    finally:
-        with _helpers_lock:
-            owned = _helpers.pop(helper, None) is not None
-        if owned:
-            engine.remove_container(helper, force=True)
-
-
-def remove_probe_helpers() -> int:
-    """Remove the probe helpers still in use by other threads (at shutdown); how many went.
-    A helper is removed once: whoever pops it from the table removes it."""
-    with _helpers_lock:
-        pending = list(_helpers.items())
-        _helpers.clear()
-    removed = 0
-    for helper, engine in pending:
-        try:
-            removed += engine.remove_container(helper, force=True)
-        except (EngineError, OSError):
-            pass  # the engine went with it; sessions.orphans finds what is left
-    return removed
-
-
-def forget_image_files() -> None:
-    """Drop the in-memory caches (tests)."""
-    with _cache_lock:
-        _files_cache.clear()
-    with _command_lock:
-        _command_cache.clear()
-
-
-def _from_json(entry: dict[str, Any] | None) -> ImageFiles | None:
-    if entry is None:
-        return None
-    shell, interpreter = entry.get("shell"), entry.get("interpreter")
-    if not isinstance(shell, str | None) or not isinstance(interpreter, str | None):
-        return None
-    try:
-        return ImageFiles(
-            shell=shell,
-            shell_hops=tuple(entry["shell_hops"]),
-            mountable=bool(entry["mountable"]),
-            unmountable_why=_optional_str(entry["unmountable_why"]),
-            interpreter=interpreter,
-            passwd={str(k): (int(v[0]), int(v[1])) for k, v in entry["passwd"].items()},
-            groups={str(k): int(v) for k, v in entry["groups"].items()},
-        )
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
-        return None
-
-
-def _optional_str(value: object) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise TypeError(f"not a string: {value!r}")
-
-
-def _read_image_files(engine: Engine, container: str) -> ImageFiles:
-    prober = PathProber(engine, container)
-    shell = None
-    hops: tuple[str, ...] = ()
-    mountable = True
-    unmountable_why = None
-    for candidate in SHELLS:
-        found = prober.resolve(candidate)
-        if found.final is not None:
-            shell, hops = candidate, tuple(found.hops)
-            # Whether it survives being mounted at /dbg depends on the links' own text,
-            # which the path stat does not tell (it reports them resolved).
-            relocation = prober.relocation(candidate)
-            mountable, unmountable_why = relocation.ok, relocation.problem
-            break
-    interpreter: str | None = None
-    if shell is not None:
-        head = engine.read_file_head(container, hops[-1] if hops else shell, 4096)
-        interpreter = elf_interpreter(head) if head is not None else None
-    passwd_raw = engine.read_file(container, "/etc/passwd", limit=256 * 1024)
-    group_raw = engine.read_file(container, "/etc/group", limit=256 * 1024)
-    return ImageFiles(
-        shell=shell,
-        shell_hops=hops,
-        mountable=mountable,
-        unmountable_why=unmountable_why,
-        interpreter=interpreter,
-        passwd=parse_passwd(passwd_raw.decode(errors="replace")) if passwd_raw else {},
-        groups=parse_group(group_raw.decode(errors="replace")) if group_raw else {},
-    )
-
-
-PT_INTERP = 3
-
-
-def elf_interpreter(head: bytes) -> str | None:
-    """The program interpreter of an ELF executable from its first bytes: "" for a static
-    binary, the interpreter path for a dynamic one, None when it cannot be told (not ELF,
-    or the program headers lie beyond `head`)."""
-    if len(head) < 64 or head[:4] != b"\x7fELF":
-        return None
-    is64 = head[4] == 2
-    endian = "<" if head[5] == 1 else ">"
-    try:
-        if is64:
-            phoff = struct.unpack_from(endian + "Q", head, 0x20)[0]
-            phentsize, phnum = struct.unpack_from(endian + "HH", head, 0x36)
-        else:
-            phoff = struct.unpack_from(endian + "I", head, 0x1C)[0]
-            phentsize, phnum = struct.unpack_from(endian + "HH", head, 0x2A)
-        for i in range(phnum):
-            base = phoff + i * phentsize
-            if base + phentsize > len(head):
-                return None
-            p_type = struct.unpack_from(endian + "I", head, base)[0]
-            if p_type != PT_INTERP:
-                continue
-            if is64:
-                offset = struct.unpack_from(endian + "Q", head, base + 8)[0]
-                size = struct.unpack_from(endian + "Q", head, base + 0x20)[0]
-            else:
-                offset = struct.unpack_from(endian + "I", head, base + 4)[0]
-                size = struct.unpack_from(endian + "I", head, base + 16)[0]
-            if offset + size > len(head):
-                return None
-            return head[offset : offset + size].split(b"\0", 1)[0].decode(errors="replace")
-    except struct.error:
-        return None
-    return ""

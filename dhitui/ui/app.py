@@ -111,7 +111,7 @@ class DhituiApp(SessionLaunchApp):
                 continue
             for key, row in list(self.table.rows.items()):
                 if key.engine == link.name:
-                    link.session.classifier.forget_image(row.summary.image_id)
+                    link.session.classifier.facts.forget_image(row.summary.image_id)
             self.table.replace_engine_rows(link.name, [])
             self.relist(link.name)
             self._spawn(link.name, "caps", self._probe_capabilities, exclusive=False)

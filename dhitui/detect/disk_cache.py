@@ -1,6 +1,7 @@
-"""A small on-disk cache of what images hold (their shell, its links, their users), so that
-`dhitui debug` does not create a throwaway container to look at the same toolbox on every
-run (that costs ~60 ms on Engine 28 and ~200 ms on Engine 20.10, measured).
+"""A small on-disk cache of what images hold for sessions (`image_facts.ImageFiles`: their
+shell, its links, their users), so that `dhitui debug` does not create a throwaway container
+to look at the same toolbox on every run (docs/benchmarks.md says what that costs). Used by
+`facts.ImageFactsCache`, which decides when to read and write it.
 
 An image id is the digest of the image's configuration, which names its layers by content:
 the same id always means the same files, on any engine. Entries therefore never go stale;
