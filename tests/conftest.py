@@ -160,6 +160,42 @@ def _engine(name: str) -> EngineUnderTest:
     return EngineUnderTest(name, host)
 
 
+SIDECAR_LABEL = "dhitui.sidecar=1"
+
+
+def sidecars(engine: EngineUnderTest) -> list[str]:
+    """The names of the containers with dhitui's sidecar label on `engine`."""
+    out = docker(engine, "ps", "-a", "--filter", f"label={SIDECAR_LABEL}", "--format",
+                 "{{.Names}}").stdout
+    return out.split()
+
+
+def engines_to_check(names: Sequence[str]) -> list[EngineUnderTest]:
+    """The engines among `names` to look at after tests: each that answers. One that does
+    not answer fails where the engines are required (CI): a check skipped there would pass
+    without looking; elsewhere it is left out, as its tests are skipped."""
+    answering = []
+    for name in names:
+        var = OWN_TESTS_ONLY.get(name) or ENGINE_VARS[name]
+        host = os.environ.get(var)
+        if host and _ping(host):
+            answering.append(EngineUnderTest(name, host))
+        elif engines_required():
+            pytest.fail(f"cannot check {name} for leftover sidecars: "
+                        f"{var}={host or ''!r} does not answer /_ping", pytrace=False)
+    return answering
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_sidecar_left_after_the_run() -> Iterator[None]:
+    """After the whole run: no container with dhitui's sidecar label on any test engine
+    (tests/test_sessions_engine.py also checks, and removes them, after each of its tests)."""
+    yield
+    leftovers = {eng.name: names for eng in engines_to_check([*ENGINE_VARS, *OWN_TESTS_ONLY])
+                 if (names := sidecars(eng))}
+    assert not leftovers, f"sidecars left behind by this run: {leftovers}"
+
+
 @pytest.fixture(params=list(ENGINE_VARS))
 def engine(request: pytest.FixtureRequest) -> EngineUnderTest:
     """Each engine in turn: Docker Engine 20.10, Docker Engine 28, Podman."""

@@ -4,7 +4,6 @@ TUI's logs view (new lines without a key press, pause, search, a stopped contain
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +18,7 @@ from dhitui.ui.app import DhituiApp
 from dhitui.ui.screens.logs import LogsScreen
 
 from conftest import TOOLBOX_IMAGE, EngineUnderTest, cli_env, docker
+from polling import poll
 from uitools import wait_for
 
 pytestmark = pytest.mark.engine
@@ -52,15 +52,15 @@ class Collector:
             self.lines.extend(lines)
 
     def wait(self, cond: Callable[[list[str]], bool], what: str, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if cond(list(self.lines)):
-                    return
+        def holds() -> bool:
             if self.error is not None:
                 raise AssertionError(f"the follower failed: {self.error!r}")
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}; lines: {self.lines[-10:]}")
+            return cond(self.snapshot())
+        poll(what, holds, timeout, show=lambda: self.snapshot()[-10:])
+
+    def snapshot(self) -> list[str]:
+        with self._lock:
+            return list(self.lines)
 
     def finish(self, timeout: float = 10) -> LogsEnd:
         self.thread.join(timeout)

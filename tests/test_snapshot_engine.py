@@ -26,7 +26,6 @@ from test_sessions_engine import (
     session_says,
     shell_in_pty,
     sidecars,
-    wait_for,
 )
 
 from conftest import (
@@ -39,6 +38,7 @@ from conftest import (
     run_dhitui,
     run_json,
 )
+from polling import poll
 
 pytestmark = pytest.mark.engine
 
@@ -60,7 +60,7 @@ def crashed(engine: EngineUnderTest, containers: Callable[..., str], *run_args: 
         if looping:
             return bool(inspect(engine, cid)["RestartCount"] >= 1)
         return bool(state["State"]["Status"] == "exited")
-    wait_for("the app to crash", settled)
+    poll("the app to crash", settled)
     return cid
 
 
@@ -107,7 +107,7 @@ def test_session_sees_the_file_the_app_wrote_before_dying(
         # Its restart policy was left alone: still always, still restarting.
         assert after["HostConfig"]["RestartPolicy"]["Name"] == "always"
         n = after["RestartCount"]
-        wait_for("another restart", lambda: inspect(engine, cid)["RestartCount"] > n)
+        poll("another restart", lambda: inspect(engine, cid)["RestartCount"] > n)
     else:
         assert after["State"]["Status"] == "exited"
 
@@ -196,8 +196,8 @@ def test_exit_reasons_in_ls_json(engine: EngineUnderTest, containers: Callable[.
     exited = crashed(engine, containers, code=3)
     looping = crashed(engine, containers, code=4, looping=True)
     script = containers(engine, SCRIPT_IMAGE)
-    wait_for("the script container to fail",
-             lambda: inspect(engine, script)["State"]["Status"] == "exited")
+    poll("the script container to fail",
+         lambda: inspect(engine, script)["State"]["Status"] == "exited")
     running = containers(engine, HARDENED_IMAGE)
 
     def listed() -> dict[str, Any] | None:
@@ -209,7 +209,7 @@ def test_exit_reasons_in_ls_json(engine: EngineUnderTest, containers: Callable[.
         return rows if loop and loop["state"] == "restarting" else None
     # Between restarts only for moments, and each `ls` takes seconds on a loaded machine
     # (CI once saw no listing catch it within 60 s on Podman): a longer poll, same claim.
-    rows = wait_for("the crash loop listed while restarting", listed, deadline=180)
+    rows = poll("the crash loop listed while restarting", listed, timeout=180)
     e = rows[exited]["exit"]
     assert (e["state"], e["exit_code"], e["oom_killed"], e["restart_count"],
             e["restart_policy"], e["crash_looping"]) == ("exited", 3, False, 0, "no", False)
@@ -294,7 +294,8 @@ def settled(engine: EngineUnderTest, expected: tuple[set[str], set[str], set[str
             deadline: float = 120.0) -> None:
     """Poll until the engine holds exactly `expected` again (the keeper works on its own
     time: it may also wait out a commit under way)."""
-    wait_for("the engine as it was", lambda: engine_objects(engine) == expected, deadline)
+    poll("the engine as it was", lambda: engine_objects(engine) == expected, deadline,
+         show=lambda: engine_objects(engine))
 
 
 def keeper_of(pid: int) -> psutil.Process:
@@ -305,7 +306,7 @@ def keeper_of(pid: int) -> psutil.Process:
             if any("keeper.py" in part for part in child.cmdline()):
                 return child
         return None
-    return wait_for("the session's keeper", find)
+    return poll("the session's keeper", find)
 
 
 def test_kill_9_through_the_cli_leaves_the_session_then_nothing(
@@ -318,8 +319,8 @@ def test_kill_9_through_the_cli_leaves_the_session_then_nothing(
     before = engine_objects(engine)
     proc = start_session(engine, cid, "sleep", "300", transport="cli")
     running_sidecar(engine)
-    cli = wait_for("the docker CLI child", lambda: [c for c in psutil.Process(proc.pid).children()
-                                                   if "keeper.py" not in " ".join(c.cmdline())])[0]
+    cli = poll("the docker CLI child", lambda: [c for c in psutil.Process(proc.pid).children()
+                                               if "keeper.py" not in " ".join(c.cmdline())])[0]
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=DEADLINE)
     live = cleanup_json(engine)
@@ -340,8 +341,8 @@ def test_kill_9_over_the_api_leaves_nothing(engine: EngineUnderTest,
     if when == "commit":  # a writable layer that takes a while to commit
         cid = containers(engine, "busybox", command=[
             "sh", "-c", "dd if=/dev/urandom of=/big bs=1M count=200 2>/dev/null; exit 2"])
-        wait_for("the writer", lambda: inspect(engine, cid)["State"]["Status"] == "exited",
-                 DEADLINE * 2)
+        poll("the writer", lambda: inspect(engine, cid)["State"]["Status"] == "exited",
+             DEADLINE * 2)
     else:
         cid = crashed(engine, containers)
     unchanged()
@@ -434,8 +435,8 @@ def test_entrypoint_check_agrees_with_what_the_engine_did(
         engine: EngineUnderTest, containers: Callable[..., str]) -> None:
     # A #!/bin/sh script in an image with no /bin/sh: the check says so, and it did fail.
     script = containers(engine, SCRIPT_IMAGE)
-    wait_for("the script container to fail",
-             lambda: inspect(engine, script)["State"]["Status"] == "exited")
+    poll("the script container to fail",
+         lambda: inspect(engine, script)["State"]["Status"] == "exited")
     assert inspect(engine, script)["State"]["ExitCode"] != 0
     c = start_check(engine, script)
     assert c["status"] == "fail"
@@ -499,7 +500,7 @@ def test_a_slow_commit_says_what_is_happening(engine28: EngineUnderTest,
 
     cid = containers(engine28, "busybox", command=[
         "sh", "-c", "dd if=/dev/urandom of=/big bs=1M count=64 2>/dev/null; exit 2"])
-    wait_for("the writer to exit", lambda: inspect(engine28, cid)["State"]["Status"] == "exited")
+    poll("the writer to exit", lambda: inspect(engine28, cid)["State"]["Status"] == "exited")
     monkeypatch.setattr(snapshot, "PROGRESS_EVERY", 0.001)
     session = uuid.uuid4().hex
     spec = snapshot.SnapshotSpec(
@@ -553,8 +554,8 @@ def test_interactive_snapshot_session_through_a_real_pty(
         # Ctrl-C stops the command in the session, not the session.
         child.sendline("sleep 300")
         sidecar = running_sidecar(engine)
-        wait_for("sleep to run in the session",
-                 lambda: "sleep 300" in docker(engine, "top", sidecar).stdout)
+        poll("sleep to run in the session",
+             lambda: "sleep 300" in docker(engine, "top", sidecar).stdout)
         child.sendcontrol("c")
         session_says(child, "echo still-here", "still-here")
         child.sendline("exit 4")
