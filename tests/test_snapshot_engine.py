@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,14 +30,17 @@ from test_sessions_engine import (
 )
 
 from conftest import (
+    CLI_TIMEOUT,
     HARDENED_IMAGE,
     STANDARD_IMAGE,
+    TEST_LABEL,
     EngineUnderTest,
     cli_env,
     docker,
     import_rootfs,
     run_dhitui,
     run_json,
+    skip_or_fail,
 )
 from polling import poll
 
@@ -294,8 +298,13 @@ def settled(engine: EngineUnderTest, expected: tuple[set[str], set[str], set[str
             deadline: float = 120.0) -> None:
     """Poll until the engine holds exactly `expected` again (the keeper works on its own
     time: it may also wait out a commit under way)."""
+    def difference() -> dict[str, dict[str, list[str]]]:
+        now = engine_objects(engine)
+        return {kind: {"added": sorted(n - e), "gone": sorted(e - n)}
+                for kind, n, e in zip(("containers", "images", "volumes"), now, expected,
+                                      strict=True)}
     poll("the engine as it was", lambda: engine_objects(engine) == expected, deadline,
-         show=lambda: engine_objects(engine))
+         show=difference)
 
 
 def keeper_of(pid: int) -> psutil.Process:
@@ -363,6 +372,88 @@ def test_kill_9_over_the_api_leaves_nothing(engine: EngineUnderTest,
     # It ends once done; after a kill during the commit it looks out a while longer for the
     # image the commit adds (reaper.LATE_IMAGES).
     keeper.wait(timeout=DEADLINE + (60 if when == "commit" else 0))
+
+
+def test_ctrl_c_during_the_commit_stops_it_and_removes_what_was_made(
+        engine: EngineUnderTest, containers: Callable[..., str],
+        unchanged: Callable[[], None]) -> None:
+    """README: a large writable layer takes a while to commit "(Ctrl-C stops it and removes
+    what was made)". The terminal's SIGINT (to dhitui's process group) as soon as dhitui says
+    it takes the snapshot; dhitui says it was stopped while taking it, and the engine holds
+    what it held before."""
+    cid = containers(engine, "busybox", command=[
+        "sh", "-c", "dd if=/dev/urandom of=/big bs=1M count=400 2>/dev/null; exit 2"])
+    poll("the writer", lambda: inspect(engine, cid)["State"]["Status"] == "exited",
+         DEADLINE * 2)
+    unchanged()
+    before = engine_objects(engine)
+    proc = start_session(engine, cid, "sleep", "300")
+    assert proc.stderr is not None
+    said = proc.stderr.readline()
+    while "taking a snapshot" not in said:
+        assert said, "dhitui ended before it took the snapshot"
+        said = proc.stderr.readline()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 130, err
+    assert "ended by SIGINT while taking the snapshot" in err, err
+    assert "Traceback" not in err
+    settled(engine, before)
+
+
+def libpod_create(engine: EngineUnderTest, spec: dict[str, Any]) -> str:
+    """`POST /libpod/containers/create` on Podman's own API (the same socket): what the
+    compatible API cannot ask for, such as a container on an exploded root filesystem."""
+    import http.client
+    import socket
+
+    class UnixConnection(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(CLI_TIMEOUT)
+            self.sock.connect(engine.socket)
+
+    conn = UnixConnection("localhost")
+    try:
+        conn.request("POST", "/v4.0.0/libpod/containers/create", body=json.dumps(spec),
+                     headers={"Content-Type": "application/json"})
+        answer = conn.getresponse()
+        body = answer.read().decode()
+    finally:
+        conn.close()
+    assert answer.status == 201, body
+    return str(json.loads(body)["Id"])
+
+
+def test_a_commit_the_engine_refuses_is_exit_6_with_the_alternative(
+        podman_engine: EngineUnderTest, tmp_path: Path) -> None:
+    """README: "an engine that refuses the commit is `the engine refused to take a snapshot
+    of X: …` with the alternative (exit 6)". Podman refuses to commit a container that runs
+    on an exploded root filesystem (`--rootfs`): a real refusal, and nothing is left."""
+    busybox = Path("/bin/busybox")  # busybox-static, which scripts/test-engines installs
+    if not busybox.exists():
+        skip_or_fail("no static binary at /bin/busybox (apt-get install busybox-static)")
+    rootfs = tmp_path / "rootfs"
+    (rootfs / "bin").mkdir(parents=True)
+    shutil.copy2(busybox, rootfs / "bin" / "busybox")
+    engine = podman_engine
+    name = f"dhitui-test-rootfs-{uuid.uuid4().hex[:8]}"
+    before = engine_objects(engine)
+    cid = libpod_create(engine, {
+        "name": name, "rootfs": str(rootfs), "command": ["/bin/busybox", "sh", "-c", "exit 3"],
+        "labels": {TEST_LABEL: "1"}, "netns": {"nsmode": "none"}})
+    try:
+        docker(engine, "start", cid)
+        assert docker(engine, "wait", cid).stdout.strip() == "3"
+        proc = run_dhitui("debug", "-H", engine.host, cid, "--", "true", input="")
+        assert proc.returncode == 6, proc.stderr
+        assert f"dhitui: error: the engine refused to take a snapshot of {name}: " in proc.stderr
+        assert "exploded rootfs" in proc.stderr  # the engine's own words
+        assert "`dhitui debug --image` explores the container's image" in proc.stderr
+        no_traceback(proc)
+    finally:
+        docker(engine, "rm", "-f", cid, check=False)
+    settled(engine, before)
 
 
 def test_kill_9_of_dhitui_and_its_keeper_leaves_orphans_that_cleanup_finds(
