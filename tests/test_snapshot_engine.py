@@ -32,6 +32,7 @@ from test_sessions_engine import (
 from conftest import (
     CLI_TIMEOUT,
     HARDENED_IMAGE,
+    SCRIPT_IMAGE,
     STANDARD_IMAGE,
     TEST_LABEL,
     EngineUnderTest,
@@ -47,7 +48,6 @@ from polling import poll
 pytestmark = pytest.mark.engine
 
 
-SCRIPT_IMAGE = "dhi.io/fixture-script:1.0"
 WRITTEN = "written before dying"
 
 
