@@ -69,12 +69,15 @@ def through_the_docker_cli(tmp_path_factory: pytest.TempPathFactory,
 
 @pytest.fixture(autouse=True)
 def no_sidecar_left_behind() -> Iterator[None]:
-    """After every test: no container with dhitui's sidecar label on any engine (those
-    found are removed, so that the next test starts clean, and fail this one)."""
+    """After every test: no container with dhitui's sidecar label on any engine that was
+    not there before it (those found are removed, so that the next test starts clean, and
+    fail this one; on engines shared with other runs, what those had is left alone)."""
+    engines = engines_to_check(list(ENGINE_VARS))
+    before = {eng.name: set(sidecars(eng)) for eng in engines}
     yield
     leftovers = {}
-    for eng in engines_to_check(list(ENGINE_VARS)):
-        names = sidecars(eng)
+    for eng in engines:
+        names = [n for n in sidecars(eng) if n not in before[eng.name]]
         if names:
             leftovers[eng.name] = names
             docker(eng, "rm", "-f", *names, check=False)
