@@ -194,10 +194,14 @@ def engines_to_check(names: Sequence[str]) -> list[EngineUnderTest]:
 @pytest.fixture(scope="session", autouse=True)
 def no_sidecar_left_after_the_run() -> Iterator[None]:
     """After the whole run: no container with dhitui's sidecar label on any test engine
-    (tests/test_sessions_engine.py also checks, and removes them, after each of its tests)."""
+    that was not there when it began (scripts/test cleans the engines first; on engines
+    shared with other runs, theirs may still appear meanwhile). tests/test_sessions_engine.py
+    also checks, and removes them, after each of its tests."""
+    engines = engines_to_check([*ENGINE_VARS, *OWN_TESTS_ONLY])
+    before = {eng.name: set(sidecars(eng)) for eng in engines}
     yield
-    leftovers = {eng.name: names for eng in engines_to_check([*ENGINE_VARS, *OWN_TESTS_ONLY])
-                 if (names := sidecars(eng))}
+    leftovers = {eng.name: names for eng in engines
+                 if (names := [n for n in sidecars(eng) if n not in before[eng.name]])}
     assert not leftovers, f"sidecars left behind by this run: {leftovers}"
 
 
