@@ -1,6 +1,9 @@
 """What README promises and no other test checked: the TUI's `i`, `l`, `r`, `?` and `ctrl+p`
-keys, `--version`, exit status 125 when `docker run` cannot start a sidecar, and config.toml's
-`toolbox` and `strategy` being honoured."""
+keys, `--version`, exit status 125 when `docker run` cannot start a sidecar, config.toml's
+`toolbox` and `strategy` being honoured, exit status 255 when a session's status is lost,
+`--cleanup --force`, the `sha256:` lookup of a bare 64-hex id, and a second click on a row
+debugging it. (The logs view's `g`/`G` and "OOM killed" are in tests/test_logs_follow.py;
+Ctrl-C during a commit and a refused commit in tests/test_snapshot_engine.py.)"""
 
 from __future__ import annotations
 
