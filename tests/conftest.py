@@ -33,7 +33,7 @@ CLI_TIMEOUT = 90
 
 # The fixture images and the engines are scripts/test-engines' (its package holds their
 # names and variables once; the tests read them from there).
-sys.path.insert(0, str(REPO / "scripts"))
+sys.path.append(str(REPO / "scripts"))
 from test_engines import fixtures as built  # noqa: E402
 from test_engines.engines import ENGINES  # noqa: E402
 
