@@ -31,27 +31,32 @@ STANDIN_PLUGIN = FIXTURES / "cli-plugins" / "docker-debug"
 TEST_LABEL = "dhitui.test"
 CLI_TIMEOUT = 90
 
-# The fixture images scripts/test-engines builds on every engine.
-TOOLBOX_IMAGE = "busybox:latest"
-HARDENED_IMAGE = "dhi.io/fixture-app:1.0"
-DEV_IMAGE = "dhi.io/fixture-app:1.0-dev"
-FIPS_IMAGE = "dhi.io/fixture-app:1.0-fips"
-DISTROLESS_IMAGE = "gcr.io/distroless/static-debian12:nonroot"
-CHAINGUARD_IMAGE = "cgr.dev/chainguard/static:latest"
-STANDARD_IMAGE = "example.org/fixture/standard:1.0"
+# The fixture images and the engines are scripts/test-engines' (its package holds their
+# names and variables once; the tests read them from there).
+sys.path.append(str(REPO / "scripts"))
+from test_engines import fixtures as built  # noqa: E402
+from test_engines.engines import ENGINES  # noqa: E402
+
+TOOLBOX_IMAGE = built.TOOLBOX_IMAGE
+HARDENED_IMAGE = built.HARDENED_IMAGE
+DEV_IMAGE = built.DEV_IMAGE
+FIPS_IMAGE = built.FIPS_IMAGE
+DISTROLESS_IMAGE = built.DISTROLESS_IMAGE
+CHAINGUARD_IMAGE = built.CHAINGUARD_IMAGE
+STANDARD_IMAGE = built.STANDARD_IMAGE
+SCRIPT_IMAGE = built.SCRIPT_IMAGE
 # Built from real Debian 12 packages (scripts/test-engines, "fixtures from Debian packages").
-PYTHON_IMAGE = "dhitui-fixture/python-debian12:3.11"  # no shell, nonroot
-PYTHON_DEV_IMAGE = "dhitui-fixture/python-debian12:3.11-dev"  # bash, apt, dpkg; no coreutils
-ABSOLUTE_LINKS_TOOLBOX = "dhitui-fixture/toolbox-absolute-links:latest"  # busybox --install -s
-MIRRORED_DISTROLESS_IMAGE = "mirror.example/distroless-style/base-debian12:nonroot"
+PYTHON_IMAGE = built.PYTHON_IMAGE  # no shell, nonroot
+PYTHON_DEV_IMAGE = built.PYTHON_DEV_IMAGE  # bash, apt, dpkg; no coreutils
+ABSOLUTE_LINKS_TOOLBOX = built.ABSOLUTE_LINKS_TOOLBOX  # busybox --install -s
+MIRRORED_DISTROLESS_IMAGE = built.MIRRORED_DISTROLESS_IMAGE
 
 # The engines every engine test runs against (the `engine` fixture).
-ENGINE_VARS = {"e20": "DHITUI_TEST_ENGINE_20", "e28": "DHITUI_TEST_ENGINE_28",
-               "podman": "DHITUI_TEST_ENGINE_PODMAN"}
+ENGINE_VARS = {name: ENGINES[name].env_var for name in ("e20", "e28", "podman")}
 # Rootless podman: only its own tests (`podman_rootless`), not every engine test.
-ROOTLESS_PODMAN_VAR = "DHITUI_TEST_ENGINE_PODMAN_ROOTLESS"
+ROOTLESS_PODMAN_VAR = ENGINES["podman-rootless"].env_var
 # Engine 28 with user namespace remapping: only its own tests (`engine28_userns`).
-USERNS_VAR = "DHITUI_TEST_ENGINE_28_USERNS"
+USERNS_VAR = ENGINES["e28-userns"].env_var
 OWN_TESTS_ONLY = {"podman-rootless": ROOTLESS_PODMAN_VAR, "e28-userns": USERNS_VAR}
 
 
@@ -158,6 +163,50 @@ def _engine(name: str) -> EngineUnderTest:
     if not _ping(host):
         _missing(f"{name} at {host} does not answer /_ping")
     return EngineUnderTest(name, host)
+
+
+SIDECAR_LABEL = "dhitui.sidecar=1"
+
+
+def sidecars(engine: EngineUnderTest) -> list[str]:
+    """The names of the containers with dhitui's sidecar label on `engine`."""
+    out = docker(engine, "ps", "-a", "--filter", f"label={SIDECAR_LABEL}", "--format",
+                 "{{.Names}}").stdout
+    return out.split()
+
+
+def engines_to_check(names: Sequence[str]) -> list[EngineUnderTest]:
+    """The engines among `names` to look at after tests: each that answers. One that does
+    not answer fails where the engines are required (CI): a check skipped there would pass
+    without looking; elsewhere it is left out, as its tests are skipped."""
+    if not (os.environ.get("DHITUI_TEST_DOCKER_CLI") or shutil.which("docker")):
+        if engines_required():
+            pytest.fail("cannot check for leftover sidecars: no docker CLI", pytrace=False)
+        return []  # a skip here, in a session fixture, would skip every test
+    answering = []
+    for name in names:
+        var = OWN_TESTS_ONLY.get(name) or ENGINE_VARS[name]
+        host = os.environ.get(var)
+        if host and _ping(host):
+            answering.append(EngineUnderTest(name, host))
+        elif engines_required():
+            pytest.fail(f"cannot check {name} for leftover sidecars: "
+                        f"{var}={host or ''!r} does not answer /_ping", pytrace=False)
+    return answering
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_sidecar_left_after_the_run() -> Iterator[None]:
+    """After the whole run: no container with dhitui's sidecar label on any test engine
+    that was not there when it began (scripts/test cleans the engines first; on engines
+    shared with other runs, theirs may still appear meanwhile). tests/test_sessions_engine.py
+    also checks, and removes them, after each of its tests."""
+    engines = engines_to_check([*ENGINE_VARS, *OWN_TESTS_ONLY])
+    before = {eng.name: set(sidecars(eng)) for eng in engines}
+    yield
+    leftovers = {eng.name: names for eng in engines
+                 if (names := [n for n in sidecars(eng) if n not in before[eng.name]])}
+    assert not leftovers, f"sidecars left behind by this run: {leftovers}"
 
 
 @pytest.fixture(params=list(ENGINE_VARS))

@@ -43,7 +43,7 @@ def test_harness_measures_the_floor_and_dhitui(engine28: EngineUnderTest) -> Non
     kinds = counted["by_kind"]
     # The fleet's containers are classified from the list and their images: none inspected.
     assert kinds.get("container inspect", 0) <= counted["containers"] - 4
-    assert 0 < bare < 60 and 0 < debug < 60 and 0 < prompt < 60
+    assert bare > 0 and debug > 0 and prompt > 0  # numbers; their size is bench/'s to report
     assert kinds["image inspect"] == counted["images"]
     # The fleet is gone afterwards.
     from bench.fleet import remove_label

@@ -3,8 +3,8 @@ TUI's logs view (new lines without a key press, pause, search, a stopped contain
 
 from __future__ import annotations
 
+import json
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +19,7 @@ from dhitui.ui.app import DhituiApp
 from dhitui.ui.screens.logs import LogsScreen
 
 from conftest import TOOLBOX_IMAGE, EngineUnderTest, cli_env, docker
+from polling import poll
 from uitools import wait_for
 
 pytestmark = pytest.mark.engine
@@ -52,15 +53,15 @@ class Collector:
             self.lines.extend(lines)
 
     def wait(self, cond: Callable[[list[str]], bool], what: str, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if cond(list(self.lines)):
-                    return
+        def holds() -> bool:
             if self.error is not None:
                 raise AssertionError(f"the follower failed: {self.error!r}")
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}; lines: {self.lines[-10:]}")
+            return cond(self.snapshot())
+        poll(what, holds, timeout, show=lambda: self.snapshot()[-10:])
+
+    def snapshot(self) -> list[str]:
+        with self._lock:
+            return list(self.lines)
 
     def finish(self, timeout: float = 10) -> LogsEnd:
         self.thread.join(timeout)
@@ -219,3 +220,51 @@ async def test_logs_view_of_a_stopped_container(engine28: EngineUnderTest,
         await wait_for(pilot, lambda: "has stopped" in view.state, "the end")
         assert "exited with code 2" in str(view.query_one("#status").content)
         assert log_lines(app) == ["last words"]
+
+
+async def test_logs_view_of_an_oom_killed_container(engine28: EngineUnderTest,
+                                                    containers: Callable[..., str]) -> None:
+    """README: a stopped container's logs view "says how it ended (`exited with code 3`,
+    `OOM killed`)": a container the kernel killed for its memory limit."""
+    name = f"dhitui-test-oom-{uuid.uuid4().hex[:6]}"
+    cid = containers(engine28, TOOLBOX_IMAGE, "--memory", "16m", "--memory-swap", "16m",
+                     name=name, command=["sh", "-c", "echo before the fall; tail /dev/zero"])
+    docker(engine28, "wait", cid)
+    state = json.loads(docker(engine28, "inspect", cid).stdout)[0]["State"]
+    assert state["OOMKilled"] is True, state  # the premise: the engine says so
+    app = DhituiApp(EngineSession(host=engine28.host, env=cli_env()), show_all=True)
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_logs(pilot, app, name)
+        await wait_for(pilot, lambda: "has stopped" in view.state, "the end")
+        assert "exited with code 137 (OOM killed)" in str(view.query_one("#status").content)
+        assert log_lines(app) == ["before the fall"]
+
+
+async def test_g_goes_to_the_first_line_and_pauses_G_to_the_last_and_follows(
+        engine28: EngineUnderTest, containers: Callable[..., str]) -> None:
+    """README's logs keys: `g` "to the first line (pauses following)", `G` "to the last
+    line (resumes following)"."""
+    name = f"dhitui-test-long-{uuid.uuid4().hex[:6]}"
+    containers(engine28, TOOLBOX_IMAGE, name=name, command=[
+        "sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line $i; i=$((i+1)); done; "
+        "while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"])
+    app = DhituiApp(EngineSession(host=engine28.host, env=cli_env()))
+    async with app.run_test(size=SIZE) as pilot:
+        view = await open_logs(pilot, app, name)
+        log = view.query_one(Log)
+        await wait_for(pilot, lambda: bool(ticks(log_lines(app))), "the first ticks")
+        await wait_for(pilot, lambda: log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y,
+                       "following at the end of more lines than fit")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: view.paused and log.scroll_y == 0, "the first line")
+        assert log_lines(app)[0] == "line 0"
+        frozen = log_lines(app)
+        await wait_for(pilot, lambda: view.waiting >= 2, "new lines waiting")
+        assert log_lines(app) == frozen and log.scroll_y == 0  # paused: nothing moved
+        await pilot.press("G")
+        await wait_for(pilot, lambda: not view.paused and ticks(log_lines(app))[-1]
+                       > ticks(frozen)[-1], "the waiting lines shown")
+        await wait_for(pilot, lambda: log.scroll_y == log.max_scroll_y, "at the last line")
+        last = ticks(log_lines(app))[-1]
+        await wait_for(pilot, lambda: ticks(log_lines(app))[-1] > last
+                       and log.scroll_y == log.max_scroll_y, "following again")

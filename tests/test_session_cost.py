@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +32,7 @@ from conftest import (
     cli_env,
     docker,
 )
+from polling import poll
 
 pytestmark = pytest.mark.engine
 
@@ -260,14 +260,9 @@ def test_the_keeper_removes_the_container_when_its_owner_dies(
     keeper_pid = int(owner.stdout.readline())
     os.kill(owner.pid, signal.SIGKILL)
     owner.wait(timeout=30)
-    end = time.monotonic() + 60
-    while exists(engine, cid):
-        assert time.monotonic() < end, "the keeper did not remove the container"
-        time.sleep(0.1)
-    end = time.monotonic() + 30
-    while Path(f"/proc/{keeper_pid}").exists() and _state(keeper_pid) != "Z":
-        assert time.monotonic() < end, "the keeper did not exit"
-        time.sleep(0.1)
+    poll("the keeper to remove the container", lambda: not exists(engine, cid))
+    poll("the keeper to exit", lambda: _state(keeper_pid) in ("Z", "gone"), 30,
+         show=lambda: _state(keeper_pid))
 
 
 def _state(pid: int) -> str:

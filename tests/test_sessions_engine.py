@@ -24,47 +24,32 @@ import pytest
 
 from conftest import (
     ABSOLUTE_LINKS_TOOLBOX,
+    ENGINE_VARS,
     HARDENED_IMAGE,
     PYTHON_DEV_IMAGE,
     PYTHON_IMAGE,
+    SIDECAR_LABEL,
     STANDARD_IMAGE,
     TEST_LABEL,
     TOOLBOX_IMAGE,
     EngineUnderTest,
     HardLink,
-    _ping,
     cli_env,
     command_shown,
     docker,
     docker_cli_path,
     docker_shim,
+    engines_to_check,
     import_rootfs,
     run_dhitui,
     run_json,
+    sidecars,
 )
+from polling import poll
 
 pytestmark = pytest.mark.engine
 
-SIDECAR_LABEL = "dhitui.sidecar=1"
 DEADLINE = 60.0
-
-
-def sidecars(engine: EngineUnderTest) -> list[str]:
-    out = docker(engine, "ps", "-a", "--filter", f"label={SIDECAR_LABEL}", "--format",
-                 "{{.Names}}").stdout
-    return out.split()
-
-
-def wait_for(what: str, check: Callable[[], Any], deadline: float = DEADLINE) -> Any:
-    """Poll until `check()` is truthy; fail with `what` after the deadline."""
-    end = time.monotonic() + deadline
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline:.0f}s waiting for {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture(autouse=True)
@@ -84,17 +69,17 @@ def through_the_docker_cli(tmp_path_factory: pytest.TempPathFactory,
 
 @pytest.fixture(autouse=True)
 def no_sidecar_left_behind() -> Iterator[None]:
-    """After every test: no container with dhitui's sidecar label on either engine."""
+    """After every test: no container with dhitui's sidecar label on any engine that was
+    not there before it (those found are removed, so that the next test starts clean, and
+    fail this one; on engines shared with other runs, what those had is left alone)."""
+    engines = engines_to_check(list(ENGINE_VARS))
+    before = {eng.name: set(sidecars(eng)) for eng in engines}
     yield
     leftovers = {}
-    for var in ("DHITUI_TEST_ENGINE_20", "DHITUI_TEST_ENGINE_28"):
-        host = os.environ.get(var)
-        if not host or not _ping(host):
-            continue
-        eng = EngineUnderTest(var, host)
-        names = sidecars(eng)
+    for eng in engines:
+        names = [n for n in sidecars(eng) if n not in before[eng.name]]
         if names:
-            leftovers[var] = names
+            leftovers[eng.name] = names
             docker(eng, "rm", "-f", *names, check=False)
     assert not leftovers, f"sidecars left behind: {leftovers}"
 
@@ -326,8 +311,8 @@ def test_interactive_session_through_a_real_pty(engine: EngineUnderTest, kind: s
         # Ctrl-C belongs to the session: it stops the command, not dhitui.
         child.sendline("sleep 300")
         where = cid if kind == "shell" else running_sidecar(engine)
-        wait_for("sleep to run in the session",
-                 lambda: "sleep 300" in docker(engine, "top", where).stdout)
+        poll("sleep to run in the session",
+             lambda: "sleep 300" in docker(engine, "top", where).stdout)
         child.sendcontrol("c")
         session_says(child, "echo still-here", "still-here")
         child.sendline("exit 5")
@@ -379,7 +364,7 @@ def running_sidecar(engine: EngineUnderTest) -> str:
         out = docker(engine, "ps", "--filter", f"label={SIDECAR_LABEL}", "--filter",
                      "status=running", "--format", "{{.Names}}").stdout.split()
         return out[0] if out else None
-    return str(wait_for("a running sidecar", check))
+    return str(poll("a running sidecar", check))
 
 
 def cleanup_json(engine: EngineUnderTest) -> list[dict[str, Any]]:
@@ -403,7 +388,7 @@ def test_kill_9_then_cleanup_removes_the_orphan(engine: EngineUnderTest,
     assert inspect["HostConfig"]["AutoRemove"] is engine.autoremove_keeps_exit_status
     assert inspect["HostConfig"]["Privileged"] is False and not inspect["HostConfig"]["CapAdd"]
     assert inspect["HostConfig"]["LogConfig"]["Type"] == "none"
-    cli = wait_for("the docker CLI child", lambda: psutil.Process(proc.pid).children())[0]
+    cli = poll("the docker CLI child", lambda: psutil.Process(proc.pid).children())[0]
     # kill -9 of dhitui alone: its docker CLI keeps the session, which is live, not an orphan.
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=DEADLINE)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,24 +27,27 @@ from test_sessions_engine import (
     session_says,
     shell_in_pty,
     sidecars,
-    wait_for,
 )
 
 from conftest import (
+    CLI_TIMEOUT,
     HARDENED_IMAGE,
+    SCRIPT_IMAGE,
     STANDARD_IMAGE,
+    TEST_LABEL,
     EngineUnderTest,
     cli_env,
     docker,
     import_rootfs,
     run_dhitui,
     run_json,
+    skip_or_fail,
 )
+from polling import poll
 
 pytestmark = pytest.mark.engine
 
 
-SCRIPT_IMAGE = "dhi.io/fixture-script:1.0"
 WRITTEN = "written before dying"
 
 
@@ -60,7 +64,7 @@ def crashed(engine: EngineUnderTest, containers: Callable[..., str], *run_args: 
         if looping:
             return bool(inspect(engine, cid)["RestartCount"] >= 1)
         return bool(state["State"]["Status"] == "exited")
-    wait_for("the app to crash", settled)
+    poll("the app to crash", settled)
     return cid
 
 
@@ -107,7 +111,7 @@ def test_session_sees_the_file_the_app_wrote_before_dying(
         # Its restart policy was left alone: still always, still restarting.
         assert after["HostConfig"]["RestartPolicy"]["Name"] == "always"
         n = after["RestartCount"]
-        wait_for("another restart", lambda: inspect(engine, cid)["RestartCount"] > n)
+        poll("another restart", lambda: inspect(engine, cid)["RestartCount"] > n)
     else:
         assert after["State"]["Status"] == "exited"
 
@@ -196,8 +200,8 @@ def test_exit_reasons_in_ls_json(engine: EngineUnderTest, containers: Callable[.
     exited = crashed(engine, containers, code=3)
     looping = crashed(engine, containers, code=4, looping=True)
     script = containers(engine, SCRIPT_IMAGE)
-    wait_for("the script container to fail",
-             lambda: inspect(engine, script)["State"]["Status"] == "exited")
+    poll("the script container to fail",
+         lambda: inspect(engine, script)["State"]["Status"] == "exited")
     running = containers(engine, HARDENED_IMAGE)
 
     def listed() -> dict[str, Any] | None:
@@ -209,7 +213,7 @@ def test_exit_reasons_in_ls_json(engine: EngineUnderTest, containers: Callable[.
         return rows if loop and loop["state"] == "restarting" else None
     # Between restarts only for moments, and each `ls` takes seconds on a loaded machine
     # (CI once saw no listing catch it within 60 s on Podman): a longer poll, same claim.
-    rows = wait_for("the crash loop listed while restarting", listed, deadline=180)
+    rows = poll("the crash loop listed while restarting", listed, timeout=180)
     e = rows[exited]["exit"]
     assert (e["state"], e["exit_code"], e["oom_killed"], e["restart_count"],
             e["restart_policy"], e["crash_looping"]) == ("exited", 3, False, 0, "no", False)
@@ -294,7 +298,13 @@ def settled(engine: EngineUnderTest, expected: tuple[set[str], set[str], set[str
             deadline: float = 120.0) -> None:
     """Poll until the engine holds exactly `expected` again (the keeper works on its own
     time: it may also wait out a commit under way)."""
-    wait_for("the engine as it was", lambda: engine_objects(engine) == expected, deadline)
+    def difference() -> dict[str, dict[str, list[str]]]:
+        now = engine_objects(engine)
+        return {kind: {"added": sorted(n - e), "gone": sorted(e - n)}
+                for kind, n, e in zip(("containers", "images", "volumes"), now, expected,
+                                      strict=True)}
+    poll("the engine as it was", lambda: engine_objects(engine) == expected, deadline,
+         show=difference)
 
 
 def keeper_of(pid: int) -> psutil.Process:
@@ -305,7 +315,7 @@ def keeper_of(pid: int) -> psutil.Process:
             if any("keeper.py" in part for part in child.cmdline()):
                 return child
         return None
-    return wait_for("the session's keeper", find)
+    return poll("the session's keeper", find)
 
 
 def test_kill_9_through_the_cli_leaves_the_session_then_nothing(
@@ -318,8 +328,8 @@ def test_kill_9_through_the_cli_leaves_the_session_then_nothing(
     before = engine_objects(engine)
     proc = start_session(engine, cid, "sleep", "300", transport="cli")
     running_sidecar(engine)
-    cli = wait_for("the docker CLI child", lambda: [c for c in psutil.Process(proc.pid).children()
-                                                   if "keeper.py" not in " ".join(c.cmdline())])[0]
+    cli = poll("the docker CLI child", lambda: [c for c in psutil.Process(proc.pid).children()
+                                               if "keeper.py" not in " ".join(c.cmdline())])[0]
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=DEADLINE)
     live = cleanup_json(engine)
@@ -340,8 +350,8 @@ def test_kill_9_over_the_api_leaves_nothing(engine: EngineUnderTest,
     if when == "commit":  # a writable layer that takes a while to commit
         cid = containers(engine, "busybox", command=[
             "sh", "-c", "dd if=/dev/urandom of=/big bs=1M count=200 2>/dev/null; exit 2"])
-        wait_for("the writer", lambda: inspect(engine, cid)["State"]["Status"] == "exited",
-                 DEADLINE * 2)
+        poll("the writer", lambda: inspect(engine, cid)["State"]["Status"] == "exited",
+             DEADLINE * 2)
     else:
         cid = crashed(engine, containers)
     unchanged()
@@ -362,6 +372,88 @@ def test_kill_9_over_the_api_leaves_nothing(engine: EngineUnderTest,
     # It ends once done; after a kill during the commit it looks out a while longer for the
     # image the commit adds (reaper.LATE_IMAGES).
     keeper.wait(timeout=DEADLINE + (60 if when == "commit" else 0))
+
+
+def test_ctrl_c_during_the_commit_stops_it_and_removes_what_was_made(
+        engine: EngineUnderTest, containers: Callable[..., str],
+        unchanged: Callable[[], None]) -> None:
+    """README: a large writable layer takes a while to commit "(Ctrl-C stops it and removes
+    what was made)". The terminal's SIGINT (to dhitui's process group) as soon as dhitui says
+    it takes the snapshot; dhitui says it was stopped while taking it, and the engine holds
+    what it held before."""
+    cid = containers(engine, "busybox", command=[
+        "sh", "-c", "dd if=/dev/urandom of=/big bs=1M count=400 2>/dev/null; exit 2"])
+    poll("the writer", lambda: inspect(engine, cid)["State"]["Status"] == "exited",
+         DEADLINE * 2)
+    unchanged()
+    before = engine_objects(engine)
+    proc = start_session(engine, cid, "sleep", "300")
+    assert proc.stderr is not None
+    said = proc.stderr.readline()
+    while "taking a snapshot" not in said:
+        assert said, "dhitui ended before it took the snapshot"
+        said = proc.stderr.readline()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 130, err
+    assert "ended by SIGINT while taking the snapshot" in err, err
+    assert "Traceback" not in err
+    settled(engine, before)
+
+
+def libpod_create(engine: EngineUnderTest, spec: dict[str, Any]) -> str:
+    """`POST /libpod/containers/create` on Podman's own API (the same socket): what the
+    compatible API cannot ask for, such as a container on an exploded root filesystem."""
+    import http.client
+    import socket
+
+    class UnixConnection(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(CLI_TIMEOUT)
+            self.sock.connect(engine.socket)
+
+    conn = UnixConnection("localhost")
+    try:
+        conn.request("POST", "/v4.0.0/libpod/containers/create", body=json.dumps(spec),
+                     headers={"Content-Type": "application/json"})
+        answer = conn.getresponse()
+        body = answer.read().decode()
+    finally:
+        conn.close()
+    assert answer.status == 201, body
+    return str(json.loads(body)["Id"])
+
+
+def test_a_commit_the_engine_refuses_is_exit_6_with_the_alternative(
+        podman_engine: EngineUnderTest, tmp_path: Path) -> None:
+    """README: "an engine that refuses the commit is `the engine refused to take a snapshot
+    of X: …` with the alternative (exit 6)". Podman refuses to commit a container that runs
+    on an exploded root filesystem (`--rootfs`): a real refusal, and nothing is left."""
+    busybox = Path("/bin/busybox")  # busybox-static, which scripts/test-engines installs
+    if not busybox.exists():
+        skip_or_fail("no static binary at /bin/busybox (apt-get install busybox-static)")
+    rootfs = tmp_path / "rootfs"
+    (rootfs / "bin").mkdir(parents=True)
+    shutil.copy2(busybox, rootfs / "bin" / "busybox")
+    engine = podman_engine
+    name = f"dhitui-test-rootfs-{uuid.uuid4().hex[:8]}"
+    before = engine_objects(engine)
+    cid = libpod_create(engine, {
+        "name": name, "rootfs": str(rootfs), "command": ["/bin/busybox", "sh", "-c", "exit 3"],
+        "labels": {TEST_LABEL: "1"}, "netns": {"nsmode": "none"}})
+    try:
+        docker(engine, "start", cid)
+        assert docker(engine, "wait", cid).stdout.strip() == "3"
+        proc = run_dhitui("debug", "-H", engine.host, cid, "--", "true", input="")
+        assert proc.returncode == 6, proc.stderr
+        assert f"dhitui: error: the engine refused to take a snapshot of {name}: " in proc.stderr
+        assert "exploded rootfs" in proc.stderr  # the engine's own words
+        assert "`dhitui debug --image` explores the container's image" in proc.stderr
+        no_traceback(proc)
+    finally:
+        docker(engine, "rm", "-f", cid, check=False)
+    settled(engine, before)
 
 
 def test_kill_9_of_dhitui_and_its_keeper_leaves_orphans_that_cleanup_finds(
@@ -434,8 +526,8 @@ def test_entrypoint_check_agrees_with_what_the_engine_did(
         engine: EngineUnderTest, containers: Callable[..., str]) -> None:
     # A #!/bin/sh script in an image with no /bin/sh: the check says so, and it did fail.
     script = containers(engine, SCRIPT_IMAGE)
-    wait_for("the script container to fail",
-             lambda: inspect(engine, script)["State"]["Status"] == "exited")
+    poll("the script container to fail",
+         lambda: inspect(engine, script)["State"]["Status"] == "exited")
     assert inspect(engine, script)["State"]["ExitCode"] != 0
     c = start_check(engine, script)
     assert c["status"] == "fail"
@@ -499,7 +591,7 @@ def test_a_slow_commit_says_what_is_happening(engine28: EngineUnderTest,
 
     cid = containers(engine28, "busybox", command=[
         "sh", "-c", "dd if=/dev/urandom of=/big bs=1M count=64 2>/dev/null; exit 2"])
-    wait_for("the writer to exit", lambda: inspect(engine28, cid)["State"]["Status"] == "exited")
+    poll("the writer to exit", lambda: inspect(engine28, cid)["State"]["Status"] == "exited")
     monkeypatch.setattr(snapshot, "PROGRESS_EVERY", 0.001)
     session = uuid.uuid4().hex
     spec = snapshot.SnapshotSpec(
@@ -553,8 +645,8 @@ def test_interactive_snapshot_session_through_a_real_pty(
         # Ctrl-C stops the command in the session, not the session.
         child.sendline("sleep 300")
         sidecar = running_sidecar(engine)
-        wait_for("sleep to run in the session",
-                 lambda: "sleep 300" in docker(engine, "top", sidecar).stdout)
+        poll("sleep to run in the session",
+             lambda: "sleep 300" in docker(engine, "top", sidecar).stdout)
         child.sendcontrol("c")
         session_says(child, "echo still-here", "still-here")
         child.sendline("exit 4")

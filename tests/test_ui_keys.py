@@ -23,7 +23,7 @@ from dhitui.ui.screens.help import HelpScreen, help_text
 from dhitui.ui.screens.strategy_picker import StrategyPicker
 
 from snapshot_backend import SUMMARIES, SnapshotSession
-from uitools import ids, wait_for
+from uitools import ids, panel_text, wait_for
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SIZE = (150, 45)
@@ -106,9 +106,13 @@ async def test_keys_after_a_picker_key_reach_the_picker() -> None:
         gate.set()
         await wait_for(pilot, lambda: app.table.selected is not None, "a selection")
         gate.clear()
+        row = app.table.cursor_row
         burst(app, "D", "down", "escape")
-        await pilot.pause(0.2)
+        # The app has handled the burst once the keys after `D` wait in the hold: the picker
+        # is not open yet (its plan waits at the gate) and the list did not get the `down`.
+        await wait_for(pilot, lambda: len(app._hold.keys) == 2, "down and escape held")
         assert not isinstance(app.screen, StrategyPicker)
+        assert app.table.cursor_row == row
         gate.set()
         # The held escape closes the picker once it is open.
         await wait_for(pilot, lambda: not app._hold.active, "the keys handed over")
@@ -146,15 +150,25 @@ async def test_keys_for_a_screen_that_does_not_open_are_dropped() -> None:
     class Failing(SnapshotSession):
         def plan(self, container_id: str, strategy: str = "auto",
                  view: str | None = None) -> Any:
+            asked.set()
             raise EngineUnavailable("gone for the test")
 
+    asked = threading.Event()
     started: list[Any] = []
-    app = DhituiApp(Failing(), session_runner=lambda plan: started.append(plan))  # type: ignore
+    app = DhituiApp(Failing(), session_runner=lambda plan: (  # type: ignore
+        started.append(plan) or _result(plan)))
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot, app)
+        # The panel's plan is in hand: an `enter` on the list would start a session with it.
+        await wait_for(pilot, lambda: "enter → " in panel_text(app, "container"), "the plan")
         burst(app, "D", "enter")
+        # The plan failed (the hold began before it was asked for), then the hold ended.
+        await wait_for(pilot, asked.is_set, "the plan to be asked for")
         await wait_for(pilot, lambda: not app._hold.active, "the hold to end")
-        await pilot.pause(0.2)
+        # A key sent after them is handled after them: once it has acted, so would have
+        # the `enter`, had it not been dropped.
+        burst(app, "p")
+        await wait_for(pilot, lambda: not app.panel.display, "the panel hidden by `p`")
         assert started == []  # the enter meant for the picker did not start a session
 
 

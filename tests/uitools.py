@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from rich.console import Console
@@ -14,6 +13,8 @@ from dhitui.ui.app import DhituiApp
 from dhitui.ui.links import EngineLink
 from dhitui.ui.widgets.container_table import ContainerTable
 from dhitui.ui.widgets.side_panel import Section
+
+from polling import APP_TIMEOUT, poll_app
 
 
 def key(container_id: str, engine: str = DEFAULT_NAME) -> ContainerKey:
@@ -40,15 +41,11 @@ def selected_id(table: ContainerTable) -> str | None:
     return selected.id if selected else None
 
 
-async def wait_for(pilot: Pilot[int], cond: Callable[[], bool], what: str,
-                   timeout: float = 30.0) -> None:
-    """Poll `cond` while the app runs, failing after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+async def wait_for(pilot: Pilot[int], cond: Callable[[], object], what: str,
+                   timeout: float = APP_TIMEOUT) -> None:
+    """Poll `cond` while the app runs, failing after `timeout` seconds (polling.poll_app,
+    in the argument order the TUI tests use)."""
+    await poll_app(pilot, what, cond, timeout)
 
 
 async def select_alone(pilot: Pilot[int], app: DhituiApp, tag: str, cid: str) -> None:

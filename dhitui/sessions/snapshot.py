@@ -40,6 +40,7 @@ from __future__ import annotations
 import io
 import json
 import shlex
+import signal
 import tarfile
 import threading
 import time
@@ -54,6 +55,7 @@ from dhitui.sessions import labels as L
 REPOSITORY = "dhitui-snapshot"
 # A commit writes the whole writable layer: give it far longer than an ordinary request.
 COMMIT_TIMEOUT = 3600.0
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}  # what ends a session
 PROGRESS_EVERY = 5.0  # seconds between "still committing" lines
 # After an interruption, how long to wait for a commit already under way before leaving its
 # image to `--cleanup` (the engine finishes a commit even when its client has gone).
@@ -169,7 +171,14 @@ class Snapshot:
 
         started = time.monotonic()
         self._worker = threading.Thread(target=commit, name="dhitui-commit", daemon=True)
-        self._worker.start()
+        # A signal handler that raises (Ctrl-C, SIGTERM: the session ends) must not run
+        # inside Thread.start(): interrupted there, start() forgets the thread as it starts,
+        # and the thread prints a KeyError traceback. The signals wait until it has started.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            self._worker.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         while True:
             self._worker.join(PROGRESS_EVERY)
             if not self._worker.is_alive():
