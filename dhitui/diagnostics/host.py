@@ -15,6 +15,9 @@ keys of their `data`:
   host.other-engines  engines answering elsewhere on this machine
                       {found: [{url, found_by, answers, error}], answering: [url, ...]}
   host.settings       dhitui's own config.toml, only when it is broken {path, error}
+
+Why one module of this size: the checks judge one set of facts collected once
+(`HostFacts`), and each check's words and fixes are read beside the facts they use.
 """
 
 from __future__ import annotations

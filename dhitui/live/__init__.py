@@ -1,14 +1,8 @@
 """What an interactive front end drives: engine sessions (dhitui.live.engine_session) and
 the fleet that holds them (dhitui.live.fleet). No Textual here."""
 
-from dhitui.live.engine_session import (
-    DEFAULT_NAME,
-    ContainerChange,
-    ContainerDetails,
-    DetailsCache,
-    EngineSession,
-    ListFreshness,
-)
+from dhitui.live.details import ContainerDetails, DetailsCache
+from dhitui.live.engine_session import DEFAULT_NAME, ContainerChange, EngineSession, ListFreshness
 from dhitui.live.fleet import Fleet
 
 __all__ = [

@@ -7,6 +7,10 @@ No Textual here: the TUI calls these from worker threads and turns the callbacks
 messages. Each method is a blocking call that raises `DhituiError`s (EngineUnavailable when
 the engine goes away); none of them touches UI state. Several sessions make a `Fleet`
 (dhitui.live.fleet).
+
+Why one module of this size: every method is a thin, blocking front for a lower layer, and
+they share one lock, one connection and one early start; the containers' details live apart
+(dhitui.live.details).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from dhitui.config import DEFAULT_TOOLBOX
 from dhitui.errors import DhituiError
+from dhitui.live.details import DetailsCache
 from dhitui.strategy_registry import AUTO
 
 if TYPE_CHECKING:
@@ -85,52 +90,6 @@ def _new_classifier(engine: Engine) -> Classifier:
     from dhitui.detect import Classifier, ImageFactsCache
 
     return Classifier(engine, facts=ImageFactsCache(engine))
-
-
-@dataclass(frozen=True)
-class ContainerDetails:
-    """What was worked out about one container for the panel: its debug plan and checks,
-    and when (time.monotonic())."""
-
-    plan: SessionPlan
-    checks: list[Check]
-    made: float
-
-
-class DetailsCache:
-    """The containers' details, by container ID; dropped when the container changes, the
-    engine comes back, or a session into it ends (the caller says which)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: dict[str, ContainerDetails] = {}
-
-    def put(self, container_id: str, plan: SessionPlan, checks: list[Check]) -> None:
-        with self._lock:
-            self._items[container_id] = ContainerDetails(plan, checks, time.monotonic())
-
-    def get(self, container_id: str) -> ContainerDetails | None:
-        with self._lock:
-            return self._items.get(container_id)
-
-    def fresh_plan(self, container_id: str, max_age: float) -> SessionPlan | None:
-        """The plan, when it was made within `max_age` seconds."""
-        details = self.get(container_id)
-        if details is None or time.monotonic() - details.made >= max_age:
-            return None
-        return details.plan
-
-    def drop(self, container_id: str) -> None:
-        with self._lock:
-            self._items.pop(container_id, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __contains__(self, container_id: object) -> bool:
-        with self._lock:
-            return container_id in self._items
 
 
 class EngineSession:

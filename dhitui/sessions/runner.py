@@ -59,11 +59,8 @@ import contextlib
 import os
 import signal
 import subprocess
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from dhitui.engine.client import Engine, EngineError
@@ -73,6 +70,7 @@ from dhitui.sessions.banner import describe_command, describe_holder
 from dhitui.sessions.snapshot import Progress, Snapshot
 from dhitui.sessions.strategies import SessionPlan, Strategy
 from dhitui.sessions.targets import ContainerTarget
+from dhitui.sessions.terminal import SavedTerminal, SignalGuard, Stop
 from dhitui.strategy_registry import BESIDE
 
 if TYPE_CHECKING:
@@ -128,75 +126,6 @@ class SessionResult:
         }
 
 
-class _Stop(Exception):
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-class _SignalGuard:
-    """While the child owns the terminal: SIGINT is the session's, SIGTERM/SIGHUP end it.
-
-    Handlers (not SIG_IGN) are used on purpose: exec resets handled signals to their
-    defaults in the child, while ignored ones would stay ignored in the docker CLI."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-    def __init__(self, on_sigint: Callable[[], None] | None = None, *,
-                 interrupt: bool = False) -> None:
-        self.on_sigint = on_sigint  # over the API: Ctrl-C without a TTY, for the session
-        self.interrupt = interrupt  # SIGINT ends it too (before the session has the terminal)
-        self.active = threading.current_thread() is threading.main_thread()
-        self.stopping = False
-        self._old: dict[int, Any] = {}
-
-    def __enter__(self) -> _SignalGuard:
-        if self.active:
-            for sig in self.SIGNALS:
-                self._old[sig] = signal.getsignal(sig)
-                signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if signum == signal.SIGINT and not self.interrupt:
-            if self.on_sigint is not None:
-                self.on_sigint()
-            return
-        if self.stopping:
-            return
-        self.stopping = True
-        raise _Stop(signum)
-
-
-class _Terminal:
-    """The controlling terminal's settings, saved before the child and put back after it
-    (the docker CLI makes the terminal raw; if it dies abruptly, it cannot undo that)."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.attrs: list[Any] | None = None
-        try:
-            import termios
-
-            if os.isatty(fd):
-                self.attrs = termios.tcgetattr(fd)
-        except (ImportError, OSError):
-            self.attrs = None
-
-    def restore(self) -> None:
-        if self.attrs is None:
-            return
-        import termios
-
-        # The terminal may have gone away (hang-up): then there is nothing to restore.
-        with contextlib.suppress(termios.error, OSError):
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.attrs)
-
-
 def exit_status(returncode: int) -> int:
     """A process's status as a shell reports it (128+N when killed by signal N)."""
     return 128 - returncode if returncode < 0 else returncode
@@ -238,11 +167,11 @@ def _run_session(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, 
     assert strategy is not None
     if snapshot is not None:
         try:
-            with _SignalGuard(interrupt=True):
+            with SignalGuard(interrupt=True):
                 snapshot.take(progress)
             if keeper is not None and strategy.snapshot is not None:
                 keeper.watch_session(strategy.snapshot.session, images=True, pending=False)
-        except _Stop as stop:
+        except Stop as stop:
             problems = snapshot.discard()
             return SessionResult(
                 strategy=strategy.name, exit_status=128 + stop.signum,
@@ -279,7 +208,7 @@ def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, st
     strategy = plan.chosen
     argv = list(strategy.argv)
     child_env = plan.child_env(os.environ if env is None else env)
-    terminal = _Terminal(stdin_fd)
+    terminal = SavedTerminal(stdin_fd)
     stopped_by: str | None = None
     proc: subprocess.Popen[bytes] | None = None
     holder: Holder | None = None
@@ -296,7 +225,7 @@ def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, st
             interrupt_sidecar(engine, strategy.sidecar, spec)
 
     try:
-        with _SignalGuard(on_sigint=interrupt):
+        with SignalGuard(on_sigint=interrupt):
             try:
                 if isinstance(strategy.spec, InsideSpec):
                     # The CLI cannot say a container's pid: the holder is started over the API.
@@ -314,7 +243,7 @@ def _run_child(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, st
                 returncode = NOT_STARTED_STATUS
             except OSError as exc:
                 raise Unavailable(f"cannot run {argv[0]}: {exc.strerror}") from None
-            except _Stop as stop:
+            except Stop as stop:
                 stopped_by = signal.Signals(stop.signum).name
                 if proc is not None:
                     _stop_child(proc, stop.signum, strategy.sidecar, engine, volumes)
@@ -361,7 +290,7 @@ def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int,
     view = strategy.view
     streams = Streams(stdin=stdin_fd)
     try:
-        with _SignalGuard(on_sigint=controls.interrupt):
+        with SignalGuard(on_sigint=controls.interrupt):
             if isinstance(spec, ExecSpec):
                 _say(progress, describe_command(plan))
                 status = run_exec(engine, spec, streams=streams, controls=controls)
@@ -374,7 +303,7 @@ def _run_over_api(plan: SessionPlan, engine: Engine, *, stdin_fd: int,
                                                 progress)
             else:
                 raise Unavailable(f"{strategy.name} runs only through the docker CLI")
-    except _Stop as stop:
+    except Stop as stop:
         stopped_by = signal.Signals(stop.signum).name
         status = 128 + stop.signum
     except SessionLost as exc:

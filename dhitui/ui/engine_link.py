@@ -6,6 +6,9 @@ Every engine call runs in a thread worker named for its engine session and comes
 message naming that session (ui/messages.py). A session's event worker rides out engine
 restarts: when the engine goes away it waits for it to return and re-lists, so the app
 survives daemon restarts. A slow timer re-lists as a safety net only.
+
+Why one module of this size: each worker and the handler of the message it posts are read
+together, and the start-up ordering (verdicts first, then the secondary work) spans both.
 """
 
 from __future__ import annotations
