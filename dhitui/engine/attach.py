@@ -53,6 +53,7 @@ from dhitui.errors import DhituiError, EngineUnavailable, NotFound
 if TYPE_CHECKING:
     from dhitui.engine.client import Engine
     from dhitui.engine.reaper import Reaper
+    from dhitui.engine.wire import Connection
 
 CHUNK = 64 * 1024
 MAX_PENDING = 256 * 1024  # bytes waiting for the engine before stdin is read again
@@ -150,49 +151,43 @@ def terminal_size(fd: int) -> tuple[int, int] | None:
 
 
 class Hijacked:
-    """An upgraded HTTP connection as a two-way byte stream (non-blocking socket)."""
+    """An upgraded HTTP connection as a two-way byte stream (non-blocking socket); the
+    bytes that came with the `101` headers are `leftover`."""
 
-    def __init__(self, response: Any) -> None:
-        self._response = response  # keeps the connection (and TLS) alive
-        reader = response.raw._fp.fp  # http.client's buffered reader of the socket
-        self.sock: socket.socket = reader.raw._sock
+    def __init__(self, conn: Connection, leftover: bytes) -> None:
+        self._conn = conn
+        self.sock: socket.socket = conn.sock
         self.sock.setblocking(False)
-        # The engine may have sent output right behind the 101 headers, into the reader's
-        # buffer: take it (peek does not read the now non-blocking socket when it has data).
-        self.leftover = b""
-        with contextlib.suppress(OSError, ValueError):
-            buffered = reader.peek(CHUNK)
-            if buffered:
-                self.leftover = reader.read(len(buffered))
+        self.leftover = leftover
 
     def pending_tls(self) -> bool:
         pending = getattr(self.sock, "pending", None)
         return bool(pending and pending())
 
+    def close_write(self) -> None:
+        """The end of input: the engine reads EOF, and output keeps coming. Over TLS that is
+        a close_notify alert (`unwrap()`, not waiting for the engine's own): shutting the
+        TCP socket down under an SSLSocket also drops its TLS state, so later reads would
+        return the raw records."""
+        if isinstance(self.sock, ssl.SSLSocket):
+            with contextlib.suppress(ssl.SSLWantReadError, ssl.SSLWantWriteError, OSError):
+                self.sock.unwrap()
+            return
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_WR)
+
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(OSError):
-            self.sock.close()
-        with contextlib.suppress(Exception):
-            self._response.close()
+        self._conn.close()
 
 
-def _upgrade(engine: Engine, path: str, *, body: dict[str, Any] | None = None,
+def _upgrade(engine: Engine, pathfmt: str, ref: str, *, body: dict[str, Any] | None = None,
              params: dict[str, Any] | None = None) -> Hijacked:
-    """POST with `Connection: Upgrade` and take the connection over."""
-    api = engine.api
-    headers = {"Connection": "Upgrade", "Upgrade": "tcp"}
-    url = api._url(path)
-
-    def post() -> Any:
-        if body is not None:
-            return api._post_json(url, headers=headers, data=body, stream=True)
-        return api._post(url, headers=headers, params=params, stream=True)
-
-    response = engine._call("session", post)
-    engine._call("session", api._raise_for_status, response)
-    return Hijacked(response)
+    """POST with `Connection: Upgrade` on a connection of dhitui's own, and take it over
+    (`dhitui.engine.wire`: docker-py's hijacked socket is read-only and loses the bytes its
+    reader already holds)."""
+    conn, answer = engine.open_request("session", pathfmt, ref, body=body, params=params,
+                                       upgrade=True)
+    return Hijacked(conn, answer.leftover)
 
 
 # --------------------------------------------------------------------------- the stream
@@ -305,9 +300,9 @@ class _Pump:
 
     def _emit(self, stream: int, payload: bytes) -> None:
         chunks = [(stream, payload)] if self.gate is None else self.gate.admit(stream, payload)
-        self._write(chunks)
+        self.write(chunks)
 
-    def _write(self, chunks: list[tuple[int, bytes]]) -> None:
+    def write(self, chunks: list[tuple[int, bytes]]) -> None:
         for stream, payload in chunks:
             _write_all(self.streams.stderr if stream == 2 else self.streams.stdout, payload)
 
@@ -370,7 +365,7 @@ class _Pump:
             if poll_size:
                 self._sync_size()
             if self.gate is not None and held is not None and self.gate.timeout() == 0.0:
-                self._write(self.gate.release())
+                self.write(self.gate.release())
             if wake_r in readable and self._wake(wake_r):
                 return
             if sock in writable:
@@ -435,8 +430,7 @@ class _Pump:
     def _maybe_half_close(self) -> None:
         if not self.stdin_open and not self.to_engine and not self.half_closed:
             self.half_closed = True
-            with contextlib.suppress(OSError):
-                self.conn.sock.shutdown(socket.SHUT_WR)
+            self.conn.close_write()
 
 
 def _is_open(fd: int) -> bool:
@@ -480,15 +474,12 @@ def run_exec(engine: Engine, spec: ExecSpec, *, streams: Streams | None = None,
     size = terminal_size(streams.stdin) if spec.tty else None
     if size and _api_at_least(engine, "1.42"):
         body["ConsoleSize"] = list(size)
-    created = engine._call("container", api._post_json,
-                           api._url("/containers/{0}/exec", spec.container), data=body)
-    result = engine._call("container", api._result, created, True)
-    exec_id = str(result["Id"])
-    conn = _upgrade(engine, f"/exec/{exec_id}/start",
-                    body={"Detach": False, "Tty": spec.tty})
+    created = engine.post_json("container", "/containers/{0}/exec", spec.container, body)
+    exec_id = str(created["Id"])
+    conn = _upgrade(engine, "/exec/{0}/start", exec_id, body={"Detach": False, "Tty": spec.tty})
     gate = _StartGate() if start_check else None
     pump = _Pump(conn, tty=spec.tty, streams=streams, controls=controls,
-                 resize=lambda h, w: engine._call("exec", api.exec_resize, exec_id,
+                 resize=lambda h, w: engine.call("exec", api.exec_resize, exec_id,
                                                   height=h, width=w),
                  on_interrupt=lambda: True, gate=gate)
     try:
@@ -502,14 +493,14 @@ def run_exec(engine: Engine, spec: ExecSpec, *, streams: Streams | None = None,
     if gate is not None and gate.held:
         if status in NOT_STARTED_STATUSES:
             raise ExecNotStarted(gate.text.decode(errors="replace").strip())
-        pump._write(gate.release())
+        pump.write(gate.release())
     return status
 
 
 def _exec_status(engine: Engine, exec_id: str) -> int:
     end = time.monotonic() + EXIT_DEADLINE
     while True:
-        info = engine._call("exec", engine.api.exec_inspect, exec_id)
+        info = engine.call("exec", engine.api.exec_inspect, exec_id)
         if not info.get("Running"):
             code = info.get("ExitCode")
             if code is None:
@@ -543,7 +534,7 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
             keeper.done()
 
     try:
-        created = engine._call("sidecar", api.create_container_from_config,
+        created = engine.call("sidecar", api.create_container_from_config,
                                spec.create_body(), spec.name)
     except NotFound as exc:
         done()
@@ -563,11 +554,11 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
     conn: Hijacked | None = None
     waiter: _Waiter | None = None
     try:
-        conn = _upgrade(engine, f"/containers/{cid}/attach",
+        conn = _upgrade(engine, "/containers/{0}/attach", cid,
                         params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
         waiter = _Waiter(engine, cid, "removed" if spec.auto_remove else "next-exit")
         try:
-            engine._call("container", api.start, cid)
+            engine.call("container", api.start, cid)
         except (EngineError, NotFound) as exc:
             said = getattr(exc, "engine_text", None) or exc.message
             raise SidecarNotStarted(f"the engine could not start the sidecar: {said}") from None
@@ -579,7 +570,7 @@ def run_sidecar(engine: Engine, spec: SidecarSpec, *, streams: Streams | None = 
 
         with raw_terminal(streams.stdin, spec.tty):
             _Pump(conn, tty=spec.tty, streams=streams, controls=controls,
-                  resize=lambda h, w: engine._call("container", api.resize, cid,
+                  resize=lambda h, w: engine.call("container", api.resize, cid,
                                                    height=h, width=w),
                   on_interrupt=interrupt).run()
         return waiter.status()
@@ -618,7 +609,7 @@ def start_holder(engine: Engine, spec: SidecarSpec, *,
     holder is removed then."""
     api = engine.api
     try:
-        created = engine._call("image", api.create_container_from_config, spec.create_body(),
+        created = engine.call("image", api.create_container_from_config, spec.create_body(),
                                spec.name)
     except NotFound:
         raise SidecarNotStarted(f"no such image: {spec.image}") from None
@@ -630,10 +621,10 @@ def start_holder(engine: Engine, spec: SidecarSpec, *,
             warn(str(warning))
     conn: Hijacked | None = None
     try:
-        conn = _upgrade(engine, f"/containers/{cid}/attach",
+        conn = _upgrade(engine, "/containers/{0}/attach", cid,
                         params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
         try:
-            engine._call("container", api.start, cid)
+            engine.call("container", api.start, cid)
         except (EngineError, NotFound) as exc:
             raise SidecarNotStarted(
                 f"the engine could not start the holder: {exc.message}") from None
@@ -692,11 +683,11 @@ def interrupt_sidecar(engine: Engine, container: str, spec: SidecarSpec) -> None
     with contextlib.suppress(DhituiError):
         cmd = spec.interrupt_cmd
         if cmd is None:
-            engine._call("container", api.kill, container, "SIGINT")
+            engine.call("container", api.kill, container, "SIGINT")
             return
-        created = engine._call("container", api.exec_create, container, list(cmd),
+        created = engine.call("container", api.exec_create, container, list(cmd),
                                user=spec.user or "")
-        engine._call("exec", api.exec_start, created["Id"], detach=True)
+        engine.call("exec", api.exec_start, created["Id"], detach=True)
 
 
 def _remove(engine: Engine, cid: str, *, volumes: bool) -> None:
@@ -716,17 +707,20 @@ class _Waiter:
         self.condition = condition
         self.code: int | None = None
         self.error: str | None = None
-        api = engine.api
-        self._response = engine._call(
-            "container", api._post, api._url("/containers/{0}/wait", cid),
-            params={"condition": condition}, stream=True, timeout=None)
-        engine._call("container", api._raise_for_status, self._response)
+        self._conn, answer = engine.open_request(
+            "container", "/containers/{0}/wait", cid, params={"condition": condition},
+            wait=True)
+        self._answer = answer
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
     def _read(self) -> None:
+        import json
+
+        from dhitui.engine.wire import read_body
+
         try:
-            answer = self._response.json()
+            answer = json.loads(read_body(self._conn, self._answer))
             self.code = int(answer.get("StatusCode", UNKNOWN_STATUS))
             err = answer.get("Error") or {}
             if isinstance(err, dict) and err.get("Message"):
@@ -747,17 +741,14 @@ class _Waiter:
         return self.code
 
     def close(self) -> None:
-        """Stop waiting. The reading thread holds the response's reader, so closing it from
-        here would block: the socket is shut down under it instead (after a short grace,
-        in which a removal already under way answers by itself)."""
+        """Stop waiting: after a short grace, in which a removal already under way answers
+        by itself, the connection is cut under the reading thread."""
         self._thread.join(timeout=CLOSE_GRACE)
         if self._thread.is_alive():
-            with contextlib.suppress(Exception):
-                self._response.raw._fp.fp.raw._sock.shutdown(socket.SHUT_RDWR)
+            self._conn.shutdown()
             self._thread.join(timeout=CLOSE_GRACE)
         if not self._thread.is_alive():
-            with contextlib.suppress(Exception):
-                self._response.close()
+            self._conn.close()
 
 
 def _api_at_least(engine: Engine, version: str) -> bool:

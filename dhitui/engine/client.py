@@ -28,6 +28,8 @@ from dhitui.errors import Ambiguous, ConfigError, DhituiError, EngineUnavailable
 if TYPE_CHECKING:
     import docker
 
+    from dhitui.engine.wire import Answer, Connection
+
 # The newest Engine API this code knows. Requests use min(this, the server's version).
 MAX_API_VERSION = "1.51"
 DEFAULT_TIMEOUT = 15.0
@@ -175,6 +177,31 @@ class EngineError(DhituiError):
         self.status = status
 
 
+def api_error(what: str, ref: Any, status: int | None, text: str) -> DhituiError:
+    """An engine's error answer in dhitui's terms: Ambiguous for an id prefix that more
+    than one object's id starts with, NotFound (keeping the engine's words) for 404, else
+    EngineError."""
+    if any(words in text.lower() for words in AMBIGUOUS):
+        return Ambiguous(f"{ref} names more than one {what}")
+    if status == 404:
+        missing = NotFound(f"no such {what}: {ref}")
+        missing.engine_text = text  # what the engine said (another thing it lacks)
+        return missing
+    return EngineError(f"{what}: {text}", status=status)
+
+
+def raise_for_status(response: Any) -> None:
+    """Raise docker-py's error for an error answer (requests' `HTTPError` turned into
+    `docker.errors.APIError`, `NotFound`..., through docker-py's public converter)."""
+    import docker.errors
+    import requests
+
+    try:
+        response.raise_for_status()
+    except requests.exceptions.HTTPError as exc:
+        docker.errors.create_api_error_from_http_exception(exc)  # raises
+
+
 class Engine:
     """One connected engine. Thread-safe for concurrent reads (one HTTP pool per client)."""
 
@@ -222,23 +249,90 @@ class Engine:
     # Each raises dhitui.errors.NotFound for a missing object and EngineUnavailable when the
     # engine stops answering; other engine errors surface as EngineError.
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)` (a docker-py request), its failures in dhitui's terms;
+        `args[0]`, if any, names the object in the messages."""
         import docker.errors
         import requests
 
         try:
             return fn(*args, **kwargs)
         except docker.errors.APIError as exc:
-            text = str(exc.explanation or exc)
-            if any(words in text.lower() for words in AMBIGUOUS):
-                raise Ambiguous(f"{args[0] if args else ''} names more than one {what}") from None
-            if isinstance(exc, docker.errors.NotFound):
-                missing = NotFound(f"no such {what}: {args[0] if args else ''}")
-                missing.engine_text = text  # what the engine said (another thing it lacks)
-                raise missing from None
-            raise EngineError(f"{what}: {text}", status=exc.status_code) from None
+            raise api_error(what, args[0] if args else "", exc.status_code,
+                            str(exc.explanation or exc)) from None
         except (requests.exceptions.RequestException, OSError) as exc:
             raise unavailable(self.endpoint, exc) from None
+
+    def path(self, pathfmt: str, *args: str, versioned: bool = True) -> str:
+        """An Engine API path: `pathfmt`'s `{0}`, `{1}`... filled with the quoted `args`,
+        under the negotiated version unless `versioned` is false."""
+        from urllib.parse import quote
+
+        path = pathfmt.format(*(quote(arg, safe="/:") for arg in args))
+        return f"/v{self.api_version}{path}" if versioned else path
+
+    def url(self, pathfmt: str, *args: str, versioned: bool = True) -> str:
+        """`path()` as a URL of docker-py's client (its public `base_url`)."""
+        return f"{self.api.base_url}{self.path(pathfmt, *args, versioned=versioned)}"
+
+    def post_json(self, what: str, pathfmt: str, ref: str, body: dict[str, Any], *,
+                  params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """POST `body` as JSON to `pathfmt` (its `{0}` is `ref`) and decode the answer;
+        failures as `call` raises them. Keys whose value is None are left out, as
+        docker-py leaves them out."""
+        import json
+
+        def send(ref: str) -> Any:
+            res = self.api.post(
+                self.url(pathfmt, ref), params=params, timeout=self.api.timeout,
+                data=json.dumps({k: v for k, v in body.items() if v is not None}),
+                headers={"Content-Type": "application/json"})
+            raise_for_status(res)
+            return res.json()
+
+        return dict(self.call(what, send, ref))
+
+    # ---- connections of dhitui's own (dhitui.engine.wire): hijacked streams, long polls
+
+    def open_request(self, what: str, pathfmt: str, ref: str, *,
+                     params: dict[str, Any] | None = None, body: dict[str, Any] | None = None,
+                     upgrade: bool = False, wait: bool = False) -> tuple[Connection, Answer]:
+        """POST on a new connection of dhitui's own and read the answer's head: the
+        connection and the head (with any bytes that came with it), for the caller to
+        read on (a hijacked stream with `upgrade`, a long poll's body). With `wait`, no
+        timeout (the engine may take its time). Failures as `call` raises them, naming
+        `ref`."""
+        import json
+        from urllib.parse import urlencode
+
+        from dhitui.engine import wire
+
+        target = self.path(pathfmt, ref) + (f"?{urlencode(params)}" if params else "")
+        headers = {k: str(v) for k, v in self.api.headers.items()}
+        data = b""
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if upgrade:
+            headers.update({"Connection": "Upgrade", "Upgrade": "tcp"})
+        try:
+            conn = wire.open_connection(self.endpoint, None if wait else self.api.timeout)
+        except OSError as exc:
+            raise unavailable(self.endpoint, exc) from None
+        try:
+            wire.send_request(conn, "POST", target, host=wire.host_header(self.endpoint),
+                              headers=headers, body=data)
+            answer = wire.read_head(conn)
+            if not answer.ok:
+                text = wire.error_text(wire.read_body(conn, answer, limit=64 * 1024))
+                raise api_error(what, ref, answer.status, text)
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise unavailable(self.endpoint, exc) from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn, answer
 
     def image_exists(self, ref: str) -> bool:
         # A bare 64-hex id (often a container id the user gave): Podman 4.3's compatible API
@@ -260,13 +354,13 @@ class Engine:
         if not all and not self.identity.joins_paused and "status" not in (filters or {}):
             filters = {**(filters or {}), "status": ["running", "paused"]}
             all = True
-        return list(self._call("container list", self.api.containers, all=all, filters=filters))
+        return list(self.call("container list", self.api.containers, all=all, filters=filters))
 
     def inspect_container(self, ref: str) -> dict[str, Any]:
         """Raises NotFound for no such container, Ambiguous (a NotFound) for an id prefix
         that more than one container's id starts with, naming them."""
         try:
-            return dict(self._call("container", self.api.inspect_container, ref))
+            return dict(self.call("container", self.api.inspect_container, ref))
         except Ambiguous:
             matches = [c for c in self.list_containers(all=True)
                        if str(c.get("Id", "")).startswith(ref)]
@@ -284,13 +378,13 @@ class Engine:
     def network_exists(self, name: str) -> bool:
         """Whether the engine has a network of this name or id."""
         try:
-            self._call("network", self.api.inspect_network, name)
+            self.call("network", self.api.inspect_network, name)
         except NotFound:
             return False
         return True
 
     def inspect_image(self, ref: str) -> dict[str, Any]:
-        return dict(self._call("image", self.api.inspect_image, ref))
+        return dict(self.call("image", self.api.inspect_image, ref))
 
     def stat_path(self, container: str, path: str) -> dict[str, Any] | None:
         """Stat a path inside a container without running anything in it:
@@ -301,7 +395,7 @@ class Engine:
         import base64
         import json
 
-        url = self.api._url("/containers/{0}/archive", container)
+        url = self.url("/containers/{0}/archive", container)
         try:
             res = self.api.head(url, params={"path": path})
         except Exception as exc:
@@ -437,7 +531,7 @@ class Engine:
         host_config = self.api.create_host_config(
             network_mode="none", log_config={"Type": "none", "Config": {}}
         )
-        created = self._call(
+        created = self.call(
             "image", self.api.create_container, image, entrypoint=entrypoint, command=[],
             labels=labels, name=name, host_config=host_config, network_disabled=True,
         )
@@ -449,7 +543,7 @@ class Engine:
         removed it; False when it did not exist or its removal was already under way (HTTP
         409 with force, e.g. the engine finishing a `--rm`)."""
         try:
-            self._call("container", self.api.remove_container, ref, v=volumes, force=force)
+            self.call("container", self.api.remove_container, ref, v=volumes, force=force)
         except NotFound:
             return False
         except EngineError as exc:
@@ -466,11 +560,14 @@ class Engine:
         to commit, longer than ordinary requests may."""
         params = {"container": container, "repo": repository, "tag": tag, "pause": False,
                   "changes": changes}
-        url = self.api._url("/commit")
-        res = self._call("container", self.api._post_json, url, data={}, params=params,
-                         timeout=timeout)
+        import json
+
+        url = self.url("/commit")
+        res = self.call("container", self.api.post, url, data=json.dumps({}), params=params,
+                        headers={"Content-Type": "application/json"}, timeout=timeout)
         try:
-            result = self.api._result(res, json=True)
+            raise_for_status(res)
+            result = res.json()
         except Exception as exc:
             import docker.errors
 
@@ -486,31 +583,31 @@ class Engine:
         """Remove an image (and its untagged parents). True when this call removed it, False
         when it did not exist."""
         try:
-            self._call("image", self.api.remove_image, ref, force=force)
+            self.call("image", self.api.remove_image, ref, force=force)
         except NotFound:
             return False
         return True
 
     def list_images(self, *, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """`GET /images/json?all=1` as the engine returns it (untagged images included)."""
-        return list(self._call("image list", self.api.images, all=True, filters=filters))
+        return list(self.call("image list", self.api.images, all=True, filters=filters))
 
     def export_container(self, container: str) -> Iterator[bytes]:
         """A container's whole filesystem as a tar stream (`GET /containers/{id}/export`)."""
-        stream = self._call("container", self.api.export, container)
+        stream = self.call("container", self.api.export, container)
         return iter(stream)
 
     def put_archive(self, container: str, path: str, data: bytes | Iterator[bytes], *,
                     timeout: float | None = None) -> None:
         """Extract a tar stream into a container's filesystem at `path`
         (`PUT /containers/{id}/archive`), which must exist there."""
-        url = self.api._url("/containers/{0}/archive", container)
-        res = self._call("container", self.api._put, url, params={"path": path}, data=data,
-                         timeout=timeout)
+        url = self.url("/containers/{0}/archive", container)
+        res = self.call("container", self.api.put, url, params={"path": path}, data=data,
+                        timeout=timeout)
         import docker.errors
 
         try:
-            self.api._raise_for_status(res)
+            raise_for_status(res)
         except docker.errors.NotFound:
             raise NotFound(f"no such container or path: {container}:{path}") from None
         except docker.errors.APIError as exc:
@@ -519,7 +616,7 @@ class Engine:
 
     def logs(self, container: str, *, tail: int = 200) -> bytes:
         return bytes(
-            self._call("container", self.api.logs, container, tail=tail, timestamps=False)
+            self.call("container", self.api.logs, container, tail=tail, timestamps=False)
         )
 
     def log_stream(self, container: str, *, tail: int | None = None,
@@ -528,7 +625,7 @@ class Engine:
         prefixed by its RFC 3339 timestamp: the last `tail` lines (or those since `since`,
         seconds since the epoch), then new ones as they are written. The stream ends when the
         container stops; `close()` (from any thread) ends it sooner."""
-        stream = self._call("container", self.api.logs, container, stream=True, follow=True,
+        stream = self.call("container", self.api.logs, container, stream=True, follow=True,
                             timestamps=True, tail="all" if tail is None else tail,
                             since=since)
         return LogStream(self.endpoint, stream)
@@ -676,27 +773,6 @@ def _tls_config(endpoint: Endpoint) -> Any:
         raise ConfigError(f"bad TLS configuration for {endpoint.url}: {exc}") from None
 
 
-def _one_pool_per_socket(api: docker.APIClient) -> None:
-    """Keep connections to a unix socket alive across requests.
-
-    docker-py 7's UnixHTTPAdapter keys its connection pools by the request's full URL
-    (`get_connection_with_tls_context` passes `request.url`), so every distinct path
-    (`/containers/<id>/json`, one per container) opens a new pool and a new socket, and its
-    25-pool LRU closes them again: classifying N containers connected N times. One key for
-    every request gives one pool of `max_pool_size` reusable connections. And requests'
-    per-request environment lookups (~/.netrc, proxy variables) mean nothing on a unix
-    socket, so they are turned off.
-    """
-    adapter = api.get_adapter("http+docker://localhost")
-    per_url = adapter.get_connection
-
-    def one_pool(url: str, proxies: Any = None) -> Any:
-        return per_url("http+docker://localhost", proxies)
-
-    adapter.get_connection = one_pool
-    api.trust_env = False
-
-
 def connect(endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT) -> Engine:
     """Connect and negotiate the API version; raise EngineUnavailable when no engine answers."""
     if endpoint.socket_path:
@@ -718,39 +794,42 @@ def connect(endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT) -> Engine:
             raise problem
     if endpoint.scheme == "ssh":
         _can_use_ssh(endpoint)
-    import docker
     import docker.errors
+
+    from dhitui.engine.transport import client_for, share_transport
 
     base_url = endpoint.url
     if endpoint.tls is not None and base_url.startswith("tcp://"):
         base_url = "https://" + base_url[len("tcp://") :]
     tls = _tls_config(endpoint)
+
+    def client(version: str) -> docker.APIClient:
+        try:
+            return client_for(base_url, version=version, timeout=timeout, tls=tls,
+                              use_ssh_client=endpoint.scheme == "ssh",
+                              socket_path=endpoint.socket_path)
+        except docker.errors.DockerException as exc:
+            raise ConfigError(f"cannot use {endpoint.url}: {exc}") from None
+
+    # docker-py takes the API version only in its constructor: a client at the oldest
+    # version asks `/version` (with a version, the constructor makes no request), and the
+    # client for the negotiated version then sends through the same connection.
+    probe = client("1.24")
     try:
-        # A fixed, old version for the constructor avoids docker-py's own /version round trip;
-        # we ask /version once ourselves and negotiate from the answer.
-        api = docker.APIClient(
-            base_url=base_url,
-            version="1.24",
-            timeout=timeout,
-            tls=tls,
-            use_ssh_client=endpoint.scheme == "ssh",
-        )
-    except docker.errors.DockerException as exc:
-        raise ConfigError(f"cannot use {endpoint.url}: {exc}") from None
-    if endpoint.socket_path:
-        _one_pool_per_socket(api)
-    try:
-        # api.version(api_version=False), keeping the response for its Date header.
-        answer = api._get(api._url("/version", versioned_api=False))
+        answer = probe.get(f"{probe.base_url}/version", timeout=timeout)
     except Exception as exc:
-        api.close()
+        probe.close()
         raise unavailable(endpoint, exc) from None
     version = _engine_version(answer)
     if version is None:
-        api.close()
+        probe.close()
         raise not_an_engine(endpoint, answer)
-    server = str(version.get("ApiVersion", "1.24"))
-    api._version = min_api(server, MAX_API_VERSION)  # docker-py keeps it here, see __init__
+    try:
+        api = client(min_api(str(version.get("ApiVersion", "1.24")), MAX_API_VERSION))
+    except BaseException:
+        probe.close()
+        raise
+    share_transport(probe, api)
     engine = Engine(endpoint, api, dict(version))
     engine.clock_offset_ns = _clock_offset_ns(answer.headers.get("Date"))
     return engine
