@@ -107,11 +107,15 @@ def main() -> int:
         docker(args.docker_cli, args.host, "rm", "-f", cid)
     keys = ["import_ms", "connect_ms", "reconnect_ms", "inspect_ms", "inspect_p90_ms",
             "connects_per_200", "exec_ms"]
-    print(f"\nmedians of {args.runs} runs against {args.host}")
+    print(f"\nmedians (min-max) of {args.runs} runs against {args.host}; load average now "
+          + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     print("| | " + " | ".join(trees) + " |")
     print("|---|" + "---:|" * len(trees))
     for key in keys:
-        cells = [f"{statistics.median(r[key] for r in results[name]):.2f}" for name in trees]
+        cells = []
+        for name in trees:
+            values = [r[key] for r in results[name]]
+            cells.append(f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})")
         print(f"| {key} | " + " | ".join(cells) + " |")
     for name in trees:
         print(f"{name}: imports {', '.join(results[name][0]['loaded'])}")

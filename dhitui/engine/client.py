@@ -1,58 +1,69 @@
-"""A connection to one Docker Engine: the only module that imports docker-py.
+"""A connection to one Docker Engine, through docker-py's public API.
 
 `connect()` turns an `Endpoint` into an `Engine`: it checks a unix socket before touching it
 (so "missing", "not a socket" and "permission denied" are told apart without guessing from
 message text), asks `/version` once and negotiates the API version from that answer, and
-classifies any failure by errno into an `EngineUnavailable` with a `kind`.
+classifies any failure by errno into an `EngineUnavailable` with a `kind` (`failures`).
 
-Everything else in dhitui talks to the engine through `Engine`'s small, typed surface.
+Everything else in dhitui talks to the engine through `Engine`'s small, typed surface. Its
+parts live beside it: the archive reads (`archive`), the event and log streams (`streams`),
+dhitui's own connections for hijacked streams and long polls (`wire`), docker-py's client
+and transport adapter (`transport`). The names callers import from here (`EngineError`,
+`EventStream`, the failure kinds...) stay importable from here. What is left, `Engine`'s
+reads and writes and `connect()`, is one class's surface; it runs past 450 lines.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import http.client
 import os
 import re
-import ssl
-import stat
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from dhitui.engine.endpoint import Endpoint, podman_socket
+from dhitui.engine.archive import GO_MODE_DIR, GO_MODE_SYMLINK, ContainerFiles
+from dhitui.engine.endpoint import Endpoint
+from dhitui.engine.failures import (
+    AMBIGUOUS,
+    API_ERROR,
+    DROPPED,
+    MISSING,
+    NOT_A_SOCKET,
+    NOT_AN_ENGINE,
+    PERMISSION,
+    REFUSED,
+    TIMEOUT,
+    TLS,
+    UNREACHABLE,
+    EngineError,
+    api_error,
+    classify_error,
+    expected_engine,
+    not_an_engine,
+    precheck_socket,
+    unavailable,
+)
 from dhitui.engine.identity import EngineIdentity, identify
-from dhitui.errors import Ambiguous, ConfigError, DhituiError, EngineUnavailable, NotFound
+from dhitui.engine.streams import REPLAY_TOLERANCE_NS, EventStream, LogStream, event_time_ns
+from dhitui.errors import Ambiguous, ConfigError, NotFound
 
 if TYPE_CHECKING:
     import docker
 
     from dhitui.engine.wire import Answer, Connection
 
+__all__ = [
+    "AMBIGUOUS", "API_ERROR", "DROPPED", "GO_MODE_DIR", "GO_MODE_SYMLINK", "MISSING",
+    "NOT_AN_ENGINE", "NOT_A_SOCKET", "PERMISSION", "REFUSED", "REPLAY_TOLERANCE_NS",
+    "TIMEOUT", "TLS", "UNREACHABLE", "Engine", "EngineError", "EventStream", "LogStream",
+    "api_error", "api_tuple", "classify_error", "connect", "event_time_ns", "min_api",
+    "not_an_engine", "precheck_socket", "raise_for_status", "unavailable",
+]
+
 # The newest Engine API this code knows. Requests use min(this, the server's version).
 MAX_API_VERSION = "1.51"
 DEFAULT_TIMEOUT = 15.0
-# Go's os.FileMode type bits, as the path stat header (`stat_path`) carries them.
-GO_MODE_DIR = 1 << 31
-GO_MODE_SYMLINK = 1 << 27
-
-# Failure kinds (stable identifiers; diagnostics and JSON output use them).
-PERMISSION = "permission-denied"
-MISSING = "missing"
-NOT_A_SOCKET = "not-a-socket"
-REFUSED = "refused"
-TLS = "tls"
-TIMEOUT = "timeout"
-UNREACHABLE = "unreachable"
-API_ERROR = "api-error"
-NOT_AN_ENGINE = "not-an-engine"  # something answers, but not the Engine API
-DROPPED = "dropped"  # something accepts connections and closes them without an answer
-
-
-# What Docker Engine (400; "Multiple IDs" on 20.10) and Podman (404) answer for an id
-# prefix shared by containers, lowercased.
-AMBIGUOUS = ("multiple ids found with provided prefix", "more than one result for")
 
 
 def api_tuple(version: str) -> tuple[int, ...]:
@@ -64,130 +75,6 @@ def api_tuple(version: str) -> tuple[int, ...]:
 
 def min_api(a: str, b: str) -> str:
     return a if api_tuple(a) <= api_tuple(b) else b
-
-
-def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception, its causes/contexts, and exceptions carried in their args
-    (urllib3 wraps the OSError it saw inside its own errors' args)."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        e = todo.pop(0)
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        yield e
-        for nxt in (e.__cause__, e.__context__, getattr(e, "reason", None)):
-            if isinstance(nxt, BaseException):
-                todo.append(nxt)
-        todo.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
-
-
-def classify_error(exc: BaseException) -> str:
-    """Classify a connection failure by errno and exception type, never by message text."""
-    chain = list(_exception_chain(exc))
-    for e in chain:
-        if isinstance(e, ssl.SSLError):
-            return TLS
-        if isinstance(e, PermissionError) or getattr(e, "errno", None) in (
-            errno.EACCES,
-            errno.EPERM,
-        ):
-            return PERMISSION
-        if isinstance(e, FileNotFoundError) or getattr(e, "errno", None) == errno.ENOENT:
-            return MISSING
-        if isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) == errno.ECONNREFUSED:
-            return REFUSED
-        if isinstance(e, TimeoutError) or getattr(e, "errno", None) == errno.ETIMEDOUT:
-            return TIMEOUT
-        if isinstance(e, ConnectionResetError | BrokenPipeError) or getattr(
-                e, "errno", None) in (errno.ECONNRESET, errno.EPIPE):
-            return DROPPED  # http.client's RemoteDisconnected is a ConnectionResetError
-        if isinstance(e, http.client.BadStatusLine):
-            return NOT_AN_ENGINE  # an answer that is not HTTP at all
-    names = {type(e).__name__ for e in chain}
-    if names & {"ReadTimeout", "ConnectTimeout", "ReadTimeoutError", "ConnectTimeoutError"}:
-        return TIMEOUT
-    if names & {"SSLError"}:
-        return TLS
-    if names & {"APIError"}:
-        return API_ERROR
-    return UNREACHABLE
-
-
-def precheck_socket(path: str) -> EngineUnavailable | None:
-    """What is wrong with a unix socket path before we try it, if anything."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return EngineUnavailable(f"no socket at {path}", kind=MISSING)
-    except PermissionError:
-        return EngineUnavailable(
-            f"permission denied looking up {path} (a parent directory is not searchable)",
-            kind=PERMISSION,
-        )
-    except OSError as exc:
-        return EngineUnavailable(f"cannot stat {path}: {exc.strerror}", kind=UNREACHABLE)
-    if not stat.S_ISSOCK(st.st_mode):
-        what = "a directory" if stat.S_ISDIR(st.st_mode) else "a regular file"
-        if not stat.S_ISDIR(st.st_mode) and not stat.S_ISREG(st.st_mode):
-            what = "not a socket"
-        return EngineUnavailable(f"{path} is {what}, not a socket", kind=NOT_A_SOCKET)
-    return None
-
-
-_KIND_TEXT = {
-    PERMISSION: "permission denied",
-    MISSING: "no socket",
-    NOT_A_SOCKET: "not a socket",
-    REFUSED: "connection refused (nothing is listening; is the daemon running?)",
-    TLS: "TLS handshake failed",
-    TIMEOUT: "timed out",
-    UNREACHABLE: "cannot connect",
-    API_ERROR: "the engine answered with an error",
-    NOT_AN_ENGINE: "something answers there, but it is not a Docker Engine API",
-    DROPPED: "something accepts connections there and closes them without an answer",
-}
-
-
-def _expected_engine(endpoint: Endpoint) -> str:
-    """What answers there, as far as can be told without an answer: Podman for its sockets
-    and settings, else the Docker Engine."""
-    if endpoint.source in ("podman-env", "podman-connection") or (
-            endpoint.socket_path and podman_socket(endpoint.socket_path)):
-        return "Podman"
-    return "the Docker Engine"
-
-
-def unavailable(endpoint: Endpoint, exc: BaseException) -> EngineUnavailable:
-    kind = classify_error(exc)
-    where = endpoint.socket_path or endpoint.url
-    return EngineUnavailable(
-        f"cannot reach {_expected_engine(endpoint)} at {where}: {_KIND_TEXT[kind]}",
-        kind=kind,
-        hint="run `dhitui doctor` for the cause and the safest fix",
-    )
-
-
-class EngineError(DhituiError):
-    """The engine answered, but with an error (other than "not found")."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def api_error(what: str, ref: Any, status: int | None, text: str) -> DhituiError:
-    """An engine's error answer in dhitui's terms: Ambiguous for an id prefix that more
-    than one object's id starts with, NotFound (keeping the engine's words) for 404, else
-    EngineError."""
-    if any(words in text.lower() for words in AMBIGUOUS):
-        return Ambiguous(f"{ref} names more than one {what}")
-    if status == 404:
-        missing = NotFound(f"no such {what}: {ref}")
-        missing.engine_text = text  # what the engine said (another thing it lacks)
-        return missing
-    return EngineError(f"{what}: {text}", status=status)
 
 
 def raise_for_status(response: Any) -> None:
@@ -202,7 +89,7 @@ def raise_for_status(response: Any) -> None:
         docker.errors.create_api_error_from_http_exception(exc)  # raises
 
 
-class Engine:
+class Engine(ContainerFiles):
     """One connected engine. Thread-safe for concurrent reads (one HTTP pool per client)."""
 
     def __init__(self, endpoint: Endpoint, api: docker.APIClient, version: dict[str, Any]):
@@ -386,136 +273,6 @@ class Engine:
     def inspect_image(self, ref: str) -> dict[str, Any]:
         return dict(self.call("image", self.api.inspect_image, ref))
 
-    def stat_path(self, container: str, path: str) -> dict[str, Any] | None:
-        """Stat a path inside a container without running anything in it:
-        `HEAD /containers/{id}/archive?path=...`. Returns the decoded
-        `X-Docker-Container-Path-Stat` ({name, size, mode, mtime, linkTarget}) or None when
-        the path does not exist. Symlinks are not followed (see `linkTarget`). A missing
-        container also answers 404: callers must know the container exists."""
-        import base64
-        import json
-
-        url = self.url("/containers/{0}/archive", container)
-        try:
-            res = self.api.head(url, params={"path": path})
-        except Exception as exc:
-            raise unavailable(self.endpoint, exc) from None
-        header = res.headers.get("X-Docker-Container-Path-Stat", "")
-        podman = self.identity.is_podman
-        if res.status_code == 404 and not (podman and header):
-            return None
-        if res.status_code not in (200, 404):
-            raise EngineError(f"stat {path}: HTTP {res.status_code}", status=res.status_code)
-        try:
-            st = dict(json.loads(base64.b64decode(header)))
-        except ValueError:
-            raise EngineError(f"stat {path}: unreadable path stat header") from None
-        return _podman_path_stat(path, st) if podman else st
-
-    def _get_archive(self, container: str, path: str, chunk_size: int = 2 * 1024 * 1024
-                     ) -> tuple[Iterator[bytes], dict[str, Any]] | None:
-        """`GET /containers/{id}/archive`: (tar stream, path stat), or None for no such path."""
-        import docker.errors
-
-        try:
-            stream, st = self.api.get_archive(container, path, chunk_size=chunk_size)
-        except docker.errors.NotFound:
-            return None
-        except docker.errors.APIError as exc:
-            raise EngineError(f"read {path}: {exc.explanation or exc}", status=exc.status_code
-                              ) from None
-        except Exception as exc:
-            raise unavailable(self.endpoint, exc) from None
-        return stream, dict(st)
-
-    def read_file(self, container: str, path: str, limit: int = 1 << 20) -> bytes | None:
-        """A small regular file from a container's filesystem (`GET .../archive`), or None
-        if it does not exist. Files larger than `limit` are not read."""
-        import io
-        import tarfile
-
-        got = self._get_archive(container, path)
-        if got is None:
-            return None
-        stream, st = got
-        if int(st.get("size", 0)) > limit:
-            return None
-        try:
-            data = b"".join(stream)
-        except Exception as exc:
-            raise unavailable(self.endpoint, exc) from None
-        try:
-            with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
-                for member in tar:
-                    if member.isfile():
-                        f = tar.extractfile(member)
-                        return f.read(limit) if f else None
-        except tarfile.TarError as exc:
-            # Podman 4.3 answers 200 with an empty body for a container between restarts.
-            raise EngineError(f"read {path}: the engine sent no readable archive ({exc})"
-                              ) from None
-        return None
-
-    def _archive_head(self, container: str, path: str, limit: int) -> bytes | None:
-        """At least the first `limit` bytes of the tar stream of `path` (less if it is
-        shorter), without fetching the rest; None when the path does not exist."""
-        got = self._get_archive(container, path, chunk_size=limit)
-        if got is None:
-            return None
-        stream, _ = got
-        buf = b""
-        try:
-            for chunk in stream:
-                buf += chunk
-                if len(buf) >= limit:
-                    break
-        except Exception as exc:
-            raise unavailable(self.endpoint, exc) from None
-        finally:
-            close = getattr(stream, "close", None)
-            if close:
-                close()
-        return buf
-
-    def read_link(self, container: str, path: str) -> str | None:
-        """A symlink's own text (`busybox` for `bin/sh -> busybox`), from the tar header of
-        `GET .../archive`; None when the path does not exist or is not a symlink. The path
-        stat's `linkTarget` cannot tell this: the engine reports it fully resolved and
-        absolute."""
-        import io
-        import tarfile
-
-        # A link is one header, or a few with a long (PAX/GNU) name or target.
-        buf = self._archive_head(container, path, 16 * 1024)
-        if buf is None:
-            return None
-        try:
-            with tarfile.open(fileobj=io.BytesIO(buf), mode="r:") as tar:
-                member = tar.next()
-        except tarfile.TarError:
-            return None
-        if member is None or not member.issym():
-            return None
-        return member.linkname
-
-    def read_file_head(self, container: str, path: str, size: int = 4096) -> bytes | None:
-        """The first `size` bytes of a regular file in a container (e.g. an ELF header), read
-        from the start of the archive stream without fetching the rest; None if the path does
-        not exist or is not a regular file."""
-        import tarfile
-
-        # One tar header (512 bytes) precedes the file's data.
-        buf = self._archive_head(container, path, tarfile.BLOCKSIZE + size)
-        if buf is None or len(buf) < tarfile.BLOCKSIZE:
-            return None
-        try:
-            member = tarfile.TarInfo.frombuf(buf[: tarfile.BLOCKSIZE], "utf-8", "surrogateescape")
-        except tarfile.TarError:
-            return None
-        if not member.isfile():
-            return None
-        return buf[tarfile.BLOCKSIZE : tarfile.BLOCKSIZE + min(size, member.size)]
-
     # ---- writes (used by debug sessions for throwaway helper containers and cleanup)
 
     def create_container(
@@ -648,114 +405,6 @@ class Engine:
         self.api.close()
 
 
-def _podman_path_stat(path: str, st: dict[str, Any]) -> dict[str, Any]:
-    """Podman's path stat in Docker's terms. Podman (4.x) lstat()s the path for `mode` and
-    `size` but resolves it for the rest: `name` is the final file's, `linkTarget` is the
-    fully resolved absolute path (for every path, links or not), and a dangling link answers
-    404 with the header filled in. So: the requested name; no linkTarget unless it is a link;
-    a dangling link is there. A link's target is its chain's end, absolute: the hops between
-    (and whether they were relative) are not told."""
-    import posixpath
-
-    st = dict(st)
-    st["name"] = posixpath.basename(path.rstrip("/")) or "/"
-    if not int(st.get("mode", 0)) & GO_MODE_SYMLINK:
-        st["linkTarget"] = ""
-    st.pop("isDir", None)
-    return st
-
-
-# How far behind the newest event one may be and still be news. Events are written in
-# about the order they happen, give or take the writers' race for the log (milliseconds).
-REPLAY_TOLERANCE_NS = 1_000_000_000
-
-
-def event_time_ns(event: dict[str, Any]) -> int:
-    """When an event happened, in nanoseconds since the epoch (0 when it does not say)."""
-    for key, scale in (("timeNano", 1), ("time", 1_000_000_000)):
-        value = event.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value * scale
-    return 0
-
-
-class EventStream:
-    """An open `/events` stream that another thread can close.
-
-    Only news is told: an event from before `not_before_ns` (engine time), more than
-    REPLAY_TOLERANCE_NS older than the newest one already told, or the same as one told
-    (same time, type, action and actor) is dropped. Podman's file
-    events logger (the default where there is no systemd: containers, CI) rotates its log
-    at `events_logfile_max_size` (1 MB), and a following stream then reads the new file from
-    its start, replaying hundreds of old events, many of them twice."""
-
-    def __init__(self, endpoint: Endpoint, stream: Any, *, not_before_ns: int = 0) -> None:
-        self._endpoint = endpoint
-        self._stream = stream
-        self._closed = False
-        self._not_before_ns = not_before_ns
-        self.replayed = 0  # old events dropped (see the class docstring)
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        newest = self._not_before_ns + REPLAY_TOLERANCE_NS
-        recent: dict[tuple[Any, ...], int] = {}  # told within the tolerance: key -> time
-        try:
-            for event in self._stream:
-                if not isinstance(event, dict):
-                    continue
-                at = event_time_ns(event)
-                key = (at, event.get("Type"), event.get("Action"),
-                       (event.get("Actor") or {}).get("ID"))
-                if at and (at < newest - REPLAY_TOLERANCE_NS or key in recent):
-                    self.replayed += 1
-                    continue
-                newest = max(newest, at)
-                if len(recent) > 512:  # forget what the time check alone now drops
-                    recent = {k: t for k, t in recent.items()
-                              if t >= newest - REPLAY_TOLERANCE_NS}
-                if at:
-                    recent[key] = at
-                yield event
-        except Exception as exc:
-            if self._closed:
-                return
-            raise unavailable(self._endpoint, exc) from None
-        if not self._closed:
-            # The engine ended the stream: it is going away.
-            raise EngineUnavailable("the engine closed its event stream", kind=UNREACHABLE)
-
-    def close(self) -> None:
-        self._closed = True
-        # Already closed or never connected: nothing to do.
-        with contextlib.suppress(Exception):
-            self._stream.close()
-
-
-class LogStream:
-    """An open, followed logs stream that another thread can close. Iterating gives the raw
-    chunks (stdout and stderr interleaved as written) until the container stops."""
-
-    def __init__(self, endpoint: Endpoint, stream: Any) -> None:
-        self._endpoint = endpoint
-        self._stream = stream
-        self.closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            for chunk in self._stream:
-                if isinstance(chunk, bytes):
-                    yield chunk
-        except Exception as exc:
-            if self.closed:
-                return
-            raise unavailable(self._endpoint, exc) from None
-
-    def close(self) -> None:
-        self.closed = True
-        with contextlib.suppress(Exception):
-            self._stream.close()
-
-
 def _tls_config(endpoint: Endpoint) -> Any:
     if endpoint.tls is None:
         return False
@@ -788,7 +437,7 @@ def connect(endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT) -> Engine:
                     "`dhitui doctor` shows where it looked"
                 )
             else:
-                problem.message = (f"cannot reach {_expected_engine(endpoint)}: "
+                problem.message = (f"cannot reach {expected_engine(endpoint)}: "
                                    f"{problem.message}")
                 problem.hint = "run `dhitui doctor` for the cause and the safest fix"
             raise problem
@@ -867,24 +516,6 @@ def _engine_version(answer: Any) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) and "ApiVersion" in data else None
-
-
-def not_an_engine(endpoint: Endpoint, answer: Any) -> EngineUnavailable:
-    """What answered instead of an Engine API, in its own words (a web server, a proxy)."""
-    from dhitui.textsafe import one_line
-
-    where = endpoint.socket_path or endpoint.url
-    server = answer.headers.get("Server")
-    body = one_line(answer.text[:120]) if answer.text else ""
-    said = (f"HTTP {answer.status_code} {answer.reason or ''}".rstrip()
-            + (f" from {one_line(server)}" if server else "")
-            + (f": {body}" if body else ""))
-    return EngineUnavailable(
-        f"{where} answers, but not as a Docker Engine API (GET /version: {said})",
-        kind=NOT_AN_ENGINE,
-        hint="point dhitui at the engine's own socket or address (-H, DOCKER_HOST, "
-             "--context); `dhitui doctor` lists the engines that answer on this machine",
-    )
 
 
 def _clock_offset_ns(date: str | None) -> int:
