@@ -195,7 +195,10 @@ class Engine(ContainerFiles):
         from dhitui.engine import wire
 
         target = self.path(pathfmt, ref) + (f"?{urlencode(params)}" if params else "")
-        headers = {k: str(v) for k, v in self.api.headers.items()}
+        # The session's headers (User-Agent, config.json's HttpHeaders), but no content
+        # codings: nothing here decodes gzip.
+        headers = {k: str(v) for k, v in self.api.headers.items()
+                   if k.lower() != "accept-encoding"}
         data = b""
         if body is not None:
             data = json.dumps(body).encode()
