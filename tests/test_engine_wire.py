@@ -15,10 +15,14 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from conftest import TOOLBOX_IMAGE, EngineUnderTest
+
+if TYPE_CHECKING:
+    from dhitui.engine.endpoint import TLSFiles
 
 pytestmark = pytest.mark.engine
 
@@ -84,14 +88,15 @@ def tcp_front(unix_path: str, tls: ssl.SSLContext | None = None) -> Iterator[int
         listener.close()
 
 
-def _session(host: str, cid: str, tmp_path: Path, tls: object = None) -> tuple[int, bytes]:
+def _session(host: str, cid: str, tmp_path: Path,
+             tls: TLSFiles | None = None) -> tuple[int, bytes]:
     """`sh -c 'cat; echo done >&2; exit 3'` with b"hello" on stdin, over the API."""
     from dhitui.engine.attach import Streams, run_exec
     from dhitui.engine.client import connect
     from dhitui.engine.endpoint import Endpoint
     from dhitui.engine.specs import ExecSpec
 
-    engine = connect(Endpoint(host, "flag", "--host", tls=tls))  # type: ignore[arg-type]
+    engine = connect(Endpoint(host, "flag", "--host", tls=tls))
     try:
         stdin = tmp_path / "stdin"
         stdin.write_bytes(b"hello")
