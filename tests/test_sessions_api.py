@@ -309,7 +309,7 @@ def test_demux_keeps_streams_apart_and_passes_unframed_errors_through() -> None:
     to the hijacked connection) reaches stderr as text instead of being taken for frames."""
     import struct
 
-    from dhitui.engine.attach import _Demux
+    from dhitui.engine.pump import Demux as _Demux
 
     out: list[tuple[int, bytes]] = []
     demux = _Demux(lambda stream, data: out.append((stream, data)))

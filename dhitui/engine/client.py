@@ -1,56 +1,69 @@
-"""A connection to one Docker Engine: the only module that imports docker-py.
+"""A connection to one Docker Engine, through docker-py's public API.
 
 `connect()` turns an `Endpoint` into an `Engine`: it checks a unix socket before touching it
 (so "missing", "not a socket" and "permission denied" are told apart without guessing from
 message text), asks `/version` once and negotiates the API version from that answer, and
-classifies any failure by errno into an `EngineUnavailable` with a `kind`.
+classifies any failure by errno into an `EngineUnavailable` with a `kind` (`failures`).
 
-Everything else in dhitui talks to the engine through `Engine`'s small, typed surface.
+Everything else in dhitui talks to the engine through `Engine`'s small, typed surface. Its
+parts live beside it: the archive reads (`archive`), the event and log streams (`streams`),
+dhitui's own connections for hijacked streams and long polls (`wire`), docker-py's client
+and transport adapter (`transport`). The names callers import from here (`EngineError`,
+`EventStream`, the failure kinds...) stay importable from here. What is left, `Engine`'s
+reads and writes and `connect()`, is one class's surface; it runs past 450 lines.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import http.client
 import os
 import re
-import ssl
-import stat
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from dhitui.engine.endpoint import Endpoint, podman_socket
+from dhitui.engine.archive import GO_MODE_DIR, GO_MODE_SYMLINK, ContainerFiles
+from dhitui.engine.endpoint import Endpoint
+from dhitui.engine.failures import (
+    AMBIGUOUS,
+    API_ERROR,
+    DROPPED,
+    MISSING,
+    NOT_A_SOCKET,
+    NOT_AN_ENGINE,
+    PERMISSION,
+    REFUSED,
+    TIMEOUT,
+    TLS,
+    UNREACHABLE,
+    EngineError,
+    api_error,
+    classify_error,
+    expected_engine,
+    not_an_engine,
+    precheck_socket,
+    unavailable,
+)
 from dhitui.engine.identity import EngineIdentity, identify
-from dhitui.errors import Ambiguous, ConfigError, DhituiError, EngineUnavailable, NotFound
+from dhitui.engine.streams import REPLAY_TOLERANCE_NS, EventStream, LogStream, event_time_ns
+from dhitui.errors import Ambiguous, ConfigError, NotFound
 
 if TYPE_CHECKING:
     import docker
 
+    from dhitui.engine.wire import Answer, Connection
+
+__all__ = [
+    "AMBIGUOUS", "API_ERROR", "DROPPED", "GO_MODE_DIR", "GO_MODE_SYMLINK", "MISSING",
+    "NOT_AN_ENGINE", "NOT_A_SOCKET", "PERMISSION", "REFUSED", "REPLAY_TOLERANCE_NS",
+    "TIMEOUT", "TLS", "UNREACHABLE", "Engine", "EngineError", "EventStream", "LogStream",
+    "api_error", "api_tuple", "classify_error", "connect", "event_time_ns", "min_api",
+    "not_an_engine", "precheck_socket", "raise_for_status", "unavailable",
+]
+
 # The newest Engine API this code knows. Requests use min(this, the server's version).
 MAX_API_VERSION = "1.51"
 DEFAULT_TIMEOUT = 15.0
-# Go's os.FileMode type bits, as the path stat header (`stat_path`) carries them.
-GO_MODE_DIR = 1 << 31
-GO_MODE_SYMLINK = 1 << 27
-
-# Failure kinds (stable identifiers; diagnostics and JSON output use them).
-PERMISSION = "permission-denied"
-MISSING = "missing"
-NOT_A_SOCKET = "not-a-socket"
-REFUSED = "refused"
-TLS = "tls"
-TIMEOUT = "timeout"
-UNREACHABLE = "unreachable"
-API_ERROR = "api-error"
-NOT_AN_ENGINE = "not-an-engine"  # something answers, but not the Engine API
-DROPPED = "dropped"  # something accepts connections and closes them without an answer
-
-
-# What Docker Engine (400; "Multiple IDs" on 20.10) and Podman (404) answer for an id
-# prefix shared by containers, lowercased.
-AMBIGUOUS = ("multiple ids found with provided prefix", "more than one result for")
 
 
 def api_tuple(version: str) -> tuple[int, ...]:
@@ -64,118 +77,19 @@ def min_api(a: str, b: str) -> str:
     return a if api_tuple(a) <= api_tuple(b) else b
 
 
-def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception, its causes/contexts, and exceptions carried in their args
-    (urllib3 wraps the OSError it saw inside its own errors' args)."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        e = todo.pop(0)
-        if id(e) in seen:
-            continue
-        seen.add(id(e))
-        yield e
-        for nxt in (e.__cause__, e.__context__, getattr(e, "reason", None)):
-            if isinstance(nxt, BaseException):
-                todo.append(nxt)
-        todo.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
+def raise_for_status(response: Any) -> None:
+    """Raise docker-py's error for an error answer (requests' `HTTPError` turned into
+    `docker.errors.APIError`, `NotFound`..., through docker-py's public converter)."""
+    import docker.errors
+    import requests
 
-
-def classify_error(exc: BaseException) -> str:
-    """Classify a connection failure by errno and exception type, never by message text."""
-    chain = list(_exception_chain(exc))
-    for e in chain:
-        if isinstance(e, ssl.SSLError):
-            return TLS
-        if isinstance(e, PermissionError) or getattr(e, "errno", None) in (
-            errno.EACCES,
-            errno.EPERM,
-        ):
-            return PERMISSION
-        if isinstance(e, FileNotFoundError) or getattr(e, "errno", None) == errno.ENOENT:
-            return MISSING
-        if isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) == errno.ECONNREFUSED:
-            return REFUSED
-        if isinstance(e, TimeoutError) or getattr(e, "errno", None) == errno.ETIMEDOUT:
-            return TIMEOUT
-        if isinstance(e, ConnectionResetError | BrokenPipeError) or getattr(
-                e, "errno", None) in (errno.ECONNRESET, errno.EPIPE):
-            return DROPPED  # http.client's RemoteDisconnected is a ConnectionResetError
-        if isinstance(e, http.client.BadStatusLine):
-            return NOT_AN_ENGINE  # an answer that is not HTTP at all
-    names = {type(e).__name__ for e in chain}
-    if names & {"ReadTimeout", "ConnectTimeout", "ReadTimeoutError", "ConnectTimeoutError"}:
-        return TIMEOUT
-    if names & {"SSLError"}:
-        return TLS
-    if names & {"APIError"}:
-        return API_ERROR
-    return UNREACHABLE
-
-
-def precheck_socket(path: str) -> EngineUnavailable | None:
-    """What is wrong with a unix socket path before we try it, if anything."""
     try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return EngineUnavailable(f"no socket at {path}", kind=MISSING)
-    except PermissionError:
-        return EngineUnavailable(
-            f"permission denied looking up {path} (a parent directory is not searchable)",
-            kind=PERMISSION,
-        )
-    except OSError as exc:
-        return EngineUnavailable(f"cannot stat {path}: {exc.strerror}", kind=UNREACHABLE)
-    if not stat.S_ISSOCK(st.st_mode):
-        what = "a directory" if stat.S_ISDIR(st.st_mode) else "a regular file"
-        if not stat.S_ISDIR(st.st_mode) and not stat.S_ISREG(st.st_mode):
-            what = "not a socket"
-        return EngineUnavailable(f"{path} is {what}, not a socket", kind=NOT_A_SOCKET)
-    return None
+        response.raise_for_status()
+    except requests.exceptions.HTTPError as exc:
+        docker.errors.create_api_error_from_http_exception(exc)  # raises
 
 
-_KIND_TEXT = {
-    PERMISSION: "permission denied",
-    MISSING: "no socket",
-    NOT_A_SOCKET: "not a socket",
-    REFUSED: "connection refused (nothing is listening; is the daemon running?)",
-    TLS: "TLS handshake failed",
-    TIMEOUT: "timed out",
-    UNREACHABLE: "cannot connect",
-    API_ERROR: "the engine answered with an error",
-    NOT_AN_ENGINE: "something answers there, but it is not a Docker Engine API",
-    DROPPED: "something accepts connections there and closes them without an answer",
-}
-
-
-def _expected_engine(endpoint: Endpoint) -> str:
-    """What answers there, as far as can be told without an answer: Podman for its sockets
-    and settings, else the Docker Engine."""
-    if endpoint.source in ("podman-env", "podman-connection") or (
-            endpoint.socket_path and podman_socket(endpoint.socket_path)):
-        return "Podman"
-    return "the Docker Engine"
-
-
-def unavailable(endpoint: Endpoint, exc: BaseException) -> EngineUnavailable:
-    kind = classify_error(exc)
-    where = endpoint.socket_path or endpoint.url
-    return EngineUnavailable(
-        f"cannot reach {_expected_engine(endpoint)} at {where}: {_KIND_TEXT[kind]}",
-        kind=kind,
-        hint="run `dhitui doctor` for the cause and the safest fix",
-    )
-
-
-class EngineError(DhituiError):
-    """The engine answered, but with an error (other than "not found")."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class Engine:
+class Engine(ContainerFiles):
     """One connected engine. Thread-safe for concurrent reads (one HTTP pool per client)."""
 
     def __init__(self, endpoint: Endpoint, api: docker.APIClient, version: dict[str, Any]):
@@ -222,23 +136,93 @@ class Engine:
     # Each raises dhitui.errors.NotFound for a missing object and EngineUnavailable when the
     # engine stops answering; other engine errors surface as EngineError.
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)` (a docker-py request), its failures in dhitui's terms;
+        `args[0]`, if any, names the object in the messages."""
         import docker.errors
         import requests
 
         try:
             return fn(*args, **kwargs)
         except docker.errors.APIError as exc:
-            text = str(exc.explanation or exc)
-            if any(words in text.lower() for words in AMBIGUOUS):
-                raise Ambiguous(f"{args[0] if args else ''} names more than one {what}") from None
-            if isinstance(exc, docker.errors.NotFound):
-                missing = NotFound(f"no such {what}: {args[0] if args else ''}")
-                missing.engine_text = text  # what the engine said (another thing it lacks)
-                raise missing from None
-            raise EngineError(f"{what}: {text}", status=exc.status_code) from None
+            raise api_error(what, args[0] if args else "", exc.status_code,
+                            str(exc.explanation or exc)) from None
         except (requests.exceptions.RequestException, OSError) as exc:
             raise unavailable(self.endpoint, exc) from None
+
+    def path(self, pathfmt: str, *args: str, versioned: bool = True) -> str:
+        """An Engine API path: `pathfmt`'s `{0}`, `{1}`... filled with the quoted `args`,
+        under the negotiated version unless `versioned` is false."""
+        from urllib.parse import quote
+
+        path = pathfmt.format(*(quote(arg, safe="/:") for arg in args))
+        return f"/v{self.api_version}{path}" if versioned else path
+
+    def url(self, pathfmt: str, *args: str, versioned: bool = True) -> str:
+        """`path()` as a URL of docker-py's client (its public `base_url`)."""
+        return f"{self.api.base_url}{self.path(pathfmt, *args, versioned=versioned)}"
+
+    def post_json(self, what: str, pathfmt: str, ref: str, body: dict[str, Any], *,
+                  params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """POST `body` as JSON to `pathfmt` (its `{0}` is `ref`) and decode the answer;
+        failures as `call` raises them. Keys whose value is None are left out, as
+        docker-py leaves them out."""
+        import json
+
+        def send(ref: str) -> Any:
+            res = self.api.post(
+                self.url(pathfmt, ref), params=params, timeout=self.api.timeout,
+                data=json.dumps({k: v for k, v in body.items() if v is not None}),
+                headers={"Content-Type": "application/json"})
+            raise_for_status(res)
+            return res.json()
+
+        return dict(self.call(what, send, ref))
+
+    # ---- connections of dhitui's own (dhitui.engine.wire): hijacked streams, long polls
+
+    def open_request(self, what: str, pathfmt: str, ref: str, *,
+                     params: dict[str, Any] | None = None, body: dict[str, Any] | None = None,
+                     upgrade: bool = False, wait: bool = False) -> tuple[Connection, Answer]:
+        """POST on a new connection of dhitui's own and read the answer's head: the
+        connection and the head (with any bytes that came with it), for the caller to
+        read on (a hijacked stream with `upgrade`, a long poll's body). With `wait`, no
+        timeout (the engine may take its time). Failures as `call` raises them, naming
+        `ref`."""
+        import json
+        from urllib.parse import urlencode
+
+        from dhitui.engine import wire
+
+        target = self.path(pathfmt, ref) + (f"?{urlencode(params)}" if params else "")
+        # The session's headers (User-Agent, config.json's HttpHeaders), but no content
+        # codings: nothing here decodes gzip.
+        headers = {k: str(v) for k, v in self.api.headers.items()
+                   if k.lower() != "accept-encoding"}
+        data = b""
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if upgrade:
+            headers.update({"Connection": "Upgrade", "Upgrade": "tcp"})
+        try:
+            conn = wire.open_connection(self.endpoint, None if wait else self.api.timeout)
+        except OSError as exc:
+            raise unavailable(self.endpoint, exc) from None
+        try:
+            wire.send_request(conn, "POST", target, host=wire.host_header(self.endpoint),
+                              headers=headers, body=data)
+            answer = wire.read_head(conn)
+            if not answer.ok:
+                text = wire.error_text(wire.read_body(conn, answer, limit=64 * 1024))
+                raise api_error(what, ref, answer.status, text)
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise unavailable(self.endpoint, exc) from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn, answer
 
     def image_exists(self, ref: str) -> bool:
         # A bare 64-hex id (often a container id the user gave): Podman 4.3's compatible API
@@ -260,13 +244,13 @@ class Engine:
         if not all and not self.identity.joins_paused and "status" not in (filters or {}):
             filters = {**(filters or {}), "status": ["running", "paused"]}
             all = True
-        return list(self._call("container list", self.api.containers, all=all, filters=filters))
+        return list(self.call("container list", self.api.containers, all=all, filters=filters))
 
     def inspect_container(self, ref: str) -> dict[str, Any]:
         """Raises NotFound for no such container, Ambiguous (a NotFound) for an id prefix
         that more than one container's id starts with, naming them."""
         try:
-            return dict(self._call("container", self.api.inspect_container, ref))
+            return dict(self.call("container", self.api.inspect_container, ref))
         except Ambiguous:
             matches = [c for c in self.list_containers(all=True)
                        if str(c.get("Id", "")).startswith(ref)]
@@ -284,143 +268,13 @@ class Engine:
     def network_exists(self, name: str) -> bool:
         """Whether the engine has a network of this name or id."""
         try:
-            self._call("network", self.api.inspect_network, name)
+            self.call("network", self.api.inspect_network, name)
         except NotFound:
             return False
         return True
 
     def inspect_image(self, ref: str) -> dict[str, Any]:
-        return dict(self._call("image", self.api.inspect_image, ref))
-
-    def stat_path(self, container: str, path: str) -> dict[str, Any] | None:
-        """Stat a path inside a container without running anything in it:
-        `HEAD /containers/{id}/archive?path=...`. Returns the decoded
-        `X-Docker-Container-Path-Stat` ({name, size, mode, mtime, linkTarget}) or None when
-        the path does not exist. Symlinks are not followed (see `linkTarget`). A missing
-        container also answers 404: callers must know the container exists."""
-        import base64
-        import json
-
-        url = self.api._url("/containers/{0}/archive", container)
-        try:
-            res = self.api.head(url, params={"path": path})
-        except Exception as exc:
-            raise unavailable(self.endpoint, exc) from None
-        header = res.headers.get("X-Docker-Container-Path-Stat", "")
-        podman = self.identity.is_podman
-        if res.status_code == 404 and not (podman and header):
-            return None
-        if res.status_code not in (200, 404):
-            raise EngineError(f"stat {path}: HTTP {res.status_code}", status=res.status_code)
-        try:
-            st = dict(json.loads(base64.b64decode(header)))
-        except ValueError:
-            raise EngineError(f"stat {path}: unreadable path stat header") from None
-        return _podman_path_stat(path, st) if podman else st
-
-    def _get_archive(self, container: str, path: str, chunk_size: int = 2 * 1024 * 1024
-                     ) -> tuple[Iterator[bytes], dict[str, Any]] | None:
-        """`GET /containers/{id}/archive`: (tar stream, path stat), or None for no such path."""
-        import docker.errors
-
-        try:
-            stream, st = self.api.get_archive(container, path, chunk_size=chunk_size)
-        except docker.errors.NotFound:
-            return None
-        except docker.errors.APIError as exc:
-            raise EngineError(f"read {path}: {exc.explanation or exc}", status=exc.status_code
-                              ) from None
-        except Exception as exc:
-            raise unavailable(self.endpoint, exc) from None
-        return stream, dict(st)
-
-    def read_file(self, container: str, path: str, limit: int = 1 << 20) -> bytes | None:
-        """A small regular file from a container's filesystem (`GET .../archive`), or None
-        if it does not exist. Files larger than `limit` are not read."""
-        import io
-        import tarfile
-
-        got = self._get_archive(container, path)
-        if got is None:
-            return None
-        stream, st = got
-        if int(st.get("size", 0)) > limit:
-            return None
-        try:
-            data = b"".join(stream)
-        except Exception as exc:
-            raise unavailable(self.endpoint, exc) from None
-        try:
-            with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
-                for member in tar:
-                    if member.isfile():
-                        f = tar.extractfile(member)
-                        return f.read(limit) if f else None
-        except tarfile.TarError as exc:
-            # Podman 4.3 answers 200 with an empty body for a container between restarts.
-            raise EngineError(f"read {path}: the engine sent no readable archive ({exc})"
-                              ) from None
-        return None
-
-    def _archive_head(self, container: str, path: str, limit: int) -> bytes | None:
-        """At least the first `limit` bytes of the tar stream of `path` (less if it is
-        shorter), without fetching the rest; None when the path does not exist."""
-        got = self._get_archive(container, path, chunk_size=limit)
-        if got is None:
-            return None
-        stream, _ = got
-        buf = b""
-        try:
-            for chunk in stream:
-                buf += chunk
-                if len(buf) >= limit:
-                    break
-        except Exception as exc:
-            raise unavailable(self.endpoint, exc) from None
-        finally:
-            close = getattr(stream, "close", None)
-            if close:
-                close()
-        return buf
-
-    def read_link(self, container: str, path: str) -> str | None:
-        """A symlink's own text (`busybox` for `bin/sh -> busybox`), from the tar header of
-        `GET .../archive`; None when the path does not exist or is not a symlink. The path
-        stat's `linkTarget` cannot tell this: the engine reports it fully resolved and
-        absolute."""
-        import io
-        import tarfile
-
-        # A link is one header, or a few with a long (PAX/GNU) name or target.
-        buf = self._archive_head(container, path, 16 * 1024)
-        if buf is None:
-            return None
-        try:
-            with tarfile.open(fileobj=io.BytesIO(buf), mode="r:") as tar:
-                member = tar.next()
-        except tarfile.TarError:
-            return None
-        if member is None or not member.issym():
-            return None
-        return member.linkname
-
-    def read_file_head(self, container: str, path: str, size: int = 4096) -> bytes | None:
-        """The first `size` bytes of a regular file in a container (e.g. an ELF header), read
-        from the start of the archive stream without fetching the rest; None if the path does
-        not exist or is not a regular file."""
-        import tarfile
-
-        # One tar header (512 bytes) precedes the file's data.
-        buf = self._archive_head(container, path, tarfile.BLOCKSIZE + size)
-        if buf is None or len(buf) < tarfile.BLOCKSIZE:
-            return None
-        try:
-            member = tarfile.TarInfo.frombuf(buf[: tarfile.BLOCKSIZE], "utf-8", "surrogateescape")
-        except tarfile.TarError:
-            return None
-        if not member.isfile():
-            return None
-        return buf[tarfile.BLOCKSIZE : tarfile.BLOCKSIZE + min(size, member.size)]
+        return dict(self.call("image", self.api.inspect_image, ref))
 
     # ---- writes (used by debug sessions for throwaway helper containers and cleanup)
 
@@ -437,7 +291,7 @@ class Engine:
         host_config = self.api.create_host_config(
             network_mode="none", log_config={"Type": "none", "Config": {}}
         )
-        created = self._call(
+        created = self.call(
             "image", self.api.create_container, image, entrypoint=entrypoint, command=[],
             labels=labels, name=name, host_config=host_config, network_disabled=True,
         )
@@ -449,7 +303,7 @@ class Engine:
         removed it; False when it did not exist or its removal was already under way (HTTP
         409 with force, e.g. the engine finishing a `--rm`)."""
         try:
-            self._call("container", self.api.remove_container, ref, v=volumes, force=force)
+            self.call("container", self.api.remove_container, ref, v=volumes, force=force)
         except NotFound:
             return False
         except EngineError as exc:
@@ -466,11 +320,14 @@ class Engine:
         to commit, longer than ordinary requests may."""
         params = {"container": container, "repo": repository, "tag": tag, "pause": False,
                   "changes": changes}
-        url = self.api._url("/commit")
-        res = self._call("container", self.api._post_json, url, data={}, params=params,
-                         timeout=timeout)
+        import json
+
+        url = self.url("/commit")
+        res = self.call("container", self.api.post, url, data=json.dumps({}), params=params,
+                        headers={"Content-Type": "application/json"}, timeout=timeout)
         try:
-            result = self.api._result(res, json=True)
+            raise_for_status(res)
+            result = res.json()
         except Exception as exc:
             import docker.errors
 
@@ -486,31 +343,31 @@ class Engine:
         """Remove an image (and its untagged parents). True when this call removed it, False
         when it did not exist."""
         try:
-            self._call("image", self.api.remove_image, ref, force=force)
+            self.call("image", self.api.remove_image, ref, force=force)
         except NotFound:
             return False
         return True
 
     def list_images(self, *, filters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """`GET /images/json?all=1` as the engine returns it (untagged images included)."""
-        return list(self._call("image list", self.api.images, all=True, filters=filters))
+        return list(self.call("image list", self.api.images, all=True, filters=filters))
 
     def export_container(self, container: str) -> Iterator[bytes]:
         """A container's whole filesystem as a tar stream (`GET /containers/{id}/export`)."""
-        stream = self._call("container", self.api.export, container)
+        stream = self.call("container", self.api.export, container)
         return iter(stream)
 
     def put_archive(self, container: str, path: str, data: bytes | Iterator[bytes], *,
                     timeout: float | None = None) -> None:
         """Extract a tar stream into a container's filesystem at `path`
         (`PUT /containers/{id}/archive`), which must exist there."""
-        url = self.api._url("/containers/{0}/archive", container)
-        res = self._call("container", self.api._put, url, params={"path": path}, data=data,
-                         timeout=timeout)
+        url = self.url("/containers/{0}/archive", container)
+        res = self.call("container", self.api.put, url, params={"path": path}, data=data,
+                        timeout=timeout)
         import docker.errors
 
         try:
-            self.api._raise_for_status(res)
+            raise_for_status(res)
         except docker.errors.NotFound:
             raise NotFound(f"no such container or path: {container}:{path}") from None
         except docker.errors.APIError as exc:
@@ -519,7 +376,7 @@ class Engine:
 
     def logs(self, container: str, *, tail: int = 200) -> bytes:
         return bytes(
-            self._call("container", self.api.logs, container, tail=tail, timestamps=False)
+            self.call("container", self.api.logs, container, tail=tail, timestamps=False)
         )
 
     def log_stream(self, container: str, *, tail: int | None = None,
@@ -528,7 +385,7 @@ class Engine:
         prefixed by its RFC 3339 timestamp: the last `tail` lines (or those since `since`,
         seconds since the epoch), then new ones as they are written. The stream ends when the
         container stops; `close()` (from any thread) ends it sooner."""
-        stream = self._call("container", self.api.logs, container, stream=True, follow=True,
+        stream = self.call("container", self.api.logs, container, stream=True, follow=True,
                             timestamps=True, tail="all" if tail is None else tail,
                             since=since)
         return LogStream(self.endpoint, stream)
@@ -551,114 +408,6 @@ class Engine:
         self.api.close()
 
 
-def _podman_path_stat(path: str, st: dict[str, Any]) -> dict[str, Any]:
-    """Podman's path stat in Docker's terms. Podman (4.x) lstat()s the path for `mode` and
-    `size` but resolves it for the rest: `name` is the final file's, `linkTarget` is the
-    fully resolved absolute path (for every path, links or not), and a dangling link answers
-    404 with the header filled in. So: the requested name; no linkTarget unless it is a link;
-    a dangling link is there. A link's target is its chain's end, absolute: the hops between
-    (and whether they were relative) are not told."""
-    import posixpath
-
-    st = dict(st)
-    st["name"] = posixpath.basename(path.rstrip("/")) or "/"
-    if not int(st.get("mode", 0)) & GO_MODE_SYMLINK:
-        st["linkTarget"] = ""
-    st.pop("isDir", None)
-    return st
-
-
-# How far behind the newest event one may be and still be news. Events are written in
-# about the order they happen, give or take the writers' race for the log (milliseconds).
-REPLAY_TOLERANCE_NS = 1_000_000_000
-
-
-def event_time_ns(event: dict[str, Any]) -> int:
-    """When an event happened, in nanoseconds since the epoch (0 when it does not say)."""
-    for key, scale in (("timeNano", 1), ("time", 1_000_000_000)):
-        value = event.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value * scale
-    return 0
-
-
-class EventStream:
-    """An open `/events` stream that another thread can close.
-
-    Only news is told: an event from before `not_before_ns` (engine time), more than
-    REPLAY_TOLERANCE_NS older than the newest one already told, or the same as one told
-    (same time, type, action and actor) is dropped. Podman's file
-    events logger (the default where there is no systemd: containers, CI) rotates its log
-    at `events_logfile_max_size` (1 MB), and a following stream then reads the new file from
-    its start, replaying hundreds of old events, many of them twice."""
-
-    def __init__(self, endpoint: Endpoint, stream: Any, *, not_before_ns: int = 0) -> None:
-        self._endpoint = endpoint
-        self._stream = stream
-        self._closed = False
-        self._not_before_ns = not_before_ns
-        self.replayed = 0  # old events dropped (see the class docstring)
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        newest = self._not_before_ns + REPLAY_TOLERANCE_NS
-        recent: dict[tuple[Any, ...], int] = {}  # told within the tolerance: key -> time
-        try:
-            for event in self._stream:
-                if not isinstance(event, dict):
-                    continue
-                at = event_time_ns(event)
-                key = (at, event.get("Type"), event.get("Action"),
-                       (event.get("Actor") or {}).get("ID"))
-                if at and (at < newest - REPLAY_TOLERANCE_NS or key in recent):
-                    self.replayed += 1
-                    continue
-                newest = max(newest, at)
-                if len(recent) > 512:  # forget what the time check alone now drops
-                    recent = {k: t for k, t in recent.items()
-                              if t >= newest - REPLAY_TOLERANCE_NS}
-                if at:
-                    recent[key] = at
-                yield event
-        except Exception as exc:
-            if self._closed:
-                return
-            raise unavailable(self._endpoint, exc) from None
-        if not self._closed:
-            # The engine ended the stream: it is going away.
-            raise EngineUnavailable("the engine closed its event stream", kind=UNREACHABLE)
-
-    def close(self) -> None:
-        self._closed = True
-        # Already closed or never connected: nothing to do.
-        with contextlib.suppress(Exception):
-            self._stream.close()
-
-
-class LogStream:
-    """An open, followed logs stream that another thread can close. Iterating gives the raw
-    chunks (stdout and stderr interleaved as written) until the container stops."""
-
-    def __init__(self, endpoint: Endpoint, stream: Any) -> None:
-        self._endpoint = endpoint
-        self._stream = stream
-        self.closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            for chunk in self._stream:
-                if isinstance(chunk, bytes):
-                    yield chunk
-        except Exception as exc:
-            if self.closed:
-                return
-            raise unavailable(self._endpoint, exc) from None
-
-    def close(self) -> None:
-        self.closed = True
-        with contextlib.suppress(Exception):
-            self._stream.close()
-
-
 def _tls_config(endpoint: Endpoint) -> Any:
     if endpoint.tls is None:
         return False
@@ -676,27 +425,6 @@ def _tls_config(endpoint: Endpoint) -> Any:
         raise ConfigError(f"bad TLS configuration for {endpoint.url}: {exc}") from None
 
 
-def _one_pool_per_socket(api: docker.APIClient) -> None:
-    """Keep connections to a unix socket alive across requests.
-
-    docker-py 7's UnixHTTPAdapter keys its connection pools by the request's full URL
-    (`get_connection_with_tls_context` passes `request.url`), so every distinct path
-    (`/containers/<id>/json`, one per container) opens a new pool and a new socket, and its
-    25-pool LRU closes them again: classifying N containers connected N times. One key for
-    every request gives one pool of `max_pool_size` reusable connections. And requests'
-    per-request environment lookups (~/.netrc, proxy variables) mean nothing on a unix
-    socket, so they are turned off.
-    """
-    adapter = api.get_adapter("http+docker://localhost")
-    per_url = adapter.get_connection
-
-    def one_pool(url: str, proxies: Any = None) -> Any:
-        return per_url("http+docker://localhost", proxies)
-
-    adapter.get_connection = one_pool
-    api.trust_env = False
-
-
 def connect(endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT) -> Engine:
     """Connect and negotiate the API version; raise EngineUnavailable when no engine answers."""
     if endpoint.socket_path:
@@ -712,45 +440,48 @@ def connect(endpoint: Endpoint, *, timeout: float = DEFAULT_TIMEOUT) -> Engine:
                     "`dhitui doctor` shows where it looked"
                 )
             else:
-                problem.message = (f"cannot reach {_expected_engine(endpoint)}: "
+                problem.message = (f"cannot reach {expected_engine(endpoint)}: "
                                    f"{problem.message}")
                 problem.hint = "run `dhitui doctor` for the cause and the safest fix"
             raise problem
     if endpoint.scheme == "ssh":
         _can_use_ssh(endpoint)
-    import docker
     import docker.errors
+
+    from dhitui.engine.transport import client_for, share_transport
 
     base_url = endpoint.url
     if endpoint.tls is not None and base_url.startswith("tcp://"):
         base_url = "https://" + base_url[len("tcp://") :]
     tls = _tls_config(endpoint)
+
+    def client(version: str) -> docker.APIClient:
+        try:
+            return client_for(base_url, version=version, timeout=timeout, tls=tls,
+                              use_ssh_client=endpoint.scheme == "ssh",
+                              socket_path=endpoint.socket_path)
+        except docker.errors.DockerException as exc:
+            raise ConfigError(f"cannot use {endpoint.url}: {exc}") from None
+
+    # docker-py takes the API version only in its constructor: a client at the oldest
+    # version asks `/version` (with a version, the constructor makes no request), and the
+    # client for the negotiated version then sends through the same connection.
+    probe = client("1.24")
     try:
-        # A fixed, old version for the constructor avoids docker-py's own /version round trip;
-        # we ask /version once ourselves and negotiate from the answer.
-        api = docker.APIClient(
-            base_url=base_url,
-            version="1.24",
-            timeout=timeout,
-            tls=tls,
-            use_ssh_client=endpoint.scheme == "ssh",
-        )
-    except docker.errors.DockerException as exc:
-        raise ConfigError(f"cannot use {endpoint.url}: {exc}") from None
-    if endpoint.socket_path:
-        _one_pool_per_socket(api)
-    try:
-        # api.version(api_version=False), keeping the response for its Date header.
-        answer = api._get(api._url("/version", versioned_api=False))
+        answer = probe.get(f"{probe.base_url}/version", timeout=timeout)
     except Exception as exc:
-        api.close()
+        probe.close()
         raise unavailable(endpoint, exc) from None
     version = _engine_version(answer)
     if version is None:
-        api.close()
+        probe.close()
         raise not_an_engine(endpoint, answer)
-    server = str(version.get("ApiVersion", "1.24"))
-    api._version = min_api(server, MAX_API_VERSION)  # docker-py keeps it here, see __init__
+    try:
+        api = client(min_api(str(version.get("ApiVersion", "1.24")), MAX_API_VERSION))
+    except BaseException:
+        probe.close()
+        raise
+    share_transport(probe, api)
     engine = Engine(endpoint, api, dict(version))
     engine.clock_offset_ns = _clock_offset_ns(answer.headers.get("Date"))
     return engine
@@ -788,24 +519,6 @@ def _engine_version(answer: Any) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) and "ApiVersion" in data else None
-
-
-def not_an_engine(endpoint: Endpoint, answer: Any) -> EngineUnavailable:
-    """What answered instead of an Engine API, in its own words (a web server, a proxy)."""
-    from dhitui.textsafe import one_line
-
-    where = endpoint.socket_path or endpoint.url
-    server = answer.headers.get("Server")
-    body = one_line(answer.text[:120]) if answer.text else ""
-    said = (f"HTTP {answer.status_code} {answer.reason or ''}".rstrip()
-            + (f" from {one_line(server)}" if server else "")
-            + (f": {body}" if body else ""))
-    return EngineUnavailable(
-        f"{where} answers, but not as a Docker Engine API (GET /version: {said})",
-        kind=NOT_AN_ENGINE,
-        hint="point dhitui at the engine's own socket or address (-H, DOCKER_HOST, "
-             "--context); `dhitui doctor` lists the engines that answer on this machine",
-    )
 
 
 def _clock_offset_ns(date: str | None) -> int:
