@@ -122,14 +122,16 @@ def test_a_session_over_verified_tls(engine28: EngineUnderTest, containers: Call
                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dhitui.engine.endpoint import TLSFiles
 
-    # requests lets these override a session's CA file (psf/requests#3829): docker-py's
-    # requests would not trust the test CA where they are set.
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-
     def openssl(*args: str) -> None:
         subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60,
                        cwd=tmp_path)
+
+    # requests would let these replace the endpoint's CA file (psf/requests#3829): set to a
+    # CA that did not sign the server's certificate, they must not matter.
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+            "/CN=an unrelated CA", "-keyout", "unrelated-key.pem", "-out", "unrelated.pem")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "unrelated.pem"))
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(tmp_path / "unrelated.pem"))
 
     # A CA, and the server's certificate it signs (for 127.0.0.1).
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",

@@ -23,6 +23,7 @@ import docker
 import docker.constants
 import docker.transport
 import docker.utils.config
+import requests.utils
 
 POOL_KEY = "http+docker://localhost"
 
@@ -55,6 +56,14 @@ def client_for(base_url: str, *, version: str, timeout: float, tls: Any,
         # requests' per-request environment lookups (~/.netrc, proxy variables) mean
         # nothing on a unix socket.
         api.trust_env = False
+    elif str(api.base_url).startswith(("http://", "https://")):
+        # The endpoint's CA file decides whom a TLS engine is trusted as, as for the docker
+        # CLI: with the environment trusted, requests would let REQUESTS_CA_BUNDLE or
+        # CURL_CA_BUNDLE replace it (psf/requests#3829). The proxy variables still count,
+        # read once for this URL (NO_PROXY included).
+        proxies = requests.utils.get_environ_proxies(str(api.base_url))
+        api.trust_env = False
+        api.proxies.update(proxies)
     return api
 
 
