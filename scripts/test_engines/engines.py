@@ -1,4 +1,9 @@
-"""The test engines: their kinds, starting, stopping and recognising their servers."""
+"""The test engines: their kinds, starting, stopping and recognising their servers.
+
+Why one module of this size: each engine kind (`DockerEngine`, `UsernsDockerEngine`,
+`PodmanEngine`, `RootlessPodmanEngine`) is a class whose methods start, stop and recognise
+its own server, and they override one another; reading one needs the others beside it.
+"""
 
 from __future__ import annotations
 
