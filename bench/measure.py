@@ -385,7 +385,8 @@ def enter_to_prompt(host: str, fleet: Fleet, docker_cli: str, *,
                       "the one row")
         term.send("enter")  # leaves the filter box for the table
         term.quiet(0.5)
-        w = term.expect(lambda screen: any("[dhitui " in ln and "] " in ln
+        # At the start of a line: the panel quotes the session's PS1 in its exact command.
+        w = term.expect(lambda screen: any(ln.startswith("[dhitui ") and "] " in ln
                                            for ln in screen.display))
         t0 = term.send("enter")
         w.not_before = t0
