@@ -117,6 +117,7 @@ def _package_root() -> str:
 # How long to go on looking for a snapshot image a commit under way will still add.
 LATE_IMAGES = 60.0
 LOOK_EVERY = 2.0
+IMAGE_PASSES = 3  # per look: a session's images are at most a base and its child
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,9 +168,17 @@ def _sweep_session(engine: Any, session: str, *, images: bool, pending: bool,
             with contextlib.suppress(DhituiError):
                 engine.remove_container(str(c["Id"]), force=True, volumes=volumes)
         if images:
-            for image in engine.list_images(filters=label):
-                with contextlib.suppress(DhituiError):
-                    engine.remove_image(str(image["Id"]), force=True)
+            # Newest first, and a few passes: an image cannot go while a child of it (the
+            # session's image, committed from its base) is there, and two commits made in
+            # the same second do not sort.
+            for _ in range(IMAGE_PASSES):
+                left = sorted(engine.list_images(filters=label),
+                              key=lambda i: int(i.get("Created") or 0), reverse=True)
+                if not left:
+                    break
+                for image in left:
+                    with contextlib.suppress(DhituiError):
+                        engine.remove_image(str(image["Id"]), force=True)
         if time.monotonic() >= end:
             return
         time.sleep(LOOK_EVERY)
