@@ -26,6 +26,7 @@ from dhitui.ui.session_launch import SessionLaunchApp, SessionRunner
 from dhitui.ui.typeahead import KeyHold
 
 if TYPE_CHECKING:
+    from dhitui.live import ContainerDetails
     from dhitui.models import ContainerKey
 
 HOLD_LIMIT = typeahead.HOLD_LIMIT
@@ -161,7 +162,7 @@ class DhituiApp(SessionLaunchApp):
 
         self.push_screen(TextViewScreen(title, text))
 
-    def details_of(self, key: ContainerKey) -> Any:
+    def details_of(self, key: ContainerKey) -> ContainerDetails | None:
         """The panel's plan and checks for a container (None until worked out)."""
         return self.fleet.session_of(key).details.get(key.id)
 
