@@ -88,6 +88,15 @@ class Reaper:
             self._stdin.write(line + b"\n")
             self._stdin.flush()
 
+    def hand_over(self) -> None:
+        """dhitui could not finish its cleanup (a commit still under way): the keeper does
+        it now, as if dhitui had died."""
+        if self._stdin is None or self._proc is None:
+            return
+        with contextlib.suppress(OSError):
+            self._stdin.close()
+        self._finish()
+
     def done(self) -> None:
         """dhitui has cleaned up: the reaper exits without doing anything. Not waited for
         (its interpreter's exit would hold up the session's end): its exit is collected
@@ -97,7 +106,11 @@ class Reaper:
         with contextlib.suppress(OSError):
             self._stdin.write(DONE)
             self._stdin.close()
-        _finishing.append(self._proc)
+        self._finish()
+
+    def _finish(self) -> None:
+        if self._proc is not None:
+            _finishing.append(self._proc)
         self._proc = None
         _collect()
 
@@ -118,6 +131,7 @@ def _package_root() -> str:
 LATE_IMAGES = 60.0
 LOOK_EVERY = 2.0
 IMAGE_PASSES = 3  # per look: a session's images are at most a base and its child
+LIST_TRIES = 5  # lists that fail before the reaper gives up (what is left, --cleanup finds)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,24 +177,33 @@ def _sweep_session(engine: Any, session: str, *, images: bool, pending: bool,
 
     label = {"label": [f"dhitui.session={session}"]}
     end = time.monotonic() + (LATE_IMAGES if images and pending else 0.0)
+    failed_lists = 0
     while True:
-        for c in engine.list_containers(all=True, filters=label):
-            with contextlib.suppress(DhituiError):
-                engine.remove_container(str(c["Id"]), force=True, volumes=volumes)
-        if images:
-            # Newest first, and a few passes: an image cannot go while a child of it (the
-            # session's image, committed from its base) is there, and two commits made in
-            # the same second do not sort.
-            for _ in range(IMAGE_PASSES):
-                left = sorted(engine.list_images(filters=label),
-                              key=lambda i: int(i.get("Created") or 0), reverse=True)
-                if not left:
-                    break
-                for image in left:
-                    with contextlib.suppress(DhituiError):
-                        engine.remove_image(str(image["Id"]), force=True)
-        if time.monotonic() >= end:
-            return
+        try:
+            for c in engine.list_containers(all=True, filters=label):
+                with contextlib.suppress(DhituiError):
+                    engine.remove_container(str(c["Id"]), force=True, volumes=volumes)
+            if images:
+                # Newest first, and a few passes: an image cannot go while a child of it
+                # (the session's image, committed from its base) is there, and two commits
+                # made in the same second do not sort.
+                for _ in range(IMAGE_PASSES):
+                    left = sorted(engine.list_images(filters=label),
+                                  key=lambda i: int(i.get("Created") or 0), reverse=True)
+                    if not left:
+                        break
+                    for image in left:
+                        with contextlib.suppress(DhituiError):
+                            engine.remove_image(str(image["Id"]), force=True)
+        except DhituiError:
+            # A list can fail while something else removes an image (Podman answers 500
+            # for an image it is deleting): look again, a few times.
+            failed_lists += 1
+            if failed_lists >= LIST_TRIES:
+                raise
+        else:
+            if time.monotonic() >= end:
+                return
         time.sleep(LOOK_EVERY)
 
 

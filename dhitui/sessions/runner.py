@@ -157,7 +157,10 @@ def run_session(
         return _run_session(plan, engine, env, stdin_fd, progress, snapshot, keeper, started)
     finally:
         if keeper is not None:
-            keeper.done()
+            if snapshot is not None and snapshot.committing():
+                keeper.hand_over()  # it looks out for the image the commit will add
+            else:
+                keeper.done()
 
 
 def _run_session(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, stdin_fd: int,
@@ -172,6 +175,9 @@ def _run_session(plan: SessionPlan, engine: Engine, env: dict[str, str] | None, 
             if keeper is not None and strategy.snapshot is not None:
                 keeper.watch_session(strategy.snapshot.session, images=True, pending=False)
         except Stop as stop:
+            if snapshot.committing():
+                _say(progress, "waiting for the engine to finish the commit under way (it "
+                               "goes on without dhitui), to remove the image it makes")
             problems = snapshot.discard()
             return SessionResult(
                 strategy=strategy.name, exit_status=128 + stop.signum,

@@ -139,7 +139,10 @@ class Snapshot:
     def __init__(self, engine: Engine, spec: SnapshotSpec) -> None:
         self.engine = engine
         self.spec = spec
-        self._worker: threading.Thread | None = None
+        # Set once the commit's request has its answer. Waited on instead of Thread.join:
+        # on Python 3.11 a signal handler raising inside join() (Ctrl-C here) marks a
+        # thread still running as stopped, and the commit under way was then not waited for.
+        self._committed: threading.Event | None = None
 
     def take(self, progress: Progress | None = None) -> None:
         """Commit the container (and copy the toolbox in when needed). Raises NotFound when
@@ -161,6 +164,8 @@ class Snapshot:
         repository, _, tag = image.partition(":")
         outcome: list[BaseException | str] = []
 
+        committed = threading.Event()
+
         def commit() -> None:
             try:
                 outcome.append(self.engine.commit(container, repository=repository, tag=tag,
@@ -168,21 +173,21 @@ class Snapshot:
                                                   timeout=COMMIT_TIMEOUT))
             except BaseException as exc:  # handed to the waiting thread
                 outcome.append(exc)
+            finally:
+                committed.set()
 
         started = time.monotonic()
-        self._worker = threading.Thread(target=commit, name="dhitui-commit", daemon=True)
+        worker = threading.Thread(target=commit, name="dhitui-commit", daemon=True)
         # A signal handler that raises (Ctrl-C, SIGTERM: the session ends) must not run
         # inside Thread.start(): interrupted there, start() forgets the thread as it starts,
         # and the thread prints a KeyError traceback. The signals wait until it has started.
         held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
-            self._worker.start()
+            worker.start()
+            self._committed = committed
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        while True:
-            self._worker.join(PROGRESS_EVERY)
-            if not self._worker.is_alive():
-                break
+        while not committed.wait(PROGRESS_EVERY):
             say(f"still taking the snapshot ({time.monotonic() - started:.0f}s): a large "
                 "writable layer takes a while to commit; Ctrl-C stops")
         result = outcome[0] if outcome else EngineError("commit ended without an answer")
@@ -230,12 +235,18 @@ class Snapshot:
                 except DhituiError:
                     pass  # labelled as a helper of this process: --cleanup finds it
 
+    def committing(self, wait: float = 0.0) -> bool:
+        """Whether a commit this made is still under way (after waiting up to `wait` s)."""
+        committed = self._committed
+        return committed is not None and not committed.wait(wait)
+
     def discard(self) -> list[str]:
         """Remove the session's images (waiting a while for a commit under way). Returns what
         could not be removed, as messages (empty when all is gone)."""
-        worker = self._worker
-        if worker is not None and worker.is_alive():
-            worker.join(ABANDON_WAIT)
+        if self.committing(ABANDON_WAIT):
+            return [f"the engine is still committing the snapshot {self.spec.image}: the "
+                    "session's keeper goes on looking for it a while, and `dhitui debug "
+                    "--cleanup` removes it once it is there"]
         problems = []
         for image in self.spec.images:
             try:
