@@ -36,8 +36,15 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
     g = parser.add_argument_group("engine selection (like the docker CLI)")
     g.add_argument(
-        "-H", "--host", default=default, metavar="HOST",
-        help="engine address, e.g. unix:///var/run/docker.sock or tcp://HOST:2376",
+        "-H", "--host", default=default, metavar="HOST", action="append",
+        help="engine address, e.g. unix:///var/run/docker.sock or tcp://HOST:2376 (given "
+        "more than once, `dhitui` and `dhitui ls` follow each)",
+    )
+    g.add_argument(
+        "--engines", default=default, metavar="all|NAME,...",
+        help="follow several engines in one list (`dhitui` and `dhitui ls`): `all` (the "
+        "default one, every docker context and Podman connection, every well-known socket "
+        "that answers) or names (default: the `engines` setting of config.toml, else one)",
     )
     g.add_argument(
         "-c", "--context", default=default, metavar="NAME",
@@ -113,6 +120,19 @@ def _standard_fds() -> None:
                 os.close(opened)
 
 
+def _one_or_many_hosts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """`-H` is given as a list: `args.hosts` keeps it, `args.host` is the one address for
+    the commands that follow one engine (several, or --engines, are only for the list)."""
+    hosts = list(getattr(args, "host", None) or [])
+    args.hosts = hosts
+    args.host = hosts[-1] if hosts else None
+    many = args.command is None or getattr(args, "many_engines", False)
+    if not many and (len(hosts) > 1 or getattr(args, "engines", None)):
+        what = "several -H are" if len(hosts) > 1 else "--engines is"
+        parser.error(f"{what} for `dhitui` and `dhitui ls`; `dhitui {args.command}` "
+                     "works on one engine (-H HOST or -c CONTEXT)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _standard_fds()
     parser = build_parser()
@@ -121,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if trailing is not None and not getattr(args, "takes_command", False):
         parser.error("`-- COMMAND` is only for `dhitui debug`")
     args.trailing = trailing
+    _one_or_many_hosts(parser, args)
     inv = Invocation(args)
     try:
         if args.command is None:

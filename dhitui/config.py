@@ -30,10 +30,11 @@ class Settings:
     strategy: str = AUTO
     transport: str = AUTO
     view: str = AUTO
+    engines: tuple[str, ...] = ()  # what `dhitui` and `dhitui ls` follow (empty: one)
     path: str | None = None  # the file the values came from, if any
 
 
-KNOWN = ("toolbox", "strategy", "transport", "view")
+KNOWN = ("toolbox", "strategy", "transport", "view", "engines")
 
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -74,5 +75,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     view = data.get("view", Settings.view)
     if view not in VIEW_CHOICES:
         raise ConfigError(f"{path}: view must be one of {', '.join(VIEW_CHOICES)}")
+    raw_engines = data.get("engines", ())
+    if isinstance(raw_engines, str):
+        raw_engines = raw_engines.split(",")
+    if not isinstance(raw_engines, list | tuple) or not all(
+            isinstance(e, str) and e.strip() for e in raw_engines):
+        raise ConfigError(f'{path}: engines must be "all", "name,name" or a list of names')
     return Settings(toolbox=toolbox.strip(), strategy=strategy, transport=transport,
-                    view=view, path=str(path))
+                    view=view, engines=tuple(e.strip() for e in raw_engines),
+                    path=str(path))

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from dhitui.engine.client import Engine
     from dhitui.engine.endpoint import Endpoint
+    from dhitui.engine.selection import NamedEndpoint
 
 
 def flag_or_setting(args: argparse.Namespace, settings: Settings,
@@ -61,6 +62,18 @@ class Invocation:
         return resolve_endpoint(
             getattr(self.args, "host", None), getattr(self.args, "context", None), self.env
         )
+
+    def engines(self) -> list[NamedEndpoint]:
+        """The engines `dhitui` and `dhitui ls` follow: --engines, or several -H, or
+        config.toml's `engines` when neither -H nor -c is given, else the one engine."""
+        from dhitui.engine.selection import parse_engines, select_engines
+
+        hosts = list(getattr(self.args, "hosts", None) or [])
+        context = getattr(self.args, "context", None)
+        names = parse_engines(getattr(self.args, "engines", None))
+        if not names and not hosts and not context:
+            names = self.settings.engines
+        return select_engines(engines=names, hosts=hosts, context=context, env=self.env)
 
     def connect(self) -> Engine:
         from dhitui.engine.client import connect

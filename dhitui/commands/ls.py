@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dhitui.commands.base import Invocation, console, print_json
-from dhitui.errors import ExitCode
+from dhitui.errors import DhituiError, ExitCode
+from dhitui.textsafe import one_line
 
 if TYPE_CHECKING:
     from dhitui.detect.exitreason import ExitReason
+    from dhitui.engine.selection import NamedEndpoint
     from dhitui.models import Classification
 
 VERDICT_STYLE = {
@@ -40,29 +43,72 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                    "inspected only where its settings can change the verdict or its command "
                    "is not its image's; elsewhere the user is the image's USER, "
                    "\"inspected\": false)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, many_engines=True)
+
+
+@dataclass
+class EngineListing:
+    """One engine's part of the list: its rows, and what went wrong when it did not answer."""
+
+    name: str
+    results: list[Classification] = field(default_factory=list)
+    reasons: dict[str, ExitReason] = field(default_factory=dict)
+    gone: list[str] = field(default_factory=list)
+    error: DhituiError | None = None
 
 
 def run(inv: Invocation) -> int:
-    from dhitui.detect import Classifier, list_summaries
-
-    engine = inv.connect()
-    try:
-        summaries = list_summaries(engine, all=inv.args.all)
-        order = {s.id: i for i, s in enumerate(summaries)}
-        gone: list[str] = []
-        targets = [s.id for s in summaries] if inv.args.inspect else summaries
-        results = list(Classifier(engine).classify_many(targets, on_gone=gone.append))
-        results.sort(key=lambda c: order.get(c.container_id, len(order)))
-        reasons = _exit_reasons(engine, results) if inv.args.json else {}
-    finally:
-        engine.close()
-    if inv.args.json:
-        print_json([{**c.to_json(), **_reason_json(reasons.get(c.container_id))}
-                    for c in results])
+    chosen = inv.engines()
+    if len(chosen) == 1:
+        listings = [_list_one(chosen[0], inv.args, raise_errors=True)]
     else:
-        _print_table(results, gone, inv.args.evidence)
+        # Each engine on its own thread: one slow or down engine does not hold up the rest.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(8, len(chosen))) as pool:
+            listings = list(pool.map(lambda n: _list_one(n, inv.args), chosen))
+    failed = [lst for lst in listings if lst.error is not None]
+    for lst in failed:
+        assert lst.error is not None
+        sys.stderr.write(f"dhitui: engine {one_line(lst.name)}: {lst.error.message}\n")
+    if inv.args.json:
+        print_json([{"engine": lst.name, **c.to_json(),
+                     **_reason_json(lst.reasons.get(c.container_id))}
+                    for lst in listings for c in lst.results])
+    else:
+        _print_table(listings, inv.args.evidence, engines=len(chosen) > 1)
+    if failed:
+        assert failed[0].error is not None
+        return int(failed[0].error.exit_code)
     return int(ExitCode.OK)
+
+
+def _list_one(named: NamedEndpoint, args: argparse.Namespace, *,
+              raise_errors: bool = False) -> EngineListing:
+    """One engine's containers, classified (and why the stopped ones stopped, for --json).
+    Its errors are kept in the listing unless `raise_errors` (the only engine)."""
+    from dhitui.detect import Classifier, list_summaries
+    from dhitui.engine.client import connect
+
+    listing = EngineListing(named.name)
+    try:
+        engine = connect(named.endpoint)
+        try:
+            summaries = list_summaries(engine, all=args.all)
+            order = {s.id: i for i, s in enumerate(summaries)}
+            targets = [s.id for s in summaries] if args.inspect else summaries
+            results = list(Classifier(engine).classify_many(targets,
+                                                            on_gone=listing.gone.append))
+            results.sort(key=lambda c: order.get(c.container_id, len(order)))
+            listing.results = results
+            listing.reasons = _exit_reasons(engine, results) if args.json else {}
+        finally:
+            engine.close()
+    except DhituiError as exc:
+        if raise_errors:
+            raise
+        listing.error = exc
+    return listing
 
 
 def _exit_reasons(engine: Any, results: list[Classification]) -> dict[str, ExitReason]:
@@ -91,21 +137,26 @@ def _reason_json(reason: ExitReason | None) -> dict[str, Any]:
             "crash_looping": bool(reason and reason.crash_looping)}
 
 
-def _print_table(results: list[Classification], gone: list[str], evidence: bool) -> None:
+def _print_table(listings: list[EngineListing], evidence: bool, *, engines: bool) -> None:
     from rich.table import Table
 
     from dhitui.textsafe import markup_safe as m
 
     out = console()
+    rows = [(lst.name, c) for lst in listings for c in lst.results]
+    results = [c for _, c in rows]
+    gone = [g for lst in listings for g in lst.gone]
     if not results:
         out.print("[dim]No containers.[/] (stopped ones are listed with --all)")
         return
     t = Table(box=None, pad_edge=False, header_style="bold")
-    for col in ("NAME", "IMAGE", "STATE", "USER", "SHELL", "VERDICT", "VARIANT", "WHY"):
+    columns = ("NAME", "IMAGE", "STATE", "USER", "SHELL", "VERDICT", "VARIANT", "WHY")
+    for col in (("ENGINE", *columns) if engines else columns):
         t.add_column(col, no_wrap=True, overflow="ellipsis", max_width=48)
-    for c in results:
+    for name, c in rows:
         style = VERDICT_STYLE.get(c.verdict, "")
         t.add_row(
+            *([f"[magenta]{m(name, keep_newlines=False)}[/]"] if engines else []),
             m(c.name, keep_newlines=False),
             m(c.image, keep_newlines=False),
             m(c.state),

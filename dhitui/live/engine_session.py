@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dhitui.config import DEFAULT_TOOLBOX
+from dhitui.engine.selection import DEFAULT_NAME
 from dhitui.errors import DhituiError
 from dhitui.live.details import DetailsCache
 from dhitui.strategy_registry import AUTO
@@ -48,7 +49,6 @@ _ROW_ACTIONS = {
 # Actions that may mean a new filesystem to look at (a new container).
 _CLASSIFY_ACTIONS = {"create", "start"}
 _EVENT_FILTERS = {"type": ["container", "image"]}
-DEFAULT_NAME = "default"  # an engine session's name when it is the only one
 
 # Benchmark milestones (bench/ reads them): with DHITUI_BENCH_LOG=path, lines
 # "<time.monotonic()> <event> <count>" are appended to that file. Read once at import; unset,
@@ -110,6 +110,7 @@ class EngineSession:
         transport: str = AUTO,
         view: str = AUTO,
         env: Mapping[str, str] | None = None,
+        endpoint: Endpoint | None = None,
     ) -> None:
         self.name = name
         self.host = host
@@ -121,7 +122,7 @@ class EngineSession:
         self.env = dict(os.environ if env is None else env)
         self._lock = threading.Lock()
         self._engine: Engine | None = None
-        self._endpoint: Endpoint | None = None
+        self._endpoint: Endpoint | None = endpoint  # else resolved from host and context
         self._classifier: Classifier | None = None
         self._caps: Capabilities | None = None
         self._stream: EventStream | None = None

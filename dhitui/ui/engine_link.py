@@ -19,8 +19,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Group, RenderableType
-from rich.text import Text
+from rich.console import Group
 from textual import on
 
 from dhitui.errors import DhituiError, EngineUnavailable
@@ -67,6 +66,7 @@ class EngineLinkApp(AppShell):
         self._stop = threading.Event()
         self._panel_pending = False  # the panel is to follow the selection after a frame
         self._typing_timer: Any = None  # ... or when the filter's typing pauses
+        self._engine_shown: str | None = None  # the engine the panel shows in full
         self._details_timer: Any = None
 
     def link_of(self, key: ContainerKey) -> EngineLink:
@@ -82,6 +82,7 @@ class EngineLinkApp(AppShell):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.table.show_engines(len(self.fleet) > 1)
         self._show_engine()
         self._show_selected()
         self._show_notice("Connecting to the engine…")
@@ -399,6 +400,9 @@ class EngineLinkApp(AppShell):
         self._panel_pending = False
         self._typing_timer = None
         self._show_selected()
+        key = self.table.selected_key
+        if len(self.links) > 1 and key is not None and key.engine != self._engine_shown:
+            self._show_engine()  # the selected row's engine, in full
 
     @while_mounted
     def _safety_net(self) -> None:
@@ -407,22 +411,32 @@ class EngineLinkApp(AppShell):
                 self.relist(link.name)
 
     def _show_engine(self) -> None:
-        sections: list[RenderableType] = []
-        for link in self.links.values():
-            endpoint = None
-            try:
-                endpoint = link.session.endpoint
-            except DhituiError:
-                pass
-            err = link.error
-            if len(self.links) > 1:
-                sections.append(Text(link.name, style="bold"))
-            sections.append(render.engine_section(
-                endpoint, link.caps, state=link.state.label,
-                error=err.message if err else None, hint=err.hint if err else None,
-                history=link.history,
-            ))
-        self.panel.show("engine", sections[0] if len(sections) == 1 else Group(*sections))
+        """The engine section: in full for the selected row's engine (the first engine when
+        no row is selected); with several engines, one line for each of the others."""
+        key = self.table.selected_key
+        shown = key.engine if key is not None and key.engine in self.links else \
+            next(iter(self.links))
+        self._engine_shown = shown
+        link = self.links[shown]
+        endpoint = None
+        try:
+            endpoint = link.session.endpoint
+        except DhituiError:
+            pass
+        err = link.error
+        section = render.engine_section(
+            endpoint, link.caps, state=link.state.label,
+            error=err.message if err else None, hint=err.hint if err else None,
+            history=link.history,
+        )
+        if len(self.links) == 1:
+            self.panel.show("engine", section)
+            return
+        others = [render.engine_line(other.name, other.state.label,
+                                     other.error.message if other.error else None)
+                  for other in self.links.values() if other.name != shown]
+        self.panel.show("engine", Group(render.engine_line(shown, None, None), section,
+                                        *others))
 
     def _show_selected(self) -> None:
         row = self.table.selected

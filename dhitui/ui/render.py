@@ -60,6 +60,15 @@ def clock(when: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(when))
 
 
+def engine_cell(name: str, *, dim: bool = False) -> Text:
+    """The Engine column's cell: the engine's short name (a context or connection name)."""
+    cell = txt(name, "magenta")
+    if dim:
+        cell.stylize("dim")
+    cell.no_wrap, cell.overflow = True, "ellipsis"
+    return cell
+
+
 def row_cells(s: ContainerSummary, c: Classification | None,
               last_seen: float | None = None) -> list[Text]:
     """Cells for the container table, in column order (see ContainerTable.COLUMNS). With
@@ -103,6 +112,18 @@ def _grid() -> Table:
     t.add_column(no_wrap=True, min_width=12)
     t.add_column(overflow="fold")
     return t
+
+
+def engine_line(name: str, state: str | None, error: str | None) -> Text:
+    """One engine of several, in a line: its name (bold), and its state when it is not the
+    one shown in full (with why, when it does not answer)."""
+    line = Text(one_line(name), style="bold magenta")
+    if state is not None:
+        line.append(f"  {state}", style="green" if state == "connected" else "yellow")
+        if error:
+            line.append(f": {one_line(error)}", style="dim")
+    line.no_wrap, line.overflow = True, "ellipsis"
+    return line
 
 
 def engine_section(

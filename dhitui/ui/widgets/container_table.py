@@ -36,7 +36,7 @@ from textual.strip import Strip
 
 from dhitui.models import Classification, ContainerKey, ContainerSummary
 from dhitui.ui import keys
-from dhitui.ui.render import row_cells
+from dhitui.ui.render import engine_cell, row_cells
 
 
 @dataclass
@@ -48,7 +48,8 @@ class Row:
     _hay: str | None = field(default=None, repr=False, compare=False)
     _order: tuple[str, str, str, str] | None = field(default=None, repr=False, compare=False)
     _lengths: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
-    _lengths_seen: float | None = field(default=None, repr=False, compare=False)
+    _lengths_seen: tuple[float | None, bool] | None = field(default=None, repr=False,
+                                                            compare=False)
 
     def update(self, *, summary: ContainerSummary | None = None,
                classification: Classification | None = None) -> None:
@@ -61,7 +62,7 @@ class Row:
     def haystack(self) -> str:
         if self._hay is None:
             s, c = self.summary, self.classification
-            words = [s.name, s.image, s.state, s.id[:12]]
+            words = [s.name, s.image, s.state, s.id[:12], self.key.engine]
             if s.crash_looping:
                 words.append("crash-looping")
             if c is not None:
@@ -78,16 +79,20 @@ class Row:
             self._order = (name.lower(), name, self.key.engine, self.summary.id)
         return self._order
 
-    def cells(self, last_seen: float | None = None) -> list[Text]:
-        """The table cells, in ContainerTable.COLUMNS order (`last_seen`: see row_cells).
-        Made when asked, not kept: the table keeps the lines it drew, for the rows in view."""
-        return row_cells(self.summary, self.classification, last_seen)
+    def cells(self, last_seen: float | None = None, engine: bool = False) -> list[Text]:
+        """The table cells, in the table's column order (`last_seen`: see row_cells;
+        `engine`: the Engine column is shown, second). Made when asked, not kept: the table
+        keeps the lines it drew, for the rows in view."""
+        cells = row_cells(self.summary, self.classification, last_seen)
+        if engine:
+            cells.insert(1, engine_cell(self.key.engine, dim=last_seen is not None))
+        return cells
 
-    def lengths(self, last_seen: float | None = None) -> tuple[int, ...]:
+    def lengths(self, last_seen: float | None = None, engine: bool = False) -> tuple[int, ...]:
         """The cells' widths on screen (kept: every row's count for the column widths)."""
-        if self._lengths is None or self._lengths_seen != last_seen:
-            self._lengths = tuple(cell.cell_len for cell in self.cells(last_seen))
-            self._lengths_seen = last_seen
+        if self._lengths is None or self._lengths_seen != (last_seen, engine):
+            self._lengths = tuple(cell.cell_len for cell in self.cells(last_seen, engine))
+            self._lengths_seen = (last_seen, engine)
         return self._lengths
 
 
@@ -121,6 +126,8 @@ class ContainerTable(ScrollView, can_focus=True):
     ESSENTIAL = ("name", "verdict", "state", "user")
     # The fewest cells a column that gives way keeps (the label's width at least).
     MIN_WIDTH = {"name": 12, "user": 8}
+    # Shown second when the list holds several engines' containers (`show_engines`).
+    ENGINE_COLUMN = ("engine", "Engine")
     COMFORTABLE_NAME = 16  # the name gives way down to this for shell and variant to fit
     PAD = 1  # cells of space on each side of a cell
 
@@ -189,6 +196,8 @@ class ContainerTable(ScrollView, can_focus=True):
         self._terms: list[str] = []  # the filter's words: a row must contain every one
         # Set while the engine does not answer: rows are what was seen then (live.ListFreshness).
         self.last_seen: float | None = None
+        self.engines_shown = False  # the Engine column (several engines in the list)
+        self.shown_columns: tuple[tuple[str, str], ...] = self.COLUMNS
         self._columns: list[Column] = []
         self._widths_stale = True
         # Drawn rows, until anything changes.
@@ -221,10 +230,10 @@ class ContainerTable(ScrollView, can_focus=True):
         return self._index[key]
 
     def get_row(self, key: ContainerKey) -> list[Text]:
-        return self.rows[key].cells(self.last_seen)
+        return self.rows[key].cells(self.last_seen, self.engines_shown)
 
     def get_cell(self, key: ContainerKey, column: str) -> Text:
-        columns = [name for name, _ in self.COLUMNS]
+        columns = [name for name, _ in self.shown_columns]
         return self.get_row(key)[columns.index(column)]
 
     @property
@@ -284,6 +293,18 @@ class ContainerTable(ScrollView, can_focus=True):
                 row.update(classification=c)
                 changed.add(key)
         self._sync(changed)
+
+    def show_engines(self, shown: bool) -> None:
+        """Show the Engine column (the list holds several engines' rows) or not."""
+        if shown != self.engines_shown:
+            self.engines_shown = shown
+            cols = list(self.COLUMNS)
+            if shown:
+                cols.insert(1, self.ENGINE_COLUMN)
+            self.shown_columns = tuple(cols)
+            self._widths_stale = True
+            self._strips.clear()
+            self.refresh()
 
     def show_last_seen(self, as_of: float | None) -> None:
         """Mark every row as last seen at `as_of` (None: current again)."""
@@ -437,12 +458,15 @@ class ContainerTable(ScrollView, can_focus=True):
         """Column widths for the model and the table's width; the virtual size."""
         if self._widths_stale:
             self._widths_stale = False
-            lengths = [row.lengths(self.last_seen) for row in self.rows.values()]
-            labels = tuple(len(label) for _, label in self.COLUMNS)
+            lengths = [row.lengths(self.last_seen, self.engines_shown)
+                       for row in self.rows.values()]
+            labels = tuple(len(label) for _, label in self.shown_columns)
             want = [max(column) for column in zip(labels, *lengths, strict=True)]
-            caps = self._fit({key: w for (key, _), w in zip(self.COLUMNS, want, strict=True)})
+            caps = self._fit({key: w for (key, _), w in zip(self.shown_columns, want,
+                                                            strict=True)})
             self._columns = [Column(key, label, w, min(w, caps.get(key, w)))
-                             for (key, label), w in zip(self.COLUMNS, want, strict=True)]
+                             for (key, label), w in zip(self.shown_columns, want,
+                                                        strict=True)]
             self._strips.clear()
         width = sum(c.width + 2 * self.PAD for c in self._columns)
         size = Size(width, len(self._order) + 1)
@@ -476,12 +500,12 @@ class ContainerTable(ScrollView, can_focus=True):
                 over = give_way(key, over, self.MIN_WIDTH[key])
         # 2. Shell, variant and a cell of the image fit too, if the name can keep a
         # comfortable width.
-        over = overflow([k for k, _ in self.COLUMNS if k != "image"]) + pad + 1
+        over = overflow([k for k, _ in self.shown_columns if k != "image"]) + pad + 1
         if over > 0:
             give_way("name", over, self.COMFORTABLE_NAME)
         # 3. The image, last, ends at the table's edge (in "…", at worst only that) rather
         # than past it; the panel shows it whole.
-        rest = -overflow([k for k, _ in self.COLUMNS if k != "image"])
+        rest = -overflow([k for k, _ in self.shown_columns if k != "image"])
         if want["image"] + pad > rest:
             caps["image"] = max(1, rest - pad)
         return caps
@@ -492,7 +516,7 @@ class ContainerTable(ScrollView, can_focus=True):
         base = self.rich_style
         if y == 0:
             header = self.get_component_rich_style("container-table--header")
-            return self._strip([Text(label) for _, label in self.COLUMNS], width,
+            return self._strip([Text(label) for _, label in self.shown_columns], width,
                                base + header)
         row = round(self.scroll_offset.y) + y - 1
         if not 0 <= row < len(self._order):
@@ -502,7 +526,8 @@ class ContainerTable(ScrollView, can_focus=True):
         strip = self._strips.get((key, cursor))
         if strip is None or strip.cell_length != width:
             post = self.get_component_rich_style("container-table--cursor") if cursor else None
-            strip = self._strip(self.rows[key].cells(self.last_seen), width, base, post)
+            strip = self._strip(self.rows[key].cells(self.last_seen, self.engines_shown),
+                                width, base, post)
             if len(self._strips) > 4 * max(25, self.size.height):  # a few screens' worth
                 self._strips.clear()
             self._strips[(key, cursor)] = strip
