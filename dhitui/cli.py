@@ -38,11 +38,11 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     g.add_argument(
         "-H", "--host", default=default, metavar="HOST", action="append",
         help="engine address, e.g. unix:///var/run/docker.sock or tcp://HOST:2376 (given "
-        "more than once, `dhitui` and `dhitui ls` follow each)",
+        "more than once, `dhitui`, `ls` and `info` follow each)",
     )
     g.add_argument(
         "--engines", default=default, metavar="all|NAME,...",
-        help="follow several engines in one list (`dhitui` and `dhitui ls`): `all` (the "
+        help="follow several engines in one list (`dhitui`, `ls` and `info`): `all` (the "
         "default one, every docker context and Podman connection, every well-known socket "
         "that answers) or names (default: the `engines` setting of config.toml, else one)",
     )
@@ -129,7 +129,7 @@ def _one_or_many_hosts(parser: argparse.ArgumentParser, args: argparse.Namespace
     many = args.command is None or getattr(args, "many_engines", False)
     if not many and (len(hosts) > 1 or getattr(args, "engines", None)):
         what = "several -H are" if len(hosts) > 1 else "--engines is"
-        parser.error(f"{what} for `dhitui` and `dhitui ls`; `dhitui {args.command}` "
+        parser.error(f"{what} for `dhitui`, `ls` and `info`; `dhitui {args.command}` "
                      "works on one engine (-H HOST or -c CONTEXT)")
 
 

@@ -30,7 +30,7 @@ class Settings:
     strategy: str = AUTO
     transport: str = AUTO
     view: str = AUTO
-    engines: tuple[str, ...] = ()  # what `dhitui` and `dhitui ls` follow (empty: one)
+    engines: tuple[str, ...] = ()  # what `dhitui`, `ls` and `info` follow (empty: one)
     path: str | None = None  # the file the values came from, if any
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -52,6 +53,7 @@ class EngineUnavailable(DhituiError):
     def __init__(self, message: str, *, kind: str, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.kind = kind
+        self.tls: Any = None  # engine.failures.TLSProblem, for a TLS handshake that failed
 
 
 class NotFound(DhituiError):

@@ -163,8 +163,8 @@ def test_the_command_line_says_what_is_wrong(config: Path) -> None:
     env = {**env_for(config), "PATH": "/usr/bin:/bin"}
     for args, words in [
         (["debug", "-H", "tcp://a:1", "-H", "tcp://b:2", "x"],
-         "several -H are for `dhitui` and `dhitui ls`; `dhitui debug` works on one engine"),
-        (["doctor", "--engines", "all"], "--engines is for `dhitui` and `dhitui ls`"),
+         "several -H are for `dhitui`, `ls` and `info`; `dhitui debug` works on one engine"),
+        (["doctor", "--engines", "all"], "--engines is for `dhitui`, `ls` and `info`"),
         (["ls", "--engines", "nosuch"], "no engine is named 'nosuch'"),
         (["ls", "--engines", "lab", "-H", "tcp://a:1"], "--engines chooses the engines"),
     ]:

@@ -169,6 +169,18 @@ def test_ls_over_every_engine_agrees_with_each_engine(
     # One engine: no Engine column, and the row says which engine it is.
     proc = run_dhitui("ls", "--json", "-c", "green", env=env)
     assert {r["engine"] for r in json.loads(proc.stdout)} == {"default"}
+    # info: every engine, each as its own engine says it is; the one that is down, why.
+    proc = run_dhitui("info", "--json", "--engines", "all", env=env)
+    assert proc.returncode == 4, proc.stderr
+    infos = {i["name"]: i for i in json.loads(proc.stdout)}
+    assert list(infos) == ["pm", "blue", "gone", "green"]  # pm first: podman's default
+    for name, eng in engines.items():
+        assert infos[name]["endpoint"] == eng.host
+        assert infos[name]["engine"] == eng.product
+    assert infos["blue"]["engine_version"].startswith("20.10.")
+    assert infos["green"]["engine_version"].startswith("28.")
+    assert infos["gone"]["error"]["kind"] == "missing", infos["gone"]
+    assert infos["gone"]["source"] == "context"
 
 
 @pytest.mark.engine

@@ -64,7 +64,7 @@ class Invocation:
         )
 
     def engines(self) -> list[NamedEndpoint]:
-        """The engines `dhitui` and `dhitui ls` follow: --engines, or several -H, or
+        """The engines `dhitui`, `ls` and `info` follow: --engines, or several -H, or
         config.toml's `engines` when neither -H nor -c is given, else the one engine."""
         from dhitui.engine.selection import parse_engines, select_engines
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dhitui.commands.base import Invocation, console, print_json
 from dhitui.errors import EngineUnavailable, ExitCode
+
+if TYPE_CHECKING:
+    from dhitui.engine.endpoint import Endpoint
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -18,40 +21,61 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "engine and this machine allow (image mounts, docker debug, toolbox image, ...).",
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, many_engines=True)
 
 
 def run(inv: Invocation) -> int:
-    from dhitui.engine.capabilities import probe_capabilities
-
-    endpoint = inv.endpoint
-    try:
-        engine = inv.connect()
-    except EngineUnavailable as exc:
+    chosen = inv.engines()
+    if len(chosen) == 1:
+        data, failure = _info_one(chosen[0].endpoint, inv)
+        if failure is not None and not inv.args.json:
+            raise failure
         if inv.args.json:
-            print_json(
-                {
-                    "endpoint": endpoint.url,
-                    "source": endpoint.source,
-                    "reason": endpoint.reason,
-                    "context": endpoint.context,
-                    "error": {"kind": exc.kind, "message": exc.message},
-                }
-            )
-            return int(ExitCode.UNREACHABLE)
-        raise
+            print_json(data)
+        else:
+            _print_human(data)
+        return int(failure.exit_code if failure is not None else ExitCode.OK)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(8, len(chosen))) as pool:
+        found = list(pool.map(lambda n: _info_one(n.endpoint, inv), chosen))
+    if inv.args.json:
+        print_json([{"name": named.name, **data}
+                    for named, (data, _) in zip(chosen, found, strict=True)])
+    else:
+        from dhitui.textsafe import markup_safe as m
+
+        out = console()
+        for i, (named, (data, failure)) in enumerate(zip(chosen, found, strict=True)):
+            out.print(("\n" if i else "") + f"[bold magenta]{m(named.name)}[/]")
+            if failure is None:
+                _print_human(data)
+            else:
+                out.print(f"  {m(data['endpoint'])}: [yellow]{m(failure.message)}[/]")
+    failures = [f for _, f in found if f is not None]
+    return int(failures[0].exit_code if failures else ExitCode.OK)
+
+
+def _info_one(endpoint: Endpoint, inv: Invocation
+              ) -> tuple[dict[str, Any], EngineUnavailable | None]:
+    """One engine's info, or (where it does not answer) its address, why it was chosen and
+    the error."""
+    from dhitui.engine.capabilities import probe_capabilities
+    from dhitui.engine.client import connect
+
+    try:
+        engine = connect(endpoint)
+    except EngineUnavailable as exc:
+        return {"endpoint": endpoint.url, "source": endpoint.source, "reason": endpoint.reason,
+                "context": endpoint.context,
+                "error": {"kind": exc.kind, "message": exc.message}}, exc
     try:
         caps = probe_capabilities(engine, inv.toolbox, inv.env)
     finally:
         engine.close()
     from dhitui.sessions.strategies import resolve_transport
 
-    data = {**caps.to_json(), "session_transport": resolve_transport(inv.transport, caps)}
-    if inv.args.json:
-        print_json(data)
-    else:
-        _print_human(data)
-    return int(ExitCode.OK)
+    return {**caps.to_json(), "session_transport": resolve_transport(inv.transport, caps)}, None
 
 
 def _yes(v: object) -> str:

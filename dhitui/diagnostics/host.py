@@ -374,7 +374,9 @@ def _daemon_check(ep: Endpoint, attempt: ConnectionAttempt, facts: HostFacts,
         fx = fixes.start_engine(ep.socket_path, systemd=probe.has_systemd(),
                                 answering_elsewhere=answering)
     elif kind == "tls":
-        fx = fixes.tls_failure(ep.url)
+        problem = getattr(err, "tls", None)
+        fx = fixes.Fixes(problem.fix, ("compare with `docker --tlsverify version`",)) \
+            if problem is not None else fixes.tls_failure(ep.url)
     elif kind == "timeout":
         fx = fixes.timeout(ep.url, timeout, probe.has_systemd())
     elif kind == "config":

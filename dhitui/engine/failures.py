@@ -14,6 +14,7 @@ import os
 import ssl
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from dhitui.engine.endpoint import Endpoint, podman_socket
@@ -133,11 +134,83 @@ def expected_engine(endpoint: Endpoint) -> str:
 def unavailable(endpoint: Endpoint, exc: BaseException) -> EngineUnavailable:
     kind = classify_error(exc)
     where = endpoint.socket_path or endpoint.url
-    return EngineUnavailable(
-        f"cannot reach {expected_engine(endpoint)} at {where}: {_KIND_TEXT[kind]}",
+    said = _KIND_TEXT[kind]
+    problem = tls_problem(endpoint, exc) if kind == TLS else None
+    if problem is not None:
+        said = f"{said}: {problem.says}"
+    failure = EngineUnavailable(
+        f"cannot reach {expected_engine(endpoint)} at {where}: {said}",
         kind=kind,
-        hint="run `dhitui doctor` for the cause and the safest fix",
+        hint=problem.fix if problem else "run `dhitui doctor` for the cause and the safest fix",
     )
+    failure.tls = problem
+    return failure
+
+
+@dataclass(frozen=True)
+class TLSProblem:
+    """Which side of a TLS handshake failed, in words, and what to change."""
+
+    what: str  # untrusted-server | wrong-name | client-refused | not-tls | plain-to-tls
+    says: str
+    fix: str
+
+
+_CLIENT_REFUSED = ("TLSV1_ALERT_UNKNOWN_CA", "SSLV3_ALERT_BAD_CERTIFICATE",
+                   "TLSV13_ALERT_CERTIFICATE_REQUIRED", "TLSV1_ALERT_ACCESS_DENIED",
+                   "SSLV3_ALERT_CERTIFICATE_UNKNOWN", "TLSV1_ALERT_DECRYPT_ERROR")
+
+
+def tls_problem(endpoint: Endpoint, exc: BaseException) -> TLSProblem | None:
+    """The handshake's failure by OpenSSL's own codes (verify codes, alert reasons), never
+    by message text: the engine's certificate not signed by the CA file, not for the
+    address, the engine refusing dhitui's client certificate, or no TLS at the other end."""
+    files = endpoint.tls
+    ca = files.ca_cert if files and files.ca_cert else None
+    ca_words = f"the CA in {ca}" if ca else "a CA this machine trusts"
+    cert = files.client_cert if files else None
+    for e in _exception_chain(exc):
+        if isinstance(e, ssl.SSLCertVerificationError):
+            msg = str(e.verify_message or "")
+            if e.verify_code in _X509_NAME_MISMATCH:
+                return TLSProblem(
+                    "wrong-name", f"the engine's certificate is not for this address ({msg})",
+                    f"use the name or address the engine's certificate was made for, or make "
+                    f"it a certificate whose subjectAltName holds {endpoint.url}")
+            return TLSProblem(
+                "untrusted-server",
+                f"the engine's certificate is not signed by {ca_words} ({msg})",
+                "point DOCKER_CERT_PATH (or the context's TLS files) at the ca.pem that "
+                "signed this engine's certificate; `openssl s_client -connect HOST:PORT` "
+                "shows who signed it")
+        if isinstance(e, ssl.SSLError):
+            reason = str(getattr(e, "reason", "") or "")
+            if reason in _CLIENT_REFUSED:
+                which = f"the client certificate {cert}" if cert else "no client certificate"
+                return TLSProblem(
+                    "client-refused",
+                    f"the engine refused the client certificate ({reason}): it accepts only "
+                    f"those its own CA signed, and dhitui sent {which}",
+                    "use the cert.pem and key.pem made with the engine's CA (DOCKER_CERT_PATH "
+                    "or the context's TLS files); `docker --tlsverify version` fails the "
+                    "same way with them")
+            if reason == "WRONG_VERSION_NUMBER":
+                return TLSProblem(
+                    "not-tls", f"{endpoint.url} does not speak TLS (it answered in plain "
+                    "text)", "unset DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for this engine "
+                    "(or use its TLS port, 2376 by convention)")
+    return None
+
+
+# X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH (OpenSSL's verify codes).
+_X509_NAME_MISMATCH = (62, 64)
+PLAIN_TO_TLS = TLSProblem(
+    "plain-to-tls", "the engine there speaks TLS, and dhitui was not asked to use it",
+    "set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the directory holding its ca.pem, "
+    "cert.pem and key.pem, or use a context made with `docker context create NAME --docker "
+    "host=tcp://HOST:PORT,ca=ca.pem,cert=cert.pem,key=key.pem`")
+# What a Go TLS server (dockerd) answers a plain HTTP request with: a fixed 400.
+_GO_TLS_ANSWER = "client sent an http request to an https server"
 
 
 class EngineError(DhituiError):
@@ -166,6 +239,12 @@ def not_an_engine(endpoint: Endpoint, answer: Any) -> EngineUnavailable:
     from dhitui.textsafe import one_line
 
     where = endpoint.socket_path or endpoint.url
+    if answer.status_code == 400 and _GO_TLS_ANSWER in (answer.text or "").lower():
+        failure = EngineUnavailable(
+            f"cannot reach {expected_engine(endpoint)} at {where}: {PLAIN_TO_TLS.says}",
+            kind=TLS, hint=PLAIN_TO_TLS.fix)
+        failure.tls = PLAIN_TO_TLS
+        return failure
     server = answer.headers.get("Server")
     body = one_line(answer.text[:120]) if answer.text else ""
     said = (f"HTTP {answer.status_code} {answer.reason or ''}".rstrip()

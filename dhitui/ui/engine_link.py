@@ -302,8 +302,16 @@ class EngineLinkApp(AppShell):
     @while_mounted
     def on_host_checks_ready(self, message: HostChecksReady) -> None:
         self.links[message.engine].checks = message.checks
-        checks = [c for link in self.links.values() for c in link.checks]
-        self.panel.show("diagnostics", render.checks_block(checks, show_ok=False))
+        if len(self.links) == 1:
+            self.panel.show("diagnostics", render.checks_block(message.checks, show_ok=False))
+            return
+        # Several engines: each engine's checks under its name (what passes stays folded).
+        blocks = []
+        for link in self.links.values():
+            if link.checks:
+                blocks += [render.engine_line(link.name, None, None),
+                           render.checks_block(link.checks, show_ok=False)]
+        self.panel.show("diagnostics", Group(*blocks))
 
     @while_mounted
     def on_container_checks_ready(self, message: ContainerChecksReady) -> None:

@@ -62,6 +62,7 @@ STABLE_PACKAGES = {
     "/bin/busybox": "busybox-static",
     "/usr/bin/gcc": "gcc",
     "/usr/lib/x86_64-linux-gnu/libc.a": "libc6-dev",
+    "/usr/bin/openssl": "openssl",  # the TLS test engine's certificates (test_engines.tls)
 }
 SID_PACKAGES = ("docker.io", "containerd", "docker-cli")
 PING_DEADLINE = 90.0

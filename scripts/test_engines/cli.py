@@ -12,6 +12,7 @@ from . import CLI_TIMEOUT, DEMO_LABEL, SID_ROOT, STATE, die, log
 from . import __doc__ as package_doc
 from .engines import (
     ENGINES,
+    DockerEngine,
     PodmanEngine,
     docker_cli,
     engine_version,
@@ -39,7 +40,12 @@ from .installs import ensure_sid_binaries, ensure_stable_packages
 
 
 def env_vars() -> dict[str, str]:
-    return {**{e.env_var: e.host for e in ENGINES.values()},
+    tls = {}
+    for e in ENGINES.values():
+        if isinstance(e, DockerEngine) and e.tls_host:
+            # The same engine over TCP with --tlsverify, and where its client certificates are.
+            tls = {f"{e.env_var}_TLS": e.tls_host, "DHITUI_TEST_TLS_CERTS": str(e.tls_dir)}
+    return {**{e.env_var: e.host for e in ENGINES.values()}, **tls,
             "DHITUI_TEST_DOCKER_CLI": docker_cli()}
 
 

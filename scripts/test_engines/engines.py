@@ -83,6 +83,15 @@ class DockerEngine(Engine):
     major: str = "28"
     kind = "docker"
     extra_args: tuple[str, ...] = ()
+    tls_port: int | None = None  # also listen on tcp://127.0.0.1:PORT with --tlsverify
+
+    @property
+    def tls_host(self) -> str | None:
+        return f"tcp://127.0.0.1:{self.tls_port}" if self.tls_port else None
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.root / "tls"
 
     @property
     def pidfile(self) -> Path:
@@ -129,6 +138,14 @@ class DockerEngine(Engine):
             "--bridge=none", "--iptables=false", "--ip-forward=false",
             "--ip-masq=false", "--userland-proxy=false", *self.extra_args,
         ]
+        if self.tls_host:
+            from .tls import ensure_certs
+
+            certs = ensure_certs(self.tls_dir)
+            argv += ["--host", self.tls_host, "--tlsverify",
+                     "--tlscacert", str(certs / "ca.pem"),
+                     "--tlscert", str(certs / "server-cert.pem"),
+                     "--tlskey", str(certs / "server-key.pem")]
         env = dict(os.environ, PATH=self.path_env())
         log(f"{self.name}: starting {' '.join(argv)}")
         # From "/": a server outlives the checkout that started it, and its children (conmon)
@@ -314,7 +331,7 @@ class UsernsDockerEngine(DockerEngine):
 
 ENGINES: dict[str, Engine] = {
     "e20": DockerEngine("e20", "DHITUI_TEST_ENGINE_20", major="20"),
-    "e28": DockerEngine("e28", "DHITUI_TEST_ENGINE_28", major="28"),
+    "e28": DockerEngine("e28", "DHITUI_TEST_ENGINE_28", major="28", tls_port=23761),
     "e28-userns": UsernsDockerEngine("e28-userns", "DHITUI_TEST_ENGINE_28_USERNS", major="28"),
     "podman": PodmanEngine("podman", "DHITUI_TEST_ENGINE_PODMAN"),
     "podman-rootless": RootlessPodmanEngine("podman-rootless",

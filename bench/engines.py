@@ -1,0 +1,107 @@
+"""Several engines in one list: 3 engines x N containers against 1 engine x 3N (issue 20).
+
+    python -m bench.engines [--n 300] [--runs 3]      (after scripts/test-engines up)
+
+The three engines are the test engines Engine 28, Engine 28 with userns-remap and Podman
+(bulk work stays off Engine 20.10, which has wedged under it here). Phase one starts 3N
+containers on Engine 28 and launches `dhitui -H e28`; phase two removes them, starts N on
+each engine and launches `dhitui -H e28 -H e28-userns -H podman`. Each launch runs on a real
+pty (bench.term) and is measured as the main benchmark measures one engine: the first
+painted list (10 bench rows on screen), the list fully classified (every engine session's
+`classified` milestones adding up to all the containers) and the peak RSS. Prints a table,
+goal "the same per container": the fleet no slower than one engine with as many containers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from statistics import median
+
+from bench.fleet import fleet
+from bench.machine import describe, summary
+from bench.measure import NEUTRAL_CWD, PAINT_TIMEOUT, proc_tree_rss_mb
+from bench.term import Terminal, names_on
+
+ENGINE_VARS = ("DHITUI_TEST_ENGINE_28", "DHITUI_TEST_ENGINE_28_USERNS",
+               "DHITUI_TEST_ENGINE_PODMAN")
+NAMES = re.compile(r"bench-[0-9a-f]{6}-\d{4}")
+CLASSIFY_TIMEOUT = 600.0
+
+
+def classified_at(log: Path, total: int, timeout: float) -> float:
+    """When the sessions' `classified` milestones add up to `total` (each engine session
+    logs its own count)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = 0
+        try:
+            lines = log.read_text().splitlines()
+        except FileNotFoundError:
+            lines = []
+        for line in lines:
+            t, event, n = line.split()
+            if event == "classified":
+                done += int(n)
+                if done >= total:
+                    return float(t)
+        time.sleep(0.05)
+    raise TimeoutError(f"not all {total} containers classified within {timeout:.0f}s")
+
+
+def launch(hosts: list[str], total: int) -> dict[str, float]:
+    env = dict(os.environ)
+    log = Path(tempfile.mkstemp(prefix="dhitui-bench-engines-", suffix=".log")[1])
+    env["DHITUI_BENCH_LOG"] = str(log)
+    argv = [sys.executable, "-m", "dhitui", *(a for h in hosts for a in ("-H", h))]
+    term = Terminal(argv, cols=160, rows=48, env=env, cwd=NEUTRAL_CWD)
+    try:
+        first = term.expect(lambda screen: len(set(names_on(screen, NAMES))) >= 10)
+        paint = term.wait(first, PAINT_TIMEOUT, "first painted list") - term.spawned_at
+        classified = classified_at(log, total, CLASSIFY_TIMEOUT) - term.spawned_at
+        term.quiet(1.0)
+        rss = proc_tree_rss_mb(term.pid)
+    finally:
+        term.close("q")
+        log.unlink(missing_ok=True)
+    return {"paint": paint, "classified": classified, "rss": rss}
+
+
+def measure(hosts: list[str], total: int, runs: int) -> dict[str, float]:
+    results = [launch(hosts, total) for _ in range(runs)]
+    return {k: median(r[k] for r in results) for k in results[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=300, help="containers per engine")
+    parser.add_argument("--runs", type=int, default=3, help="launches per case (medians)")
+    args = parser.parse_args()
+    hosts = [os.environ[v] for v in ENGINE_VARS]
+    print(f"machine: {summary(describe(hosts[0]))}")
+    with fleet(hosts[0], 3 * args.n) as one:
+        print(f"1 engine x {3 * args.n}: started in {one.create_seconds:.0f}s")
+        single = measure(hosts[:1], 3 * args.n, args.runs)
+    with ExitStack() as stack:
+        parts = [stack.enter_context(fleet(h, args.n)) for h in hosts]
+        print("3 engines x {}: started in {}".format(
+            args.n, ", ".join(f"{p.create_seconds:.0f}s" for p in parts)))
+        three = measure(hosts, 3 * args.n, args.runs)
+    print(f"\n| {3 * args.n} containers, medians of {args.runs} | 3 engines x {args.n} "
+          f"| 1 engine x {3 * args.n} |")
+    print("|---|---|---|")
+    print(f"| first painted list | {three['paint'] * 1000:.0f} ms | "
+          f"{single['paint'] * 1000:.0f} ms |")
+    print(f"| fully classified list | {three['classified'] * 1000:.0f} ms | "
+          f"{single['classified'] * 1000:.0f} ms |")
+    print(f"| peak RSS | {three['rss']:.1f} MB | {single['rss']:.1f} MB |")
+
+
+if __name__ == "__main__":
+    main()
