@@ -102,27 +102,22 @@ def test_tls_asked_wrongly_is_explained(tls: tuple[str, Path], how: str,
     """Each wrong way says what is wrong in the CLI (exit 4) and in `doctor`, with a fix
     that names what to change; never a traceback."""
     host, certs = tls
-    if how == "no TLS":
-        env = cli_env()
-        said = "speaks TLS"
-    elif how == "another CA":
-        # The client's own certificate, but the other CA's ca.pem as the engine's issuer.
+
+    def mixed(ca_from: str, cert_from: str) -> dict[str, str]:
+        """DOCKER_CERT_PATH with ca.pem from one set and cert.pem, key.pem from another."""
         d = tmp_path / "mixed"
         d.mkdir()
-        for name, src in (("ca.pem", certs / "other"), ("cert.pem", certs / "client"),
-                          ("key.pem", certs / "client")):
-            (d / name).write_bytes((src / name).read_bytes())
-        env = cli_env({"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(d)})
-        said = "not signed by the CA in"
-    else:
-        # The engine's CA, but a client certificate another CA signed.
-        d = tmp_path / "untrusted"
-        d.mkdir()
-        for name, src in (("ca.pem", certs / "client"), ("cert.pem", certs / "other"),
-                          ("key.pem", certs / "other")):
-            (d / name).write_bytes((src / name).read_bytes())
-        env = cli_env({"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(d)})
-        said = "refused the client certificate"
+        for name, src in (("ca.pem", ca_from), ("cert.pem", cert_from),
+                          ("key.pem", cert_from)):
+            (d / name).write_bytes((certs / src / name).read_bytes())
+        return cli_env({"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(d)})
+
+    if how == "no TLS":
+        env, said = cli_env(), "speaks TLS"
+    elif how == "another CA":  # the client's own certificate, the other CA's ca.pem
+        env, said = mixed("other", "client"), "not signed by the CA in"
+    else:  # the engine's CA, a client certificate another CA signed
+        env, said = mixed("client", "other"), "refused the client certificate"
     proc = run_dhitui("ls", "-H", host, env=env)
     assert proc.returncode == 4, proc.stderr
     assert said in proc.stderr, proc.stderr
