@@ -84,6 +84,18 @@ def test_a_default_only_guessed_at_is_left_out_of_all(config: Path, tmp_path: Pa
     assert names(found) == ["lab", "prod"]
 
 
+def test_all_with_nothing_there_is_the_default_engine(tmp_path: Path) -> None:
+    """No context, no connection, no socket that accepts: `all` is the one engine the docker
+    CLI would use (shown as down, with the reason), not an empty list."""
+    empty = tmp_path / "docker"
+    empty.mkdir()
+    env = env_for(empty, XDG_RUNTIME_DIR=str(tmp_path / "nothing"))
+    found = select_engines(engines=["all"], env=env)
+    assert len(found) == 1
+    if found[0].name == "default":  # else this machine has an engine at a well-known socket
+        assert found[0].endpoint.url == "unix:///var/run/docker.sock"
+
+
 def test_engines_by_name_in_the_order_given(config: Path) -> None:
     env = env_for(config)
     assert names(select_engines(engines=["prod", "lab"], env=env)) == ["prod", "lab"]

@@ -72,7 +72,9 @@ def select_engines(*, engines: Sequence[str] = (), hosts: Sequence[str] = (),
         return [NamedEndpoint(DEFAULT_NAME, resolve_endpoint(host, context, env))]
     known = available_engines(env)
     if list(engines) == [ALL]:
-        return known
+        # Nothing configured and nothing answers: the one engine the CLI would use, which
+        # then shows as down with the reason (rather than an empty list that says nothing).
+        return known or [NamedEndpoint(DEFAULT_NAME, resolve_endpoint(None, None, env))]
     by_name = {n.name: n for n in known}
     chosen = []
     for name in engines:
