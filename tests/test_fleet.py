@@ -153,6 +153,7 @@ def test_ls_over_every_engine_agrees_with_each_engine(
     proc = run_dhitui("ls", "--json", "--all", "--engines", "all", env=env)
     assert proc.returncode == 4, proc.stderr
     assert "dhitui: engine gone: cannot reach the Docker Engine" in proc.stderr
+    assert "\n  hint: " in proc.stderr  # and what to do about it, as for one engine
     assert "Traceback" not in proc.stderr
     rows = json.loads(proc.stdout)
     listed = {name: {r["id"] for r in rows if r["engine"] == name} for name in engines}

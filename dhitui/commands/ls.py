@@ -71,6 +71,8 @@ def run(inv: Invocation) -> int:
     for lst in failed:
         assert lst.error is not None
         sys.stderr.write(f"dhitui: engine {one_line(lst.name)}: {lst.error.message}\n")
+        if lst.error.hint:
+            sys.stderr.write(f"  hint: {lst.error.hint}\n")
     if inv.args.json:
         print_json([{"engine": lst.name, **c.to_json(),
                      **_reason_json(lst.reasons.get(c.container_id))}
