@@ -50,10 +50,11 @@ class EngineUnavailable(DhituiError):
 
     exit_code = ExitCode.UNREACHABLE
 
-    def __init__(self, message: str, *, kind: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, kind: str, hint: str | None = None,
+                 tls: Any = None) -> None:
         super().__init__(message, hint=hint)
         self.kind = kind
-        self.tls: Any = None  # engine.failures.TLSProblem, for a TLS handshake that failed
+        self.tls = tls  # engine.failures.TLSProblem, for a TLS handshake that failed
 
 
 class NotFound(DhituiError):

@@ -6,10 +6,10 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from dhitui.config import Settings, load_settings
 
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from dhitui.engine.client import Engine
     from dhitui.engine.endpoint import Endpoint
     from dhitui.engine.selection import NamedEndpoint
+
+
+T = TypeVar("T")
 
 
 def flag_or_setting(args: argparse.Namespace, settings: Settings,
@@ -79,6 +82,17 @@ class Invocation:
         from dhitui.engine.client import connect
 
         return connect(self.endpoint)
+
+
+def each_engine(chosen: Sequence[NamedEndpoint], work: Callable[[NamedEndpoint], T]) -> list[T]:
+    """`work` for every engine, each on its own thread (one slow or down engine does not
+    hold up the rest), results in the engines' order."""
+    if len(chosen) == 1:
+        return [work(chosen[0])]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(8, len(chosen))) as pool:
+        return list(pool.map(work, chosen))
 
 
 def print_json(data: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from dhitui.commands.base import Invocation, console, print_json
+from dhitui.commands.base import Invocation, console, each_engine, print_json
 from dhitui.errors import EngineUnavailable, ExitCode
 
 if TYPE_CHECKING:
@@ -35,10 +35,7 @@ def run(inv: Invocation) -> int:
         else:
             _print_human(data)
         return int(failure.exit_code if failure is not None else ExitCode.OK)
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=min(8, len(chosen))) as pool:
-        found = list(pool.map(lambda n: _info_one(n.endpoint, inv), chosen))
+    found = each_engine(chosen, lambda n: _info_one(n.endpoint, inv))
     if inv.args.json:
         print_json([{"name": named.name, **data}
                     for named, (data, _) in zip(chosen, found, strict=True)])

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dhitui.commands.base import Invocation, console, print_json
+from dhitui.commands.base import Invocation, console, each_engine, print_json
 from dhitui.errors import DhituiError, ExitCode
 from dhitui.textsafe import one_line
 
@@ -59,14 +59,10 @@ class EngineListing:
 
 def run(inv: Invocation) -> int:
     chosen = inv.engines()
-    if len(chosen) == 1:
-        listings = [_list_one(chosen[0], inv.args, raise_errors=True)]
-    else:
-        # Each engine on its own thread: one slow or down engine does not hold up the rest.
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=min(8, len(chosen))) as pool:
-            listings = list(pool.map(lambda n: _list_one(n, inv.args), chosen))
+    # The only engine's errors are the command's; of several, each is named and the rest
+    # listed.
+    listings = each_engine(chosen, lambda n: _list_one(n, inv.args,
+                                                       raise_errors=len(chosen) == 1))
     failed = [lst for lst in listings if lst.error is not None]
     for lst in failed:
         assert lst.error is not None

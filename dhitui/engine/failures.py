@@ -138,13 +138,12 @@ def unavailable(endpoint: Endpoint, exc: BaseException) -> EngineUnavailable:
     problem = tls_problem(endpoint, exc) if kind == TLS else None
     if problem is not None:
         said = f"{said}: {problem.says}"
-    failure = EngineUnavailable(
+    return EngineUnavailable(
         f"cannot reach {expected_engine(endpoint)} at {where}: {said}",
         kind=kind,
         hint=problem.fix if problem else "run `dhitui doctor` for the cause and the safest fix",
+        tls=problem,
     )
-    failure.tls = problem
-    return failure
 
 
 @dataclass(frozen=True)
@@ -240,11 +239,9 @@ def not_an_engine(endpoint: Endpoint, answer: Any) -> EngineUnavailable:
 
     where = endpoint.socket_path or endpoint.url
     if answer.status_code == 400 and _GO_TLS_ANSWER in (answer.text or "").lower():
-        failure = EngineUnavailable(
+        return EngineUnavailable(
             f"cannot reach {expected_engine(endpoint)} at {where}: {PLAIN_TO_TLS.says}",
-            kind=TLS, hint=PLAIN_TO_TLS.fix)
-        failure.tls = PLAIN_TO_TLS
-        return failure
+            kind=TLS, hint=PLAIN_TO_TLS.fix, tls=PLAIN_TO_TLS)
     server = answer.headers.get("Server")
     body = one_line(answer.text[:120]) if answer.text else ""
     said = (f"HTTP {answer.status_code} {answer.reason or ''}".rstrip()

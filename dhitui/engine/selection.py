@@ -112,7 +112,8 @@ def available_engines(env: Mapping[str, str]) -> list[NamedEndpoint]:
             found.append(NamedEndpoint(name, resolve_endpoint(None, name, env)))
         except ConfigError:
             continue
-    for cand in probe_candidates(env):
+    # The implicit default has probed the well-known sockets already: not twice.
+    for cand in default.candidates or probe_candidates(env):
         if cand.answers:
             found.append(NamedEndpoint(cand.kind, Endpoint(
                 url=f"unix://{cand.path}", source="well-known",
